@@ -1,0 +1,32 @@
+"""The services a request handler needs, built once by create_app and passed explicitly."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import current_app, g
+
+from service.db.engine import Database
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.artifacts.storage import ArtifactStorage
+
+# The project that the root paths serve in local mode.
+LOCAL_PROJECT_ID = 0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    artifacts: "ArtifactStorage"
+
+
+def services() -> Services:
+    return current_app.extensions["mltracker"]
+
+
+def current_project_id() -> int:
+    """The project of this request: /projects/<id>/… or, at the root paths, the local project."""
+    return g.get("project_id", LOCAL_PROJECT_ID)

@@ -1,0 +1,14 @@
+"""Alembic environment: the connection is handed over by service.db.migrate."""
+from alembic import context
+
+from service.db.schema import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

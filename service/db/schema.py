@@ -1,0 +1,154 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations under migrations/ build exactly this."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+Double = Float(precision=53)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", AutoId, primary_key=True, autoincrement=True),
+    Column("project_id", BigInteger, nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", Text, nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column("experiment_id", ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_uuid", String(32), primary_key=True),
+    Column("experiment_id", ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", BigInteger, nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("user_id", String(256), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger),
+    Column("deleted_time", BigInteger),
+    Column("lifecycle_stage", String(20), nullable=False),
+    Column("artifact_uri", Text, nullable=False),
+    Index(None, "experiment_id", "lifecycle_stage", "start_time"),
+    Index(None, "project_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key"),
+)
+
+# Every logged point. The whole row is the key, so a retried log-metric/log-batch is a no-op
+# (INSERT … ON CONFLICT DO NOTHING). NaN is stored as value 0 with is_nan set (SQLite has no NaN).
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    Column("value", Double, primary_key=True),
+    Column("is_nan", Boolean, primary_key=True),
+)
+
+# The value MLflow reports in run.data.metrics: the point with the greatest (step, timestamp, value).
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Double, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    Index(None, "key", "value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_uuid", String(36), primary_key=True),
+    Column("experiment_id", ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text),
+    Column("profile", Text),
+    UniqueConstraint("experiment_id", "name", "digest"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("input_uuid", String(36), primary_key=True),
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("dataset_uuid", ForeignKey("datasets.dataset_uuid", ondelete="CASCADE"), nullable=False),
+    UniqueConstraint("run_uuid", "dataset_uuid"),
+)
+
+input_tags = Table(
+    "input_tags",
+    metadata,
+    Column("input_uuid", ForeignKey("run_inputs.input_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# MLflow 3 logged models used (direction "input") or produced ("output") by a run.
+run_models = Table(
+    "run_models",
+    metadata,
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+    Column("direction", String(8), primary_key=True),
+    Column("step", BigInteger, nullable=False, default=0),
+)

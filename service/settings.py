@@ -1,0 +1,53 @@
+"""Settings from MLTRACKER_* environment variables, overridable by command-line flags."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+DEFAULT_DATA_DIR = "./mltracker-data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend_store_uri: str = f"sqlite:///{DEFAULT_DATA_DIR}/mltracker.db"
+    artifacts_destination: str = f"{DEFAULT_DATA_DIR}/artifacts"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    gitlab_url: str | None = None
+    gitlab_token: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    auto_upgrade: bool = True
+
+    @property
+    def local_mode(self) -> bool:
+        return not self.gitlab_url
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_overrides(self, **overrides) -> "Settings":
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(f"MLTRACKER_{name}")
+    return value if value not in (None, "") else None
+
+
+def settings_from_env(**overrides) -> Settings:
+    """Build settings from the environment; keyword overrides (CLI flags) win when not None."""
+    env = {
+        "backend_store_uri": _env("BACKEND_STORE_URI"),
+        "artifacts_destination": _env("ARTIFACTS_DESTINATION"),
+        "host": _env("HOST"),
+        "port": int(_env("PORT")) if _env("PORT") else None,
+        "workers": int(_env("WORKERS")) if _env("WORKERS") else None,
+        "gitlab_url": _env("GITLAB_URL"),
+        "gitlab_token": _env("GITLAB_TOKEN"),
+        "webhook_secret": _env("WEBHOOK_SECRET"),
+        "public_url": _env("PUBLIC_URL"),
+    }
+    return Settings().with_overrides(**env).with_overrides(**overrides)
