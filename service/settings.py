@@ -13,7 +13,7 @@ class Settings:
     artifacts_destination: str = f"{DEFAULT_DATA_DIR}/artifacts"
     host: str = "127.0.0.1"
     port: int = 5000
-    workers: int = 1
+    workers: int = 2
     gitlab_url: str | None = None
     gitlab_token: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)

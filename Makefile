@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MLFLOW2_VENV := .venv-mlflow2
+
+.PHONY: run test install install-test mlflow2-client clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+
+# An MLflow 2.x client in its own environment, for the compatibility test.
+mlflow2-client:
+	test -x $(MLFLOW2_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW2_VENV)
+	$(MLFLOW2_VENV)/bin/pip install --quiet "mlflow-skinny>=2.9,<3"
+
+run: install
+	$(BIN)/mltracker serve
+
+test: install-test mlflow2-client
+	MLTRACKER_MLFLOW2_PYTHON=$(CURDIR)/$(MLFLOW2_VENV)/bin/python $(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(MLFLOW2_VENV) mltracker-data

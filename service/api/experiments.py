@@ -1,0 +1,119 @@
+"""Experiment endpoints of MLflow's REST API."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from service.api.json_response import json_response
+from service.api.request import message
+from service.context import current_project_id, services
+from service.search.experiments import search_experiment_ids
+from service.tracking import experiments as exps
+from service.tracking.serialize import experiment_json
+
+bp = Blueprint("experiments", __name__)
+
+
+def _experiment_payload(conn, row) -> dict:
+    return experiment_json(row, exps.experiment_tags_of(conn, [row.experiment_id])[row.experiment_id])
+
+
+@bp.post("/experiments/create")
+def create_experiment():
+    msg = message()
+    name = msg.string("name", required=True)
+    tags = msg.objects("tags")
+    with services().db.write() as conn:
+        experiment_id = exps.create_experiment(conn, current_project_id(), name, tags)
+    return json_response({"experiment_id": str(experiment_id)})
+
+
+@bp.get("/experiments/get")
+def get_experiment():
+    msg = message()
+    raw_id = msg.string("experiment_id", required=True)
+    with services().db.read() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+        row = exps.get_experiment_row(conn, current_project_id(), experiment_id)
+        return json_response({"experiment": _experiment_payload(conn, row)})
+
+
+@bp.get("/experiments/get-by-name")
+def get_experiment_by_name():
+    name = message().string("experiment_name", required=True)
+    with services().db.read() as conn:
+        row = exps.get_experiment_by_name(conn, current_project_id(), name)
+        return json_response({"experiment": _experiment_payload(conn, row)})
+
+
+@bp.route("/experiments/search", methods=["GET", "POST"])
+def search_experiments():
+    msg = message()
+    with services().db.read() as conn:
+        ids, next_token = search_experiment_ids(
+            conn,
+            project_id=current_project_id(),
+            filter_string=msg.string("filter"),
+            view_type=msg.string("view_type") or "ACTIVE_ONLY",
+            max_results=msg.integer("max_results", default=1000),
+            order_by=msg.strings("order_by"),
+            page_token=msg.string("page_token"),
+        )
+        rows = exps.get_experiment_rows(conn, ids)
+        tags = exps.experiment_tags_of(conn, ids)
+        payload = {"experiments": [experiment_json(rows[i], tags[i]) for i in ids]}
+    if next_token:
+        payload["next_page_token"] = next_token
+    return json_response(payload)
+
+
+@bp.post("/experiments/update")
+def update_experiment():
+    msg = message()
+    raw_id = msg.string("experiment_id", required=True)
+    new_name = msg.string("new_name")
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+        if new_name is not None:
+            exps.rename_experiment(conn, current_project_id(), experiment_id, new_name)
+    return json_response({})
+
+
+@bp.post("/experiments/delete")
+def delete_experiment():
+    raw_id = message().string("experiment_id", required=True)
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+        exps.delete_experiment(conn, current_project_id(), experiment_id)
+    return json_response({})
+
+
+@bp.post("/experiments/restore")
+def restore_experiment():
+    raw_id = message().string("experiment_id", required=True)
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+        exps.restore_experiment(conn, current_project_id(), experiment_id)
+    return json_response({})
+
+
+@bp.post("/experiments/set-experiment-tag")
+def set_experiment_tag():
+    msg = message()
+    raw_id = msg.string("experiment_id", required=True)
+    key = msg.string("key", required=True)
+    value = msg.string("value", default="")
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+        exps.set_experiment_tag(conn, current_project_id(), experiment_id, key, value)
+    return json_response({})
+
+
+@bp.post("/experiments/delete-experiment-tag")
+def delete_experiment_tag():
+    msg = message()
+    raw_id = msg.string("experiment_id", required=True)
+    key = msg.string("key", required=True)
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+        exps.delete_experiment_tag(conn, current_project_id(), experiment_id, key)
+    return json_response({})

@@ -1,0 +1,64 @@
+"""Metric history endpoints."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from service.api.json_response import json_response
+from service.api.request import message
+from service.context import current_project_id, services
+from service.errors import invalid
+from service.tracking import runs as run_store
+from service.tracking.metric_history import MAX_RESULTS_PER_RUN, metric_history, sampled_history
+
+bp = Blueprint("metrics", __name__)
+
+MAX_RUNS_BULK = 100
+
+
+@bp.get("/metrics/get-history")
+def get_metric_history():
+    msg = message()
+    run_id = msg.string("run_id", required=True, aliases=("run_uuid",))
+    key = msg.string("metric_key", required=True)
+    max_results = msg.integer("max_results")
+    if max_results is not None and max_results < 1:
+        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied.")
+    with services().db.read() as conn:
+        run_store.get_run_row(conn, current_project_id(), run_id)
+        points, next_token = metric_history(conn, run_id, key, max_results, msg.string("page_token"))
+    payload = {"metrics": points}
+    if next_token:
+        payload["next_page_token"] = next_token
+    return json_response(payload)
+
+
+@bp.get("/metrics/get-history-bulk-interval")
+def get_metric_history_bulk_interval():
+    msg = message()
+    run_ids = msg.strings("run_ids")
+    if not run_ids:
+        raise invalid("Missing value for required parameter 'run_ids'.")
+    if len(run_ids) > MAX_RUNS_BULK:
+        raise invalid(
+            f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+    key = msg.string("metric_key", required=True)
+    max_results = msg.integer("max_results", default=MAX_RESULTS_PER_RUN)
+    if not 1 <= max_results <= MAX_RESULTS_PER_RUN:
+        raise invalid(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN}.")
+    start_step, end_step = msg.integer("start_step"), msg.integer("end_step")
+    if (start_step is None) != (end_step is None):
+        raise invalid("If either start step or end step are specified, both must be specified.")
+    if start_step is not None and start_step > end_step:
+        raise invalid(
+            "end_step must be greater than start_step. "
+            f"Found start_step={start_step} and end_step={end_step}."
+        )
+    points = []
+    with services().db.read() as conn:
+        for run_id in run_ids:
+            run_store.get_run_row(conn, current_project_id(), run_id)
+        for run_id in run_ids:
+            points.extend(sampled_history(conn, run_id, key, max_results, start_step, end_step))
+    return json_response({"metrics": points})

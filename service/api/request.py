@@ -1,0 +1,150 @@
+"""Reading MLflow request messages: a JSON body, or query parameters for GET."""
+from __future__ import annotations
+
+import json
+
+from flask import request
+
+from service.errors import invalid
+from service.tracking.validation import invalid_value, missing_value
+
+_DOCS_HINT = " See the API docs for more information about request parameters."
+_MISSING = object()
+
+
+class RequestMessage:
+    """Typed access to one request's fields, with MLflow's error messages."""
+
+    def __init__(self, data, from_query: bool):
+        self._data = data
+        self._from_query = from_query
+
+    @classmethod
+    def from_flask(cls) -> "RequestMessage":
+        if request.method == "GET":
+            return cls(request.args, from_query=True)
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            return cls({}, from_query=False)
+        try:
+            data = json.loads(raw)
+            if isinstance(data, str):  # older clients double-encode their JSON
+                data = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise invalid(f"Malformed JSON in request body: {exc}") from None
+        if not isinstance(data, dict):
+            raise invalid("Request body must be a JSON object.")
+        return cls(data, from_query=False)
+
+    def raw(self, name: str, default=None):
+        return self._data.get(name, default)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def _type_error(self, name: str, value):
+        return invalid(
+            invalid_value(name, value, f" Hint: Value was of type '{type(value).__name__}'.")
+            + _DOCS_HINT
+        )
+
+    def _require(self, name: str, value):
+        if value is None or value == "":
+            raise invalid(missing_value(name) + _DOCS_HINT)
+
+    def string(self, name: str, required: bool = False, default=None, aliases=()) -> str | None:
+        value = self.raw(name)
+        for alias in aliases:
+            if value in (None, ""):
+                value = self.raw(alias)
+        if required:
+            self._require(name, value)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._type_error(name, value)
+        return value
+
+    def integer(self, name: str, required: bool = False, default=None) -> int | None:
+        value = self.raw(name)
+        if required:
+            self._require(name, value)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            raise self._type_error(name, value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise self._type_error(name, value)
+
+    def number(self, name: str):
+        return to_number(self.raw(name))
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise invalid(f"Invalid boolean value: {value}, must be 'true' or 'false'.")
+
+    def strings(self, name: str) -> list[str]:
+        if self._from_query:
+            return self._data.getlist(name)
+        value = self._data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise self._type_error(name, value)
+        return [str(v) for v in value]
+
+    def objects(self, name: str) -> list[dict]:
+        value = self.raw(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self._type_error(name, value)
+        return value
+
+    def object(self, name: str) -> dict | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self._type_error(name, value)
+        return value
+
+
+def message() -> RequestMessage:
+    return RequestMessage.from_flask()
+
+
+def to_number(value):
+    """Proto3 JSON allows doubles as strings ("NaN", "Infinity", "1.5"); keep anything else as is."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def to_int(value):
+    """Proto3 JSON sends int64 as strings; keep anything non-integral as is for validation to reject."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

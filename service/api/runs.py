@@ -1,0 +1,205 @@
+"""Run endpoints of MLflow's REST API: lifecycle, logging, search, inputs and outputs."""
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from service.api.json_response import json_response
+from service.api.request import message, to_int, to_number
+from service.context import current_project_id, services
+from service.errors import invalid
+from service.search.runs import search_run_ids
+from service.tracking import experiments as exps
+from service.tracking import inputs as run_io
+from service.tracking import runs as run_store
+from service.tracking.run_loading import load_runs
+from service.tracking.serialize import run_info_json
+from service.tracking.validation import MAX_BATCH_LOG_REQUEST_SIZE
+
+bp = Blueprint("runs", __name__)
+
+
+def _run_id(msg) -> str:
+    return msg.string("run_id", required=True, aliases=("run_uuid",))
+
+
+def _metric_point(item: dict) -> run_store.MetricPoint:
+    return run_store.MetricPoint(
+        key=item.get("key"),
+        value=to_number(item.get("value")),
+        timestamp=to_int(item.get("timestamp")),
+        step=to_int(item.get("step", 0)) if item.get("step") is not None else 0,
+    )
+
+
+@bp.post("/runs/create")
+def create_run():
+    msg = message()
+    project_id = current_project_id()
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, project_id, msg.string("experiment_id") or "0")
+        run_id = run_store.create_run(
+            conn,
+            project_id,
+            experiment_id,
+            user_id=msg.string("user_id"),
+            start_time=msg.integer("start_time"),
+            run_tags=msg.objects("tags"),
+            run_name=msg.string("run_name"),
+        )
+        run = load_runs(conn, [run_id])[0]
+    return json_response({"run": run})
+
+
+@bp.get("/runs/get")
+def get_run():
+    msg = message()
+    run_id = _run_id(msg)
+    with services().db.read() as conn:
+        run_store.get_run_row(conn, current_project_id(), run_id)
+        return json_response({"run": load_runs(conn, [run_id])[0]})
+
+
+@bp.post("/runs/update")
+def update_run():
+    msg = message()
+    run_id = _run_id(msg)
+    with services().db.write() as conn:
+        run_store.update_run(
+            conn, current_project_id(), run_id,
+            status=msg.string("status"), end_time=msg.integer("end_time"), run_name=msg.string("run_name"),
+        )
+        row = run_store.get_run_row(conn, current_project_id(), run_id)
+    return json_response({"run_info": run_info_json(row)})
+
+
+@bp.post("/runs/delete")
+def delete_run():
+    run_id = _run_id(message())
+    with services().db.write() as conn:
+        run_store.set_lifecycle(conn, current_project_id(), run_id, exps.DELETED)
+    return json_response({})
+
+
+@bp.post("/runs/restore")
+def restore_run():
+    run_id = _run_id(message())
+    with services().db.write() as conn:
+        run_store.set_lifecycle(conn, current_project_id(), run_id, exps.ACTIVE)
+    return json_response({})
+
+
+@bp.post("/runs/log-metric")
+def log_metric():
+    msg = message()
+    run_id = _run_id(msg)
+    point = _metric_point({
+        "key": msg.string("key", required=True),
+        "value": msg.raw("value"),
+        "timestamp": msg.raw("timestamp"),
+        "step": msg.raw("step"),
+    })
+    with services().db.write() as conn:
+        run_store.log_batch(conn, current_project_id(), run_id, [point], [], [])
+    return json_response({})
+
+
+@bp.post("/runs/log-parameter")
+def log_param():
+    msg = message()
+    run_id = _run_id(msg)
+    item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
+    with services().db.write() as conn:
+        run_store.log_batch(conn, current_project_id(), run_id, [], [item], [])
+    return json_response({})
+
+
+@bp.post("/runs/set-tag")
+def set_tag():
+    msg = message()
+    run_id = _run_id(msg)
+    item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
+    with services().db.write() as conn:
+        run_store.log_batch(conn, current_project_id(), run_id, [], [], [item])
+    return json_response({})
+
+
+@bp.post("/runs/delete-tag")
+def delete_tag():
+    msg = message()
+    run_id = _run_id(msg)
+    key = msg.string("key", required=True)
+    with services().db.write() as conn:
+        run_store.delete_tag(conn, current_project_id(), run_id, key)
+    return json_response({})
+
+
+@bp.post("/runs/log-batch")
+def log_batch():
+    if request.content_length and request.content_length > MAX_BATCH_LOG_REQUEST_SIZE:
+        raise invalid(
+            f"Batched logging API requests must be at most {MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a "
+            f"request of size {request.content_length}."
+        )
+    msg = message()
+    run_id = _run_id(msg)
+    metrics = [_metric_point(m) for m in msg.objects("metrics")]
+    params = [_string_pair(p) for p in msg.objects("params")]
+    tags = [_string_pair(t) for t in msg.objects("tags")]
+    with services().db.write() as conn:
+        run_store.log_batch(conn, current_project_id(), run_id, metrics, params, tags)
+    return json_response({})
+
+
+def _string_pair(item: dict) -> dict:
+    value = item.get("value")
+    if value is not None and not isinstance(value, str):
+        value = str(value)
+    return {"key": item.get("key"), "value": value}
+
+
+@bp.route("/runs/search", methods=["GET", "POST"])
+def search_runs():
+    msg = message()
+    project_id = current_project_id()
+    with services().db.read() as conn:
+        experiment_ids = [exps.resolve_experiment_id(conn, project_id, e) for e in msg.strings("experiment_ids")]
+        owned = exps.get_experiment_rows(conn, experiment_ids)
+        experiment_ids = [e for e in experiment_ids if e in owned and owned[e].project_id == project_id]
+        run_ids, next_token = search_run_ids(
+            conn,
+            experiment_ids=experiment_ids,
+            filter_string=msg.string("filter"),
+            run_view_type=msg.string("run_view_type") or "ACTIVE_ONLY",
+            max_results=msg.integer("max_results", default=1000),
+            order_by=msg.strings("order_by"),
+            page_token=msg.string("page_token"),
+        )
+        payload = {"runs": load_runs(conn, run_ids)}
+    if next_token:
+        payload["next_page_token"] = next_token
+    return json_response(payload)
+
+
+@bp.post("/runs/log-inputs")
+def log_inputs():
+    msg = message()
+    run_id = _run_id(msg)
+    dataset_inputs = msg.objects("datasets")
+    model_inputs = msg.objects("models")
+    run_io.validate_dataset_inputs(dataset_inputs)
+    with services().db.write() as conn:
+        row = run_store.get_active_run_row(conn, current_project_id(), run_id)
+        run_io.log_dataset_inputs(conn, row.experiment_id, run_id, dataset_inputs)
+        run_io.log_models(conn, run_id, model_inputs, "input")
+    return json_response({})
+
+
+@bp.post("/runs/outputs")
+def log_outputs():
+    msg = message()
+    run_id = _run_id(msg)
+    models = msg.objects("models")
+    with services().db.write() as conn:
+        run_store.get_active_run_row(conn, current_project_id(), run_id)
+        run_io.log_models(conn, run_id, models, "output")
+    return json_response({})

@@ -1,0 +1,63 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask
+
+from service.api import experiments, metrics, runs, server_info
+from service.api.errors import install_database_error_handler, install_error_handlers
+from service.api.routing import install_project_scope, mount
+from service.artifacts.factory import storage_from_destination
+from service.context import LOCAL_PROJECT_ID, Services
+from service.db.engine import Database
+from service.db.migrate import upgrade
+from service.settings import Settings, settings_from_env
+from service.tracking.experiments import ensure_default_experiment
+
+TRACKING_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
+ARTIFACT_PREFIXES = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
+V3_PREFIXES = ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
+
+
+def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None = None) -> Flask:
+    settings = settings or settings_from_env()
+    app = Flask(__name__)
+    app.config["MLTRACKER_LOCAL_MODE"] = settings.local_mode
+    # Bodies are read by handlers that stream them (artifact uploads); JSON bodies are small.
+    app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
+
+    db = Database(settings.backend_store_uri)
+    if settings.auto_upgrade if upgrade_schema is None else upgrade_schema:
+        prepare_database(db, settings)
+    app.extensions["mltracker"] = Services(
+        settings=settings, db=db, artifacts=storage_from_destination(settings.artifacts_destination)
+    )
+
+    install_project_scope(app)
+    install_error_handlers(app)
+    install_database_error_handler(app)
+    _mount_api(app)
+    logging.getLogger("mltracker").setLevel(logging.INFO)
+    return app
+
+
+def prepare_database(db: Database, settings: Settings) -> None:
+    """Schema at head, and the local project's Default experiment (id 0, as MLflow clients expect)."""
+    upgrade(db)
+    if settings.local_mode:
+        with db.write() as conn:
+            ensure_default_experiment(conn, LOCAL_PROJECT_ID, use_alias_id=True)
+
+
+def _mount_api(app: Flask) -> None:
+    from service.api import artifact_list, artifacts
+
+    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp):
+        mount(app, blueprint, TRACKING_PREFIXES)
+    mount(app, artifacts.bp, ARTIFACT_PREFIXES)
+
+    v3 = Blueprint("v3", __name__)
+    v3.add_url_rule("/server-info", view_func=server_info.server_info)
+    mount(app, v3, V3_PREFIXES)
+    app.register_blueprint(server_info.bp)

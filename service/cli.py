@@ -1,0 +1,75 @@
+"""The `mltracker` command: serve, db upgrade."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from service.settings import settings_from_env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    return args.handler(args) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mltracker", description="GitLab-native ML experiment tracker")
+    commands = parser.add_subparsers()
+
+    serve = commands.add_parser("serve", help="run the tracking server")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 5000)")
+    serve.add_argument("--backend-store-uri", help="SQLAlchemy URL (default: SQLite under ./mltracker-data)")
+    serve.add_argument("--artifacts-destination", help="local folder or s3://bucket/prefix")
+    serve.add_argument("--workers", type=int, help="worker processes (default 2)")
+    serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers()
+    db_upgrade = db_commands.add_parser("upgrade", help="upgrade the schema to the latest version")
+    db_upgrade.add_argument("--backend-store-uri", help="SQLAlchemy URL")
+    db_upgrade.set_defaults(handler=_db_upgrade)
+    return parser
+
+
+def _settings(args):
+    return settings_from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        backend_store_uri=getattr(args, "backend_store_uri", None),
+        artifacts_destination=getattr(args, "artifacts_destination", None),
+        workers=getattr(args, "workers", None),
+    )
+
+
+def _db_upgrade(args) -> int:
+    from service.db.engine import Database
+    from service.db.migrate import current_revision, upgrade
+
+    db = Database(_settings(args).backend_store_uri)
+    upgrade(db)
+    print(f"database at revision {current_revision(db)}")
+    return 0
+
+
+def _serve(args) -> int:
+    from service.app import prepare_database
+    from service.db.engine import Database
+    from service.server import run_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(args)
+    db = Database(settings.backend_store_uri)
+    prepare_database(db, settings)  # once, before the workers start
+    db.dispose()
+    run_server(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

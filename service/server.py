@@ -1,0 +1,50 @@
+"""Running the app under gunicorn: N worker processes, each with its own app and connection pool."""
+from __future__ import annotations
+
+import logging
+
+from gunicorn.app.base import BaseApplication
+
+from service.settings import Settings
+
+log = logging.getLogger("mltracker")
+THREADS_PER_WORKER = 8
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self):
+        self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
+        self.cfg.set("workers", max(1, self.settings.workers))
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("threads", THREADS_PER_WORKER)
+        self.cfg.set("timeout", 600)  # large artifact uploads stream for a while
+        self.cfg.set("graceful_timeout", 10)
+        self.cfg.set("keepalive", 5)
+
+    def load(self):
+        from service.app import create_app
+
+        # The schema was upgraded by the CLI before the workers started.
+        return create_app(self.settings, upgrade_schema=False)
+
+
+def run_server(settings: Settings) -> None:
+    log.info(
+        "mltracker serving on http://%s:%s (store %s, artifacts %s, %d workers)",
+        settings.host, settings.port, _redact(settings.backend_store_uri), settings.artifacts_destination,
+        settings.workers,
+    )
+    _Gunicorn(settings).run()
+
+
+def _redact(uri: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URI>"

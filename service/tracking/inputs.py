@@ -1,0 +1,154 @@
+"""Run inputs (datasets, logged models) and outputs (logged models)."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import Connection, select
+
+from service.db.schema import datasets, input_tags, run_inputs, run_models
+from service.db.upsert import upsert_rows
+from service.errors import invalid
+from service.tracking.validation import (
+    MAX_DATASET_DIGEST_SIZE,
+    MAX_DATASET_NAME_SIZE,
+    MAX_DATASET_PROFILE_SIZE,
+    MAX_DATASET_SCHEMA_SIZE,
+    MAX_DATASET_SOURCE_SIZE,
+    MAX_DATASETS_PER_BATCH,
+    MAX_INPUT_TAG_KEY_SIZE,
+    MAX_INPUT_TAG_VALUE_SIZE,
+    check_length,
+    missing_value,
+)
+
+_DATASET_FIELDS = ("name", "digest", "source_type", "source")
+
+
+def validate_dataset_inputs(dataset_inputs: list[dict]) -> None:
+    if len(dataset_inputs) > MAX_DATASETS_PER_BATCH:
+        raise invalid(
+            f"A batch logging request can contain at most {MAX_DATASETS_PER_BATCH} datasets. "
+            f"Got {len(dataset_inputs)} datasets. Please split up datasets across multiple"
+            " requests and try again."
+        )
+    for item in dataset_inputs:
+        dataset = item.get("dataset")
+        if not isinstance(dataset, dict):
+            raise invalid(missing_value("dataset"))
+        for field in _DATASET_FIELDS:
+            if not isinstance(dataset.get(field), str) or dataset.get(field) == "":
+                raise invalid(missing_value(f"dataset.{field}"))
+        check_length("Dataset name", MAX_DATASET_NAME_SIZE, dataset["name"])
+        check_length("Dataset digest", MAX_DATASET_DIGEST_SIZE, dataset["digest"])
+        check_length("Dataset source", MAX_DATASET_SOURCE_SIZE, dataset["source"])
+        check_length("Dataset schema", MAX_DATASET_SCHEMA_SIZE, dataset.get("schema"))
+        check_length("Dataset profile", MAX_DATASET_PROFILE_SIZE, dataset.get("profile"))
+        for tag in item.get("tags") or []:
+            if not tag.get("key"):
+                raise invalid(missing_value("tags.key"))
+            if tag.get("value") is None:
+                raise invalid(missing_value("tags.value"))
+            check_length("Input tag key", MAX_INPUT_TAG_KEY_SIZE, tag["key"])
+            check_length("Input tag value", MAX_INPUT_TAG_VALUE_SIZE, tag["value"])
+
+
+def log_dataset_inputs(conn: Connection, experiment_id: int, run_id: str, dataset_inputs: list[dict]) -> None:
+    for item in dataset_inputs:
+        dataset = item["dataset"]
+        dataset_uuid = _dataset_uuid(conn, experiment_id, dataset)
+        existing = conn.execute(
+            select(run_inputs.c.input_uuid).where(
+                run_inputs.c.run_uuid == run_id, run_inputs.c.dataset_uuid == dataset_uuid
+            )
+        ).scalar()
+        if existing is not None:
+            continue  # MLflow keeps the first logging of a dataset to a run
+        input_uuid = uuid.uuid4().hex
+        upsert_rows(conn, run_inputs, [{"input_uuid": input_uuid, "run_uuid": run_id, "dataset_uuid": dataset_uuid}],
+                    ["run_uuid", "dataset_uuid"], [])
+        upsert_rows(
+            conn, input_tags,
+            [{"input_uuid": input_uuid, "name": t["key"], "value": t["value"]} for t in item.get("tags") or []],
+            ["input_uuid", "name"], ["value"],
+        )
+
+
+def _dataset_uuid(conn: Connection, experiment_id: int, dataset: dict) -> str:
+    key = (datasets.c.experiment_id == experiment_id, datasets.c.name == dataset["name"],
+           datasets.c.digest == dataset["digest"])
+    found = conn.execute(select(datasets.c.dataset_uuid).where(*key)).scalar()
+    if found:
+        return found
+    upsert_rows(
+        conn, datasets,
+        [{
+            "dataset_uuid": uuid.uuid4().hex,
+            "experiment_id": experiment_id,
+            "name": dataset["name"],
+            "digest": dataset["digest"],
+            "source_type": dataset["source_type"],
+            "source": dataset["source"],
+            "schema": dataset.get("schema"),
+            "profile": dataset.get("profile"),
+        }],
+        ["experiment_id", "name", "digest"], [],
+    )
+    return conn.execute(select(datasets.c.dataset_uuid).where(*key)).scalar_one()
+
+
+def log_models(conn: Connection, run_id: str, models: list[dict], direction: str) -> None:
+    rows = []
+    for item in models:
+        model_id = item.get("model_id")
+        if not isinstance(model_id, str) or not model_id:
+            raise invalid(missing_value("model_id"))
+        rows.append({"run_uuid": run_id, "model_id": model_id, "direction": direction,
+                     "step": int(item.get("step") or 0)})
+    upsert_rows(conn, run_models, rows, ["run_uuid", "model_id", "direction"], ["step"])
+
+
+def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple[dict, dict]]:
+    """run_id -> (inputs JSON, outputs JSON)."""
+    dataset_inputs: dict[str, dict[str, dict]] = defaultdict(dict)
+    query = (
+        select(
+            run_inputs.c.run_uuid,
+            run_inputs.c.input_uuid,
+            datasets,
+            input_tags.c.name.label("tag_key"),
+            input_tags.c.value.label("tag_value"),
+        )
+        .join(datasets, datasets.c.dataset_uuid == run_inputs.c.dataset_uuid)
+        .outerjoin(input_tags, input_tags.c.input_uuid == run_inputs.c.input_uuid)
+        .where(run_inputs.c.run_uuid.in_(run_ids))
+        .order_by(run_inputs.c.run_uuid, datasets.c.name, input_tags.c.name)
+    )
+    for row in conn.execute(query):
+        entry = dataset_inputs[row.run_uuid].get(row.input_uuid)
+        if entry is None:
+            dataset = {"name": row.name, "digest": row.digest, "source_type": row.source_type, "source": row.source}
+            if row.schema is not None:
+                dataset["schema"] = row.schema
+            if row.profile is not None:
+                dataset["profile"] = row.profile
+            entry = dataset_inputs[row.run_uuid][row.input_uuid] = {"tags": [], "dataset": dataset}
+        if row.tag_key is not None:
+            entry["tags"].append({"key": row.tag_key, "value": row.tag_value})
+
+    model_inputs: dict[str, list] = defaultdict(list)
+    model_outputs: dict[str, list] = defaultdict(list)
+    for row in conn.execute(select(run_models).where(run_models.c.run_uuid.in_(run_ids))):
+        if row.direction == "input":
+            model_inputs[row.run_uuid].append({"model_id": row.model_id})
+        else:
+            model_outputs[row.run_uuid].append({"model_id": row.model_id, "step": row.step})
+
+    result = {}
+    for run_id in run_ids:
+        inputs = {"dataset_inputs": list(dataset_inputs[run_id].values())}
+        if model_inputs[run_id]:
+            inputs["model_inputs"] = model_inputs[run_id]
+        outputs = {"model_outputs": model_outputs[run_id]} if model_outputs[run_id] else {}
+        result[run_id] = (inputs, outputs)
+    return result

@@ -1,0 +1,235 @@
+"""Runs (candidates): lifecycle, and logging of params, metrics and tags."""
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, select, tuple_, update
+
+from service.db.schema import latest_metrics, metrics, params, runs, tags
+from service.db.upsert import dialect_insert, upsert_rows
+from service.errors import invalid, not_found
+from service.tracking import experiments as exps
+from service.tracking.clock import now_ms
+from service.tracking.run_names import generate_run_name
+from service.tracking.validation import (
+    MAX_RUN_NAME_LENGTH,
+    check_length,
+    validate_batch_limits,
+    validate_metric,
+    validate_param,
+    validate_param_keys_unique,
+    validate_run_id,
+    validate_tag,
+)
+
+RUN_NAME_TAG = "mlflow.runName"
+RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+    def row(self, run_id: str) -> dict:
+        is_nan = math.isnan(self.value)
+        return {
+            "run_uuid": run_id,
+            "key": self.key,
+            "value": 0.0 if is_nan else float(self.value),
+            "timestamp": self.timestamp,
+            "step": self.step,
+            "is_nan": is_nan,
+        }
+
+
+def get_run_row(conn: Connection, project_id: int, run_id):
+    validate_run_id(run_id)
+    row = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).first()
+    if row is None or row.project_id != project_id:
+        raise not_found(f"Run with id={run_id} not found")
+    return row
+
+
+def get_active_run_row(conn: Connection, project_id: int, run_id):
+    row = get_run_row(conn, project_id, run_id)
+    if row.lifecycle_stage != exps.ACTIVE:
+        raise invalid(
+            f"The run {run_id} must be in the 'active' state. Current state is {row.lifecycle_stage}."
+        )
+    return row
+
+
+def create_run(
+    conn: Connection,
+    project_id: int,
+    experiment_id: int,
+    user_id: str | None,
+    start_time: int | None,
+    run_tags: list[dict],
+    run_name: str | None,
+) -> str:
+    experiment = exps.get_experiment_row(conn, project_id, experiment_id)
+    if experiment.lifecycle_stage != exps.ACTIVE:
+        raise invalid(
+            f"The experiment {experiment_id} must be in the 'active' state. "
+            f"Current state is {experiment.lifecycle_stage}."
+        )
+    for index, tag in enumerate(run_tags):
+        validate_tag(tag.get("key"), tag.get("value"), path=f"tags[{index}]")
+    name_tag = next((t.get("value") for t in run_tags if t.get("key") == RUN_NAME_TAG), None)
+    if run_name and name_tag and run_name != name_tag:
+        raise invalid(
+            "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+            f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
+        )
+    run_name = run_name or name_tag or generate_run_name()
+    check_length("run_name", MAX_RUN_NAME_LENGTH, run_name)
+    run_tags = [t for t in run_tags if t.get("key") != RUN_NAME_TAG]
+    run_tags.append({"key": RUN_NAME_TAG, "value": run_name})
+    run_id = uuid.uuid4().hex
+    conn.execute(
+        runs.insert().values(
+            run_uuid=run_id,
+            experiment_id=experiment_id,
+            project_id=project_id,
+            name=run_name,
+            user_id=user_id or "",
+            status="RUNNING",
+            start_time=start_time if start_time is not None else now_ms(),
+            lifecycle_stage=exps.ACTIVE,
+            artifact_uri=f"{experiment.artifact_location}/{run_id}/artifacts",
+        )
+    )
+    upsert_rows(
+        conn, tags, [{"run_uuid": run_id, "key": t["key"], "value": t.get("value") or ""} for t in run_tags],
+        ["run_uuid", "key"], ["value"],
+    )
+    return run_id
+
+
+def update_run(conn: Connection, project_id: int, run_id: str, status, end_time, run_name) -> None:
+    get_active_run_row(conn, project_id, run_id)
+    values = {}
+    if status:
+        if status not in RUN_STATUSES:
+            raise invalid(f"Invalid run status: {status}")
+        values["status"] = status
+    if end_time is not None:
+        values["end_time"] = end_time
+    if run_name:
+        check_length("run_name", MAX_RUN_NAME_LENGTH, run_name)
+        values["name"] = run_name
+        upsert_rows(conn, tags, [{"run_uuid": run_id, "key": RUN_NAME_TAG, "value": run_name}],
+                    ["run_uuid", "key"], ["value"])
+    if values:
+        conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
+
+
+def set_lifecycle(conn: Connection, project_id: int, run_id: str, stage: str) -> None:
+    get_run_row(conn, project_id, run_id)
+    conn.execute(
+        update(runs)
+        .where(runs.c.run_uuid == run_id)
+        .values(lifecycle_stage=stage, deleted_time=now_ms() if stage == exps.DELETED else None)
+    )
+
+
+def log_batch(
+    conn: Connection,
+    project_id: int,
+    run_id: str,
+    metric_points: list[MetricPoint],
+    param_items: list[dict],
+    tag_items: list[dict],
+) -> None:
+    """Log everything or nothing; a retried batch is a no-op (all inserts are idempotent)."""
+    validate_batch_limits(len(metric_points), len(param_items), len(tag_items))
+    for index, m in enumerate(metric_points):
+        validate_metric(m.key, m.value, m.timestamp, m.step, path=f"metrics[{index}]")
+    for index, p in enumerate(param_items):
+        validate_param(p.get("key"), p.get("value"), path=f"params[{index}]")
+    for index, t in enumerate(tag_items):
+        validate_tag(t.get("key"), t.get("value"), path=f"tags[{index}]")
+    validate_param_keys_unique([p["key"] for p in param_items])
+    get_active_run_row(conn, project_id, run_id)
+
+    _log_params(conn, run_id, param_items)
+    _log_tags(conn, run_id, tag_items)
+    _log_metrics(conn, run_id, metric_points)
+
+
+def _log_params(conn: Connection, run_id: str, items: list[dict]) -> None:
+    if not items:
+        return
+    wanted = {p["key"]: str(p["value"]) for p in items}
+    existing = dict(
+        conn.execute(
+            select(params.c.key, params.c.value).where(
+                params.c.run_uuid == run_id, params.c.key.in_(list(wanted))
+            )
+        ).all()
+    )
+    changed = [
+        {"key": k, "old_value": existing[k], "new_value": v}
+        for k, v in wanted.items()
+        if k in existing and existing[k] != v
+    ]
+    if changed:
+        raise invalid(
+            "Changing param values is not allowed. Params were already"
+            f" logged='{changed}' for run ID='{run_id}'."
+        )
+    upsert_rows(
+        conn, params,
+        [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items() if k not in existing],
+        ["run_uuid", "key"], [],
+    )
+
+
+def _log_tags(conn: Connection, run_id: str, items: list[dict]) -> None:
+    if not items:
+        return
+    latest = {t["key"]: t.get("value") or "" for t in items}  # last value wins within a batch
+    upsert_rows(conn, tags, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()],
+                ["run_uuid", "key"], ["value"])
+    if RUN_NAME_TAG in latest:
+        conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(name=latest[RUN_NAME_TAG]))
+
+
+def _log_metrics(conn: Connection, run_id: str, points: list[MetricPoint]) -> None:
+    if not points:
+        return
+    rows = [p.row(run_id) for p in points]
+    insert = dialect_insert(conn)
+    conn.execute(insert(metrics).values(rows).on_conflict_do_nothing())
+
+    newest: dict[str, dict] = {}
+    for row in rows:
+        current = newest.get(row["key"])
+        if current is None or _order_key(row) > _order_key(current):
+            newest[row["key"]] = row
+    stmt = insert(latest_metrics).values(list(newest.values()))
+    excluded = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_uuid", "key"],
+        set_={c: excluded[c] for c in ("value", "timestamp", "step", "is_nan")},
+        where=tuple_(excluded.step, excluded.timestamp, excluded.value)
+        > tuple_(latest_metrics.c.step, latest_metrics.c.timestamp, latest_metrics.c.value),
+    )
+    conn.execute(stmt)
+
+
+def _order_key(row: dict) -> tuple:
+    return (row["step"], row["timestamp"], row["value"])
+
+
+def delete_tag(conn: Connection, project_id: int, run_id: str, key) -> None:
+    get_active_run_row(conn, project_id, run_id)
+    removed = conn.execute(delete(tags).where(tags.c.run_uuid == run_id, tags.c.key == key)).rowcount
+    if not removed:
+        raise not_found(f"No tag with name: {key} in run with id {run_id}")
