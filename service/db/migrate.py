@@ -23,8 +23,8 @@ def _config(connection) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    return ScriptDirectory.from_config(_config(None)).get_current_head()
+def head_revisions() -> tuple[str, ...]:
+    return ScriptDirectory.from_config(_config(None)).get_heads()
 
 
 def current_revision(db: Database) -> str | None:
@@ -32,7 +32,7 @@ def current_revision(db: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     with db.engine.connect() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_UPGRADE_LOCK})
