@@ -1,34 +1,83 @@
 """The artifact storage port: what the artifact proxy needs from a local folder or an S3 bucket.
 
-Paths are relative POSIX paths ("<project>/<experiment>/<run>/artifacts/model/MLmodel"),
+Paths are relative POSIX keys ("<project>/<experiment>/<run>/artifacts/model/MLmodel"),
 already checked by service.artifacts.paths; adapters never see user input unchecked.
+Adapters raise service.errors.MlflowError (RESOURCE_DOES_NOT_EXIST, NOT_IMPLEMENTED, ...) so the
+API layer can pass their errors straight to the client.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator, Protocol
+
+from service.errors import MlflowError
+
+CHUNK_SIZE = 1024 * 1024
+
+# MLflow clients recognise this message (prefix) and fall back to a single PUT.
+MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
 
 
 @dataclass(frozen=True)
 class FileInfo:
-    path: str  # relative to the listed directory's root prefix given by the caller
+    path: str  # the entry's name inside the listed directory
     is_dir: bool
     file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class PartUploadUrl:
+    part_number: int
+    url: str
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MultipartUpload:
+    upload_id: str
+    parts: list[PartUploadUrl]
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    part_number: int
+    etag: str
+
+
+@dataclass
+class ReadHandle:
+    """An open object: its chunks (closing the iterator releases the object) and its size."""
+
+    chunks: Iterator[bytes]
+    size: int | None
 
 
 class ArtifactStorage(Protocol):
     supports_multipart: bool
 
     def write(self, path: str, stream: BinaryIO) -> None:
-        """Store the stream at path atomically: readers see the old object or the whole new one."""
+        """Store the stream at path atomically: readers see the old object or the whole new one.
+        If reading the stream fails, nothing is left behind."""
 
-    def open_read(self, path: str) -> tuple[Iterator[bytes], int | None]:
-        """Chunks of the object at path and its size; raises FileNotFoundError when absent."""
+    def open_read(self, path: str) -> ReadHandle:
+        """The object at path, streamed; ArtifactNotFound when absent or a directory."""
 
     def list_dir(self, path: str) -> list[FileInfo]:
-        """Immediate children of the directory at path (names only, not full paths)."""
-
-    def is_dir(self, path: str) -> bool: ...
+        """Immediate children of the directory at path, sorted by name; [] for a file or nothing."""
 
     def delete(self, path: str) -> None:
-        """Delete the object or the whole directory at path."""
+        """Delete the object or the whole directory at path; nothing there is not an error."""
+
+    def create_multipart_upload(self, path: str, num_parts: int) -> MultipartUpload: ...
+
+    def complete_multipart_upload(self, path: str, upload_id: str, parts: list[UploadedPart]) -> None: ...
+
+    def abort_multipart_upload(self, path: str, upload_id: str) -> None: ...
+
+
+def multipart_unsupported() -> MlflowError:
+    return MlflowError(MULTIPART_UNSUPPORTED, "NOT_IMPLEMENTED")
+
+
+class ArtifactNotFound(LookupError):
+    """No object at the given key (the API layer words the error with the client's path)."""

@@ -1,0 +1,169 @@
+"""The artifact proxy (MLflow's /api/2.0/mlflow-artifacts API), scoped to the request's project.
+
+The client's path "<experiment>/<run>/artifacts/x.txt" is stored under "<project>/<that path>".
+Bodies are streamed both ways; nothing holds a whole artifact in memory.
+"""
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request
+
+from service.api.json_response import json_response
+from service.api.request import message
+from service.artifacts.paths import check_raw_request_path, invalid_path, join_key, safe_file_name, safe_relative_path
+from service.artifacts.storage import ArtifactNotFound, FileInfo, UploadedPart
+from service.context import current_project_id, services
+from service.errors import invalid, not_found
+
+bp = Blueprint("artifacts", __name__)
+
+MAX_PARTS = 10_000
+# Extensionless or unusual names MLflow serves as text (MLmodel, MLproject, requirements, ...).
+_TEXT_NAMES = {"MLmodel", "MLproject", "txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini",
+               "properties", "prop", "hocon", "toml", "yaml", "yml", "xml", "json", "md", "rst",
+               "csv", "tsv", "py", "r", "sh", "sql", "jsonnet"}
+
+
+@bp.before_request
+def _refuse_encoded_traversal():
+    check_raw_request_path(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI"))
+
+
+def project_key(relative_path: str) -> str:
+    """The storage key of a client path in the current project."""
+    return join_key(str(current_project_id()), relative_path)
+
+
+def file_info_json(info: FileInfo, path: str | None = None) -> dict:
+    entry = {"path": path if path is not None else info.path, "is_dir": info.is_dir}
+    if not info.is_dir and info.file_size is not None:
+        entry["file_size"] = info.file_size
+    return entry
+
+
+def guess_mime_type(name: str) -> str:
+    extension = posixpath.splitext(name)[1].lstrip(".") or name
+    if extension in _TEXT_NAMES or extension.lower() in _TEXT_NAMES:
+        return "text/plain"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def content_disposition(name: str) -> str:
+    try:
+        name.encode("ascii")
+        fallback = name
+        extended = ""
+    except UnicodeEncodeError:
+        fallback = name.encode("ascii", "ignore").decode() or "download"
+        extended = f"; filename*=UTF-8''{quote(name, safe='')}"
+    fallback = fallback.replace("\\", "\\\\").replace('"', '\\"')
+    return f'attachment; filename="{fallback}"{extended}'
+
+
+def _file_path(artifact_path: str) -> str:
+    path = safe_relative_path(artifact_path)
+    if not path:
+        raise invalid_path()
+    return path
+
+
+@bp.get("/artifacts")
+def list_artifacts():
+    path = safe_relative_path(request.args.get("path"))
+    infos = services().artifacts.list_dir(project_key(path))
+    return json_response({"files": [file_info_json(info) for info in infos]})
+
+
+@bp.get("/artifacts/<path:artifact_path>")
+def download_artifact(artifact_path: str):
+    path = _file_path(artifact_path)
+    try:
+        handle = services().artifacts.open_read(project_key(path))
+    except ArtifactNotFound:
+        raise not_found(f"Artifact not found: {path}") from None
+    name = posixpath.basename(path)
+    response = Response(handle.chunks, mimetype=guess_mime_type(name), direct_passthrough=True)
+    if handle.size is not None:
+        response.content_length = handle.size
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.put("/artifacts/<path:artifact_path>")
+def upload_artifact(artifact_path: str):
+    path = _file_path(artifact_path)
+    services().artifacts.write(project_key(path), request.stream)
+    return json_response({})
+
+
+@bp.delete("/artifacts/<path:artifact_path>")
+def delete_artifact(artifact_path: str):
+    path = _file_path(artifact_path)
+    services().artifacts.delete(project_key(path))
+    return json_response({})
+
+
+# ---------------------------------------------------------------- multipart (S3)
+# As in MLflow: the URL names the destination directory, the body's "path" the client's local
+# file, whose base name completes the key.
+
+def _multipart_target(artifact_path: str, msg) -> str:
+    directory = safe_relative_path(artifact_path)
+    local_file = msg.string("path", required=True)
+    name = safe_file_name(local_file.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
+    return project_key(join_key(directory, name))
+
+
+def _upload_id(msg) -> str:
+    return msg.string("upload_id", required=True)
+
+
+@bp.post("/mpu/create/<path:artifact_path>")
+def create_multipart_upload(artifact_path: str):
+    storage = services().artifacts
+    msg = message()
+    key = _multipart_target(artifact_path, msg)
+    num_parts = msg.integer("num_parts", default=1)
+    if not 1 <= num_parts <= MAX_PARTS:
+        raise invalid(f"num_parts must be between 1 and {MAX_PARTS}, got {num_parts}")
+    upload = storage.create_multipart_upload(key, num_parts)
+    return json_response({
+        "upload_id": upload.upload_id,
+        "credentials": [
+            {"url": part.url, "part_number": part.part_number, "headers": dict(part.headers)}
+            for part in upload.parts
+        ],
+    })
+
+
+@bp.post("/mpu/complete/<path:artifact_path>")
+def complete_multipart_upload(artifact_path: str):
+    storage = services().artifacts
+    msg = message()
+    key = _multipart_target(artifact_path, msg)
+    upload_id = _upload_id(msg)
+    parts = []
+    for item in msg.objects("parts"):
+        number, etag = item.get("part_number"), item.get("etag")
+        if isinstance(number, str) and number.isdigit():
+            number = int(number)
+        if not isinstance(number, int) or isinstance(number, bool) or not isinstance(etag, str):
+            raise invalid("Each part needs an integer 'part_number' and a string 'etag'")
+        parts.append(UploadedPart(part_number=number, etag=etag))
+    if not parts:
+        raise invalid("Missing value for required parameter 'parts'")
+    storage.complete_multipart_upload(key, upload_id, sorted(parts, key=lambda p: p.part_number))
+    return json_response({})
+
+
+@bp.post("/mpu/abort/<path:artifact_path>")
+def abort_multipart_upload(artifact_path: str):
+    storage = services().artifacts
+    msg = message()
+    key = _multipart_target(artifact_path, msg)
+    storage.abort_multipart_upload(key, _upload_id(msg))
+    return json_response({})

@@ -1,0 +1,161 @@
+"""Artifacts in a local folder: atomic writes (temp file, fsync, rename), streamed reads."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import BinaryIO, Iterator
+
+from service.artifacts.storage import (
+    CHUNK_SIZE,
+    ArtifactNotFound,
+    FileInfo,
+    MultipartUpload,
+    ReadHandle,
+    UploadedPart,
+    multipart_unsupported,
+)
+from service.errors import MlflowError
+
+# Uploads in progress live next to their destination under this prefix; listings skip them, so a
+# process killed mid-upload leaves nothing a client can see.
+TEMP_PREFIX = ".mltracker-upload-"
+
+
+class LocalStorage:
+    supports_multipart = False
+
+    def __init__(self, root: str):
+        self.root = os.path.realpath(root)
+        os.makedirs(self.root, exist_ok=True)
+
+    def _resolve(self, path: str) -> str:
+        full = os.path.join(self.root, *[s for s in path.split("/") if s])
+        # Defence in depth: paths are checked before they reach us, and symlinks must not lead out.
+        real = os.path.realpath(full)
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise MlflowError("Invalid path", "INVALID_PARAMETER_VALUE")
+        return full
+
+    def write(self, path: str, stream: BinaryIO) -> None:
+        target = self._resolve(path)
+        if target == self.root:
+            raise MlflowError("Invalid path", "INVALID_PARAMETER_VALUE")
+        parent = os.path.dirname(target)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise MlflowError(
+                f"Cannot store artifact: a parent of '{_tail(path)}' is a file", "INVALID_PARAMETER_VALUE"
+            ) from None
+        if os.path.isdir(target):
+            raise MlflowError(
+                f"Cannot store artifact: '{_tail(path)}' is a directory", "INVALID_PARAMETER_VALUE"
+            )
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK_SIZE):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            _remove_quietly(tmp)
+            raise
+        _fsync_dir(parent)
+
+    def open_read(self, path: str) -> ReadHandle:
+        target = self._resolve(path)
+        try:
+            handle = open(target, "rb")  # noqa: SIM115 - closed by the chunk iterator
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ArtifactNotFound(path) from None
+        size = os.fstat(handle.fileno()).st_size
+        if os.path.isdir(target):
+            handle.close()
+            raise ArtifactNotFound(path)
+        return ReadHandle(chunks=_FileChunks(handle), size=size)
+
+    def list_dir(self, path: str) -> list[FileInfo]:
+        directory = self._resolve(path)
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        infos = []
+        for entry in entries:
+            if entry.name.startswith(TEMP_PREFIX):
+                continue
+            if entry.is_dir():
+                infos.append(FileInfo(entry.name, True, None))
+            elif entry.is_file():
+                infos.append(FileInfo(entry.name, False, entry.stat().st_size))
+        return sorted(infos, key=lambda info: info.path)
+
+    def delete(self, path: str) -> None:
+        target = self._resolve(path)
+        if target == self.root:
+            raise MlflowError("Invalid path", "INVALID_PARAMETER_VALUE")
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target, ignore_errors=False)
+        else:
+            try:
+                os.remove(target)
+            except FileNotFoundError:
+                pass
+
+    def create_multipart_upload(self, path: str, num_parts: int) -> MultipartUpload:
+        raise multipart_unsupported()
+
+    def complete_multipart_upload(self, path: str, upload_id: str, parts: list[UploadedPart]) -> None:
+        raise multipart_unsupported()
+
+    def abort_multipart_upload(self, path: str, upload_id: str) -> None:
+        raise multipart_unsupported()
+
+
+class _FileChunks:
+    """Iterates a file in chunks; close() (called by the WSGI server) releases it even unstarted."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self._handle.read(CHUNK_SIZE)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _tail(path: str) -> str:
+    # Error messages name the client's part of the key, not the project prefix.
+    return path.split("/", 1)[-1]
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
