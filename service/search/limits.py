@@ -1,0 +1,35 @@
+"""Request arguments shared by run and experiment search: max_results and the view type."""
+from __future__ import annotations
+
+from service.errors import invalid
+
+SEARCH_MAX_RESULTS_THRESHOLD = 50000  # mlflow.store.tracking.SEARCH_MAX_RESULTS_THRESHOLD
+
+VIEW_TYPE_STAGES = {
+    "ACTIVE_ONLY": ("active",),
+    "DELETED_ONLY": ("deleted",),
+    "ALL": ("active", "deleted"),
+}
+
+
+def check_max_results(max_results: int | None, allow_none: bool = False) -> None:
+    if (max_results is None and not allow_none) or (max_results is not None and max_results < 1):
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be "
+            "a positive integer"
+        )
+    if max_results is not None and max_results > SEARCH_MAX_RESULTS_THRESHOLD:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at "
+            f"most {SEARCH_MAX_RESULTS_THRESHOLD}"
+        )
+
+
+def lifecycle_stages(view_type: str | None) -> tuple[str, ...]:
+    """Lifecycle stages a view type ("ACTIVE_ONLY", "DELETED_ONLY", "ALL") selects."""
+    stages = VIEW_TYPE_STAGES.get((view_type or "ACTIVE_ONLY").upper())
+    if stages is None:
+        raise invalid(
+            f"Invalid view type '{view_type}'. Valid view types are {list(VIEW_TYPE_STAGES)}"
+        )
+    return stages

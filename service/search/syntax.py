@@ -1,0 +1,65 @@
+"""Syntax tree of search filters and order_by entries.
+
+The parser produces `Raw*` nodes (what was written); a vocabulary (runs or experiments) resolves
+them into `Comparison` / `OrderKey`, the validated form the SQL compilers consume.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Union
+
+
+class Entity(str, Enum):
+    METRIC = "metric"
+    PARAM = "parameter"
+    TAG = "tag"
+    ATTRIBUTE = "attribute"
+    DATASET = "dataset"
+
+
+@dataclass(frozen=True)
+class Literal:
+    kind: str  # "number" | "string" | "word" (an unquoted word such as NULL or b)
+    value: Union[int, float, str]
+    text: str  # as written, for error messages
+
+
+@dataclass(frozen=True)
+class ListLiteral:
+    items: tuple[Literal, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class RawName:
+    parts: tuple[str, ...]  # unquoted; `tags.a.b` -> ("tags", "a", "b")
+    text: str
+
+    @property
+    def entity_and_key(self) -> tuple[str | None, str]:
+        if len(self.parts) == 1:
+            return None, self.parts[0]
+        return self.parts[0], ".".join(self.parts[1:])
+
+
+@dataclass(frozen=True)
+class RawComparison:
+    name: RawName
+    comparator: str  # upper-case; "NOT IN", "IS NULL", ... are single comparators
+    value: Literal | ListLiteral | None  # None for IS [NOT] NULL
+
+
+@dataclass(frozen=True)
+class Comparison:
+    entity: Entity
+    key: str  # canonical: aliases resolved ("created" -> "start_time")
+    comparator: str
+    value: Union[int, float, str, tuple, None]
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    entity: Entity
+    key: str  # canonical
+    ascending: bool
