@@ -1,0 +1,47 @@
+"""What the caller (the bot, the UI) hands to reports: plain data, no database objects."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+Point = tuple[int, float]  # (step, value)
+
+
+@dataclass(frozen=True)
+class CandidateData:
+    """One candidate (MLflow run). `metrics` holds final values; `history` the logged series."""
+
+    run_id: str
+    name: str
+    status: str = "FINISHED"
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    history: Mapping[str, Sequence[Point]] = field(default_factory=dict)
+    # Metric keys in the order they were first logged; decides the default primary metric.
+    metric_order: Sequence[str] = ()
+    ui_url: str | None = None
+    job_url: str | None = None
+    duration_s: float | None = None  # wall-clock run time, shown next to the name
+
+    @property
+    def label(self) -> str:
+        return self.name or self.run_id[:8] or "(unnamed)"
+
+
+@dataclass(frozen=True)
+class BaselineData:
+    """The reference the caller chose, e.g. the latest candidate of `main`'s pipeline."""
+
+    label: str  # e.g. "main"
+    candidate: CandidateData
+    pipeline_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    name: str
+    candidates: Sequence[CandidateData]
+    baseline: BaselineData | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    metric_order: Sequence[str] = ()  # overrides the candidates' own order when given
+    ui_url: str | None = None
