@@ -172,3 +172,22 @@ def live_server(request, tmp_path_factory):
         env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3.endpoint}
         with run_mltracker(tmp, pg, f"s3://{s3.bucket}/artifacts", extra_env=env) as server:
             yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """A migrated Database on SQLite (temp file) and on PostgreSQL (a fresh database)."""
+    from service.db.engine import Database
+    from service.db.migrate import upgrade
+
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db")
+        upgrade(db)
+        yield db
+        db.dispose()
+    else:
+        with fresh_pg_database() as url:
+            db = Database(url)
+            upgrade(db)
+            yield db
+            db.dispose()

@@ -152,3 +152,27 @@ run_models = Table(
     Column("direction", String(8), primary_key=True),
     Column("step", BigInteger, nullable=False, default=0),
 )
+
+# ---------------------------------------------------------------- GitLab CI links (issue 4)
+
+# One row per candidate produced by a CI job: which job, pipeline, commit, ref and merge request.
+# The gitlab.* run tags carry the same facts for MLflow clients; this table makes "candidates of
+# pipeline N", "of merge request !M" and "latest on branch B" indexed queries.
+ci_links = Table(
+    "ci_links",
+    metadata,
+    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", BigInteger, nullable=False),
+    Column("job_id", BigInteger, nullable=False),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("commit_sha", String(64), nullable=False),
+    Column("ref", String(255), nullable=False),
+    Column("merge_request_iid", BigInteger),
+    Column("user", String(255), nullable=False),
+    Column("linked_time", BigInteger, nullable=False),
+    Index(None, "project_id", "pipeline_id"),
+    Index(None, "project_id", "merge_request_iid"),
+    Index(None, "project_id", "ref", "pipeline_id"),
+)
+from service.db import jobs_schema  # noqa: E402,F401  (registers the jobs table)
+from service.db import registry_schema  # noqa: E402,F401  (registers the registry and logged-model tables)

@@ -1,0 +1,25 @@
+"""The durable job queue's table (bot work: reports, commands)."""
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+
+from service.db.schema import AutoId, metadata
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("project_id", BigInteger, nullable=False),
+    Column("kind", String(64), nullable=False),
+    # Redeliveries and duplicates of the same work share this key; the queue keeps the first.
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_after", BigInteger, nullable=False),
+    Column("locked_until", BigInteger),
+    Column("last_error", Text),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    Index(None, "status", "run_after"),
+    Index(None, "project_id", "status"),
+)

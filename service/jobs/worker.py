@@ -1,0 +1,72 @@
+"""Workers that take jobs from the queue and run the handler for their kind."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from service.db.engine import Database
+from service.jobs import queue
+
+log = logging.getLogger("mltracker.jobs")
+
+Handler = Callable[[queue.Job], None]
+
+
+class TransientError(Exception):
+    """Worth another try later (GitLab 5xx, 429, timeouts)."""
+
+
+def backoff_ms(attempt: int, base_ms: int = 1000, cap_ms: int = 300_000) -> int:
+    return min(cap_ms, base_ms * 2 ** max(0, attempt - 1))
+
+
+def run_one(db: Database, handlers: dict[str, Handler], base_backoff_ms: int = 1000) -> bool:
+    """Take and run one job. False when the queue had nothing ready."""
+    job = queue.claim(db)
+    if job is None:
+        return False
+    handler = handlers.get(job.kind)
+    if handler is None:
+        queue.fail(db, job, f"no handler for job kind {job.kind!r}")
+        log.error("job %s: no handler for kind %s", job.id, job.kind)
+        return True
+    try:
+        handler(job)
+    except TransientError as exc:
+        delay = backoff_ms(job.attempts, base_backoff_ms)
+        if queue.retry_later(db, job, str(exc), delay):
+            log.warning("job %s (%s) attempt %d failed, retrying in %d ms: %s",
+                        job.id, job.kind, job.attempts, delay, exc)
+        else:
+            log.error("job %s (%s) failed after %d attempts: %s", job.id, job.kind, job.attempts, exc)
+    except Exception as exc:  # noqa: BLE001 - a bug in one job must not stop the worker
+        queue.fail(db, job, f"{type(exc).__name__}: {exc}")
+        log.exception("job %s (%s) failed", job.id, job.kind)
+    else:
+        queue.complete(db, job)
+    return True
+
+
+class WorkerThread(threading.Thread):
+    """Polls the queue until stopped; used in-process by `mltracker serve` and by `mltracker worker`."""
+
+    def __init__(self, db: Database, handlers: dict[str, Handler], poll_seconds: float = 1.0,
+                 base_backoff_ms: int = 1000):
+        super().__init__(name="mltracker-worker", daemon=True)
+        self.db, self.handlers = db, handlers
+        self.poll_seconds, self.base_backoff_ms = poll_seconds, base_backoff_ms
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                busy = run_one(self.db, self.handlers, self.base_backoff_ms)
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
+                log.exception("worker could not take a job")
+                busy = False
+            if not busy:
+                self.stopping.wait(self.poll_seconds)
+
+    def stop(self) -> None:
+        self.stopping.set()
