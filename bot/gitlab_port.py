@@ -1,0 +1,115 @@
+"""What the bot needs from GitLab, over python-gitlab with the bot's own token.
+
+Builds on the service's GitLab adapter (same connection pool and error translation). GitLab
+being unavailable (5xx, 429, timeouts) surfaces as TransientError so the job is retried.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from service.gitlab.client import GitLabAdapter, GitLabUnavailable, _translated
+from service.jobs.worker import TransientError
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    body: str
+    author_username: str
+    system: bool
+
+
+@contextmanager
+def _retryable() -> Iterator[None]:
+    try:
+        yield
+    except GitLabUnavailable as exc:
+        raise TransientError(str(exc)) from None
+
+
+class BotGitLab(GitLabAdapter):
+    """The bot's GitLab operations. Every call uses the bot token (MLTRACKER_GITLAB_TOKEN)."""
+
+    def _mr(self, project_id: int, iid: int):
+        return self._client().projects.get(project_id, lazy=True).mergerequests.get(iid, lazy=True)
+
+    def bot_username(self) -> str:
+        with _retryable(), _translated("GET /user (bot)"):
+            data = self._client().http_get("/user")
+        return str(data.get("username") or "")
+
+    def merge_request_notes(self, project_id: int, iid: int) -> Iterator[Note]:
+        """Every note of the merge request, across all pages."""
+        with _retryable(), _translated("GET /projects/:id/merge_requests/:iid/notes"):
+            for note in self._mr(project_id, iid).notes.list(iterator=True, per_page=100, sort="asc"):
+                attrs = note.attributes
+                yield Note(
+                    id=int(attrs["id"]),
+                    body=str(attrs.get("body") or ""),
+                    author_username=str((attrs.get("author") or {}).get("username") or ""),
+                    system=bool(attrs.get("system")),
+                )
+
+    def create_note(self, project_id: int, iid: int, body: str) -> int:
+        with _retryable(), _translated("POST /projects/:id/merge_requests/:iid/notes"):
+            note = self._mr(project_id, iid).notes.create({"body": body})
+        return int(note.get_id())
+
+    def update_note(self, project_id: int, iid: int, note_id: int, body: str) -> None:
+        with _retryable(), _translated("PUT /projects/:id/merge_requests/:iid/notes/:note_id"):
+            self._client().http_put(
+                f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}", post_data={"body": body}
+            )
+
+    def reply(self, project_id: int, iid: int, discussion_id: str | None, body: str) -> None:
+        """Reply in the comment's thread when GitLab told us the thread, else as a new note."""
+        if not discussion_id:
+            self.create_note(project_id, iid, body)
+            return
+        with _retryable(), _translated("POST /projects/:id/merge_requests/:iid/discussions/:id/notes"):
+            self._client().http_post(
+                f"/projects/{project_id}/merge_requests/{iid}/discussions/{discussion_id}/notes",
+                post_data={"body": body},
+            )
+
+    def react(self, project_id: int, iid: int, note_id: int, emoji: str) -> None:
+        with _retryable(), _translated("POST .../notes/:note_id/award_emoji"):
+            self._client().http_post(
+                f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}/award_emoji",
+                post_data={"name": emoji},
+            )
+
+    def upload(self, project_id: int, filename: str, content: bytes) -> str:
+        """POST /projects/:id/uploads; returns the relative `/uploads/…` URL."""
+        with _retryable(), _translated("POST /projects/:id/uploads"):
+            result = self._client().projects.get(project_id, lazy=True).upload(filename, filedata=content)
+        return str(result["url"])
+
+    def set_commit_status(self, project_id: int, sha: str, state: str, description: str,
+                          target_url: str | None, ref: str | None = None) -> None:
+        data = {"state": state, "name": "mltracker", "description": description[:255]}
+        if target_url:
+            data["target_url"] = target_url
+        if ref:
+            data["ref"] = ref
+        with _retryable(), _translated("POST /projects/:id/statuses/:sha"):
+            self._client().http_post(f"/projects/{project_id}/statuses/{sha}", post_data=data)
+
+    def open_merge_request_for(self, project_id: int, sha: str, ref: str):
+        """The open merge request whose source branch is ref and that contains the commit."""
+        with _retryable():
+            candidates = self.merge_requests_for_commit(project_id, sha)
+        for mr in candidates:
+            if mr.state == "opened" and mr.source_branch == ref:
+                return mr
+        return next((mr for mr in candidates if mr.state == "opened"), None)
+
+    def get_merge_request(self, project_id: int, iid: int):
+        with _retryable():
+            return self.merge_request(project_id, iid)
+
+    def access_level(self, project_id: int, user_id: int) -> int:
+        with _retryable():
+            return self.member_access_level(project_id, user_id) or 0

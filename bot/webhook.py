@@ -1,0 +1,48 @@
+"""POST /webhooks/gitlab: check the secret, store the work, answer at once."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from flask import Blueprint, current_app, request
+
+from bot.events import KINDS, parse_event, to_payload
+from service.api.json_response import json_response
+from service.context import services
+from service.jobs import queue
+
+log = logging.getLogger("mltracker.bot")
+bp = Blueprint("webhooks", __name__)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+def _secret_ok() -> bool:
+    expected = services().settings.webhook_secret
+    given = request.headers.get("X-Gitlab-Token", "")
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+@bp.post("/webhooks/gitlab")
+def receive():
+    if not _secret_ok():
+        return json_response({"error_code": "UNAUTHENTICATED", "message": "Invalid or missing X-Gitlab-Token."}, 401)
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return json_response({"status": "ignored", "reason": "body too large"})
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        return json_response({"status": "ignored", "reason": "malformed JSON"})
+    event = parse_event(request.headers.get("X-Gitlab-Event"), body)
+    if event is None:
+        return json_response({"status": "ignored"})
+    stored = queue.enqueue(
+        services().db,
+        project_id=event.project_id,
+        kind=KINDS[type(event)],
+        payload=to_payload(event),
+        dedupe_key=event.dedupe_key,
+    )
+    current_app.extensions.get("mltracker_worker_wakeup", lambda: None)()
+    return json_response({"status": "queued" if stored else "duplicate"})
