@@ -192,3 +192,13 @@ def conn(search_db):
 @pytest.fixture
 def exp_ids(search_db):
     return search_db[1]
+
+
+@pytest.fixture(scope="session")
+def sample_runs():
+    return RUNS
+
+
+@pytest.fixture(scope="session")
+def sample_experiments():
+    return EXPERIMENTS
