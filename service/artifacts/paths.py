@@ -2,7 +2,8 @@
 
 A path is refused ("Invalid path", INVALID_PARAMETER_VALUE) when it, or any URL-decoding of it
 (a path may have been encoded once, twice, ...), contains a ".." segment, starts with "/" or a
-drive letter, or contains a backslash, a NUL or another control character.  The raw request URI
+drive letter, or contains a backslash, a "#", a NUL or another control character; or when it
+still holds an encoded "/", "\" or NUL (%2f, %252f, ...), which no honest client sends.  The raw request URI
 is checked as well, since the web framework decodes "%2F" into "/" before routing.
 """
 from __future__ import annotations
@@ -54,6 +55,8 @@ def safe_relative_path(path: str | None) -> str:
     if path is None:
         return ""
     if not isinstance(path, str):
+        raise invalid_path()
+    if _ENCODED_SEPARATOR.search(path):
         raise invalid_path()
     try:
         forms = _decodings(path)
