@@ -5,7 +5,7 @@ matches a comparison (including "!="), and IS NULL means "has no such key" - as 
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.db.schema import (
@@ -34,6 +34,7 @@ RUN_ATTRIBUTE_COLUMNS = {
     "user_id": runs.c.user_id,
 }
 NUMERIC_RUN_ATTRIBUTES = {"start_time", "end_time"}
+NUMERIC_EXPERIMENT_ATTRIBUTES = {"creation_time", "last_update_time"}
 
 
 def compile_run_filter(comparisons, dialect: str) -> list[ColumnElement]:
@@ -98,8 +99,6 @@ def _experiment_clause(c: Comparison, dialect: str) -> ColumnElement:
         owner = experiment_tags.c.experiment_id == experiments.c.experiment_id
         return _key_value_clause(experiment_tags, owner, c, dialect)
     column = experiments.c[c.key]
-    if c.key == "name":
-        return compare_text(column, c.comparator, c.value, dialect)
-    if c.key == "experiment_id":
-        return compare_text(column, c.comparator, c.value, dialect)  # =, !=, IN, NOT IN on ints
-    return compare_value(column, c.comparator, c.value)
+    if c.key in NUMERIC_EXPERIMENT_ATTRIBUTES:
+        return compare_value(column, c.comparator, c.value)
+    return compare_text(column, c.comparator, c.value, dialect)  # name; experiment_id: =, !=, IN

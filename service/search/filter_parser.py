@@ -16,7 +16,14 @@ from typing import Protocol
 
 from service.errors import invalid
 from service.search.lexer import Kind, LexError, Token, tokenize
-from service.search.syntax import Comparison, ListLiteral, Literal, RawComparison, RawName
+from service.search.syntax import (
+    Comparison,
+    ListLiteral,
+    Literal,
+    OrderKey,
+    RawComparison,
+    RawName,
+)
 
 _ILL_FORMED_LIST = (
     "While parsing a list in the query, expected a non-empty list of string values, "
@@ -25,7 +32,11 @@ _ILL_FORMED_LIST = (
 
 
 class Vocabulary(Protocol):
+    """What a search may name (runs or experiments): validates and canonicalises."""
+
     def resolve(self, raw: RawComparison) -> Comparison: ...
+
+    def resolve_order(self, name: RawName, ascending: bool) -> OrderKey: ...
 
 
 class SyntaxFault(Exception):
@@ -49,14 +60,16 @@ def parse_raw_filter(text: str | None) -> tuple[RawComparison, ...]:
     try:
         tokens = tokenize(text)
     except LexError as e:
-        raise invalid(f"Invalid clause(s) in filter string: '{_clause_text_from(text, e.position)}'")
+        raise invalid(f"Invalid clause(s) in filter string: '{text[e.position:].strip()}'") from None
     _reject_statement_separators(text, tokens)
     try:
         return _FilterParser(tokens, text).parse()
     except SyntaxFault as fault:
         if fault.message:
-            raise invalid(fault.message)
-        raise invalid(f"Invalid clause(s) in filter string: '{_clause_text(text, tokens, fault.token)}'")
+            raise invalid(fault.message) from None
+        raise invalid(
+            f"Invalid clause(s) in filter string: '{_clause_text(text, tokens, fault.token)}'"
+        ) from None
 
 
 def _reject_statement_separators(text: str, tokens: list[Token]) -> None:
@@ -85,10 +98,6 @@ def _clause_text(text: str, tokens: list[Token], start: Token) -> str:
         depth += {Kind.LPAREN: 1, Kind.RPAREN: -1}.get(token.kind, 0)
         end = token.end
     return text[start.start : end].strip() or start.text
-
-
-def _clause_text_from(text: str, position: int) -> str:
-    return text[position:].strip()
 
 
 class TokenCursor:

@@ -32,6 +32,8 @@ def invalid_comparator(comparator: str, valid, closing_quote: bool = True) -> Ml
 
 def number_value(value: Literal | ListLiteral, error: str) -> int | float:
     if isinstance(value, Literal) and value.kind == "number":
+        if isinstance(value.value, int) and not -(2**63) <= value.value < 2**63:
+            return float(value.value)  # a BIGINT column cannot bind it; as a float it compares fine
         return value.value
     raise invalid(f"{error}. Found {value.text}")
 

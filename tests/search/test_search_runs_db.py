@@ -123,6 +123,8 @@ FILTERS = [
     ("attributes.run_id = 'run04'", "04"),
     ("start_time >= 200", "02 03 04"),
     ("created < 200", "01 06"),
+    ("start_time < 99999999999999999999", "01 02 03 04 06"),  # beyond BIGINT
+    ("metrics.loss >= 1e400", "03"),  # inf >= inf
     ("attributes.end_time > 250", "02 04"),  # run03 has no end time
     ("end_time != 300", "01 04 06"),
     ("datasets.name = 'mnist'", "01 02 06"),
