@@ -1,33 +1,13 @@
 """Metric history: every point of one metric, paged; and sampled bulk history for charts."""
 from __future__ import annotations
 
-import base64
-import json
-
 from sqlalchemy import Connection, select
 
 from service.db.schema import metrics
-from service.errors import invalid
+from service.search.page_token import decode_offset, encode_offset
 from service.tracking.serialize import metric_json
 
 MAX_RESULTS_PER_RUN = 2500
-
-
-def encode_offset(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def decode_offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        data = json.loads(base64.b64decode(token))
-    except Exception:
-        raise invalid(f"Invalid page token, could not base64-decode or parse: {token!r}") from None
-    offset = data.get("offset") if isinstance(data, dict) else None
-    if not isinstance(offset, int) or offset < 0:
-        raise invalid(f"Invalid page token, decoded value={data}")
-    return offset
 
 
 def metric_history(
