@@ -242,9 +242,10 @@ def _metric_order(experiment: ExperimentData, everyone: Sequence[CandidateData])
     """Explicit experiment order, then each candidate's first-logged order (this pipeline's
     candidates before the baseline), then whatever else appears in the metrics."""
     ordered: dict[str, None] = dict.fromkeys(experiment.metric_order)
-    for candidate in [*everyone[1:], everyone[0]] if experiment.baseline and everyone else everyone:
+    rows = [*everyone[1:], everyone[0]] if experiment.baseline else list(everyone)
+    for candidate in rows:
         ordered.update(dict.fromkeys(k for k in candidate.metric_order if k not in ordered))
-    for candidate in everyone:
+    for candidate in rows:
         ordered.update(dict.fromkeys(k for k in candidate.metrics if k not in ordered))
     present = {k for c in everyone for k in c.metrics}
     return [k for k in ordered if k in present]

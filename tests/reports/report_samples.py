@@ -25,7 +25,7 @@ def candidate(name: str, acc: float, loss: float, lr: str, **extra) -> Candidate
         history={"val_acc": _curve(0.5, acc, wiggle=0.003), "val_loss": _curve(1.2, loss, wiggle=0.01)},
         metric_order=["val_acc", "val_loss", "train_loss", "epoch_time_s"],
         ui_url=f"https://mltracker.example.com/projects/7/candidates/run-{name}",
-        job_url=f"https://gitlab.example.com/ml/cls/-/jobs/{abs(hash(name)) % 1000 + 1000}",
+        job_url=f"https://gitlab.example.com/ml/cls/-/jobs/{extra.pop('job', 1000)}",
         **extra,
     )
 
@@ -38,10 +38,8 @@ def pipeline_experiment() -> ExperimentData:
         tags={"mltracker.primary_metric": "val_acc"},
         baseline=BaselineData("main", base, "https://gitlab.example.com/ml/cls/-/pipelines/100"),
         candidates=[
-            CandidateData(**{**candidate("lr-0.01", 0.931, 0.254, "0.01", duration_s=3602).__dict__,
-                             "job_url": "https://gitlab.example.com/ml/cls/-/jobs/1001"}),
-            CandidateData(**{**candidate("lr-0.001", 0.9051, 0.322, "0.001", time=61.0, duration_s=3550).__dict__,
-                             "job_url": "https://gitlab.example.com/ml/cls/-/jobs/1002"}),
+            candidate("lr-0.01", 0.931, 0.254, "0.01", duration_s=3602, job=1001),
+            candidate("lr-0.001", 0.9051, 0.322, "0.001", time=61.0, duration_s=3550, job=1002),
             CandidateData(
                 run_id="run-sgd", name="lr-0.1-sgd", status="FAILED",
                 metrics={"val_acc": 0.4, "val_loss": float("nan")},
@@ -78,7 +76,7 @@ def hostile_experiment() -> ExperimentData:
     """Every user-controlled string tries something."""
     evil = CandidateData(
         run_id="run-evil",
-        name="@admin | `x` [click](https://evil.example) </details>",
+        name="@admin|`x`[a](https://e.vil)</details>",
         metrics={"acc|<b>": 0.5, "loss\n/close": 0.2},
         params={"note": "line1\n/merge\n@all #1 ~bug", "lr": "0.1"},
         metric_order=["acc|<b>", "loss\n/close"],
