@@ -1,0 +1,34 @@
+"""Links posted to GitLab: mltracker's UI pages and GitLab's own job/pipeline pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str  # MLTRACKER_PUBLIC_URL
+    project_id: int
+    project_web_url: str | None = None  # e.g. https://gitlab.example.com/group/project
+
+    @property
+    def project(self) -> str:
+        return f"{self.base_url.rstrip('/')}/projects/{self.project_id}"
+
+    def candidate(self, run_id: str) -> str:
+        return f"{self.project}/candidates/{run_id}"
+
+    def compare(self, run_ids: list[str]) -> str:
+        return f"{self.project}/compare?{urlencode([('run', r) for r in run_ids])}"
+
+    def experiment(self, experiment_id: int) -> str:
+        return f"{self.project}/experiments/{experiment_id}"
+
+    def model(self, name: str) -> str:
+        return f"{self.project}/models/{name}"
+
+    def job(self, job_id) -> str | None:
+        return f"{self.project_web_url.rstrip('/')}/-/jobs/{job_id}" if self.project_web_url else None
+
+    def pipeline(self, pipeline_id) -> str | None:
+        return f"{self.project_web_url.rstrip('/')}/-/pipelines/{pipeline_id}" if self.project_web_url else None

@@ -1,0 +1,48 @@
+"""The comparison report of a set of candidates (one pipeline's) against their baselines."""
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from reports import BaselineData, ExperimentData, Report, build_report
+from service.reporting.baseline import select_baseline
+from service.reporting.candidates import candidate_data, experiment_of_runs, experiment_tags
+from service.reporting.links import Links
+from service.tracking.experiments import get_experiment_rows
+
+
+def comparison_report(
+    conn: Connection,
+    project_id: int,
+    run_ids: list[str],
+    *,
+    target_branch: str | None,
+    links: Links,
+    exclude_pipeline_id: int | None = None,
+    directions: dict[str, str] | None = None,
+) -> Report:
+    grouped = experiment_of_runs(conn, run_ids)
+    names = get_experiment_rows(conn, list(grouped))
+    experiments = []
+    for experiment_id, ids in grouped.items():
+        tags = experiment_tags(conn, experiment_id)
+        baseline = None
+        if target_branch:
+            chosen = select_baseline(conn, project_id, experiment_id, target_branch, tags, exclude_pipeline_id)
+            if chosen is not None:
+                [data] = _candidates(conn, [chosen.run_id], links)
+                baseline = BaselineData(
+                    label=chosen.label, candidate=data,
+                    pipeline_url=links.pipeline(chosen.pipeline_id) if chosen.pipeline_id else None,
+                )
+        experiments.append(ExperimentData(
+            name=names[experiment_id].name,
+            candidates=_candidates(conn, ids, links),
+            baseline=baseline,
+            tags=tags,
+            ui_url=links.experiment(experiment_id),
+        ))
+    return build_report(experiments, directions=directions)
+
+
+def _candidates(conn: Connection, run_ids: list[str], links: Links):
+    return candidate_data(conn, run_ids, ui_url_for=links.candidate, job_url_for=links.job)
