@@ -56,8 +56,16 @@ def _mount_api(app: Flask) -> None:
     for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp):
         mount(app, blueprint, TRACKING_PREFIXES)
     mount(app, artifacts.bp, ARTIFACT_PREFIXES)
+    _mount_registry(app)
 
     v3 = Blueprint("v3", __name__)
     v3.add_url_rule("/server-info", view_func=server_info.server_info)
     mount(app, v3, V3_PREFIXES)
     app.register_blueprint(server_info.bp)
+
+
+def _mount_registry(app: Flask) -> None:
+    from service.api import logged_models, registry
+
+    for blueprint in (registry.bp, logged_models.bp):
+        mount(app, blueprint, TRACKING_PREFIXES)

@@ -1,0 +1,1 @@
+"""MLflow 3 logged models: create, read, finalize, delete, tags, params, search."""

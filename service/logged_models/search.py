@@ -1,0 +1,180 @@
+"""search_logged_models: MLflow's filter grammar for logged models compiled to SQLAlchemy.
+
+    attributes: name, model_id, model_type, status, source_run_id, creation_timestamp(_ms),
+                creation_time, last_updated_timestamp(_ms)      (optionally `attributes.` first)
+    params.<key>, tags.<key>: string comparisons; metrics.<key>: numeric.
+
+Metrics logged against a logged model are not stored by this server yet, so a metric filter
+matches nothing and a metric order key sorts every model as "missing" (last).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from sqlalchemy import Connection, and_, case, exists, false, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
+from service.errors import invalid
+from service.logged_models.status import NAMES
+from service.search.filter_parser import parse_raw_filter
+from service.search.syntax import ListLiteral, RawComparison
+from service.search.text_match import compare_text, compare_value, register_sqlite_functions
+from service.tracking import experiments as exps
+
+DEFAULT_MAX_RESULTS = 100
+ALIASES = {
+    "creation_time": "creation_timestamp_ms",
+    "creation_timestamp": "creation_timestamp_ms",
+    "last_updated_timestamp": "last_updated_timestamp_ms",
+}
+NUMERIC_ATTRIBUTES = {"creation_timestamp_ms", "last_updated_timestamp_ms"}
+STRING_ATTRIBUTES = {"name", "model_id", "model_type", "status", "source_run_id", "experiment_id"}
+NUMERIC_OPS = ("<", "<=", ">", ">=", "=", "!=")
+STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
+_ENTITIES = ("attributes", "metrics", "params", "tags")
+_STATUS_BY_NAME = {**{name: n for n, name in NAMES.items()}, "PENDING": 1, "READY": 2, "FAILED": 3,
+                   "UPLOAD_FAILED": 3, "UNSPECIFIED": 0}
+
+
+def _entity_and_key(raw: RawComparison) -> tuple[str, str]:
+    """`<entity>.<key>` when the name has a lower-case prefix (as MLflow's `^([a-z]+)\.(.+)$`)."""
+    parts = raw.name.parts
+    if len(parts) > 1 and parts[0].isalpha() and parts[0].islower():
+        entity, key = parts[0], ".".join(parts[1:])
+        if entity not in _ENTITIES:
+            raise invalid(f"Invalid entity type: {entity!r}. Expected one of {list(_ENTITIES)}.")
+        return entity, ALIASES.get(key, key) if entity == "attributes" else key
+    key = ".".join(parts)
+    return "attributes", ALIASES.get(key, key)
+
+
+def _value(raw: RawComparison, numeric: bool):
+    value = raw.value
+    if isinstance(value, ListLiteral):
+        return tuple(item.value for item in value.items)
+    if numeric:
+        try:
+            return float(value.value)
+        except (TypeError, ValueError):
+            raise invalid(f"Invalid filter string: {value.text!r} is not a number.") from None
+    return str(value.value)
+
+
+def _condition(raw: RawComparison, dialect: str) -> ColumnElement:
+    entity, key = _entity_and_key(raw)
+    op = raw.comparator
+    numeric = entity == "metrics" or (entity == "attributes" and key in NUMERIC_ATTRIBUTES)
+    allowed = NUMERIC_OPS if numeric else STRING_OPS
+    if op not in allowed:
+        raise invalid(f"Invalid comparison operator for {entity}.{key}: {op!r}. Expected one of {allowed}.")
+    value = _value(raw, numeric)
+    if entity == "attributes":
+        if key not in NUMERIC_ATTRIBUTES | STRING_ATTRIBUTES:
+            raise invalid(f"Invalid attribute name: {key}")
+        column = logged_models.c[key]
+        if numeric:
+            return compare_value(column, op, value)
+        if key == "status":
+            values = value if isinstance(value, tuple) else (value,)
+            numbers = tuple(_STATUS_BY_NAME.get(v.upper(), -1) for v in values)
+            return compare_value(column, op, numbers[0]) if op in ("=", "!=") else (
+                column.in_(numbers) if op == "IN" else column.not_in(numbers)
+            )
+        return compare_text(column, op, value, dialect)
+    if entity == "metrics":
+        return false()
+    table = logged_model_params if entity == "params" else logged_model_tags
+    return exists(
+        select(table.c.model_id).where(
+            table.c.model_id == logged_models.c.model_id,
+            table.c.key == key,
+            compare_text(table.c.value, op, value, dialect),
+        )
+    )
+
+
+def _ordering(order_by: list[dict]) -> list:
+    clauses, has_created, has_id = [], False, False
+    for entry in order_by:
+        field = entry.get("field_name")
+        if not isinstance(field, str) or not field:
+            raise invalid("Invalid order by field name: None")
+        ascending = entry.get("ascending", True) is not False
+        if "." in field:
+            entity = field.split(".", 1)[0]
+            if entity != "metrics":
+                raise invalid(f"Invalid order by field name: {field}. Only metrics are supported.")
+            continue  # no logged-model metrics stored: every model is "missing", order unchanged
+        name = ALIASES.get(field, field)
+        if name not in logged_models.c or name in ("project_id", "lifecycle_stage"):
+            raise invalid(f"Invalid order by field name: {field}")
+        has_created |= name == "creation_timestamp_ms"
+        has_id |= name == "model_id"
+        column = logged_models.c[name]
+        clauses += [case((column.is_(None), 1), else_=0), column.asc() if ascending else column.desc()]
+    if not has_created:
+        clauses.append(logged_models.c.creation_timestamp_ms.desc())
+    if not has_id:
+        clauses.append(logged_models.c.model_id.asc())
+    return clauses
+
+
+def encode_token(offset: int, experiment_ids, filter_string, order_by) -> str:
+    payload = {"offset": offset, "experiment_ids": experiment_ids, "filter_string": filter_string,
+               "order_by": order_by}
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def decode_token(token: str, experiment_ids, filter_string, order_by) -> int:
+    try:
+        payload = json.loads(base64.b64decode(token))
+        offset = int(payload["offset"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise invalid(f"Invalid page token: {token}") from None
+    if (payload.get("experiment_ids"), payload.get("filter_string"), payload.get("order_by")) != (
+        experiment_ids, filter_string, order_by
+    ):
+        raise invalid("The experiment IDs, filter string, or order by in the page token do not match the request.")
+    return offset
+
+
+def search(
+    conn: Connection,
+    project_id: int,
+    experiment_ids: list[int],
+    filter_string: str | None,
+    order_by: list[dict] | None,
+    max_results: int | None,
+    page_token: str | None,
+    datasets: list[dict] | None = None,
+) -> tuple[list, str | None]:
+    if datasets and not all(d.get("dataset_name") for d in datasets):
+        raise invalid("`dataset_name` in the `datasets` clause must be specified.")
+    order_by = order_by or []
+    ids_key = [str(e) for e in experiment_ids]
+    offset = decode_token(page_token, ids_key, filter_string, order_by) if page_token else 0
+    max_results = max_results or DEFAULT_MAX_RESULTS
+    register_sqlite_functions(conn)
+    conditions = [_condition(raw, conn.dialect.name) for raw in parse_raw_filter(filter_string)]
+    if datasets:
+        conditions.append(false())  # dataset-scoped metrics are not stored
+    query = (
+        select(logged_models)
+        .where(
+            logged_models.c.project_id == project_id,
+            logged_models.c.experiment_id.in_(experiment_ids),
+            logged_models.c.lifecycle_stage != exps.DELETED,
+            and_(*conditions),
+        )
+        .order_by(*_ordering(order_by))
+        .offset(offset)
+        .limit(max_results + 1)
+    )
+    rows = conn.execute(query).all()
+    token = None
+    if len(rows) > max_results:
+        token = encode_token(offset + max_results, ids_key, filter_string, order_by)
+    return rows[:max_results], token

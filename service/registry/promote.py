@@ -1,0 +1,110 @@
+"""promote: turn a candidate (run) into a model version — the service the UI and the bot call.
+
+    promotion = promote(conn, project_id, run_id, "churn", alias="champion",
+                        actor="alice", source_mr=42)
+
+Runs inside the caller's write transaction: the registered model (created when missing), the
+version, its tags and the alias move all land together or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from service.db.schema import runs
+from service.errors import MlflowError, invalid, not_found
+from service.logged_models import store as logged_model_store
+from service.registry import registered_models as rms
+from service.registry import versions
+from service.tracking.experiments import DELETED
+
+PROMOTED_BY_TAG = "mltracker.promoted_by"
+SOURCE_MR_TAG = "mltracker.source_mr"
+CANDIDATE_TAG = "mltracker.candidate"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    name: str
+    version: int
+    source: str
+    run_id: str
+    model_id: str | None
+    alias: str | None
+    created_registered_model: bool
+
+
+def promote(
+    conn: Connection,
+    project_id: int,
+    candidate_run_id: str,
+    model_name: str,
+    alias: str | None = None,
+    *,
+    actor: str,
+    source_mr: int | str | None = None,
+    force: bool = False,
+    artifact_path: str | None = None,
+) -> Promotion:
+    """Register the candidate's model as a new version of `model_name`.
+
+    The version's source is the candidate's latest output logged model (MLflow 3 `log_model`);
+    without one, the candidate's artifacts (`artifact_path` inside them, or their root).
+    Refused: an unknown candidate, a candidate of another project, a deleted candidate, and a
+    FAILED candidate unless `force`.
+    """
+    run = _candidate(conn, project_id, candidate_run_id, force)
+    created = _ensure_registered_model(conn, project_id, model_name)
+    tags = [{"key": PROMOTED_BY_TAG, "value": actor}, {"key": CANDIDATE_TAG, "value": run.run_uuid}]
+    if source_mr is not None and str(source_mr) != "":
+        tags.append({"key": SOURCE_MR_TAG, "value": str(source_mr)})
+
+    logged = logged_model_store.latest_output_model(conn, project_id, run.run_uuid)
+    if logged is not None:
+        source, model_id = f"models:/{logged.model_id}", logged.model_id
+    else:
+        root = run.artifact_uri.rstrip("/")
+        source = f"{root}/{artifact_path.strip('/')}" if artifact_path else root
+        model_id = None
+    row = versions.create(
+        conn, project_id, model_name, source, run_id=run.run_uuid, model_id=model_id, tags=tags, user_id=actor,
+    )
+    if model_id is not None:
+        logged_model_store.record_model_version(conn, project_id, model_id, model_name, row.version)
+    if alias:
+        rms.set_alias(conn, project_id, model_name, alias, row.version)
+    return Promotion(model_name, row.version, row.source, run.run_uuid, model_id, alias or None, created)
+
+
+def _candidate(conn: Connection, project_id: int, run_id: str, force: bool):
+    run = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).first() if run_id else None
+    if run is None:
+        raise not_found(f"Candidate {run_id} not found.")
+    if run.project_id != project_id:
+        raise MlflowError(
+            f"Candidate {run_id} belongs to another project; it cannot be promoted in project {project_id}.",
+            "PERMISSION_DENIED",
+        )
+    if run.lifecycle_stage == DELETED:
+        raise invalid(f"Candidate {run_id} is deleted; restore it before promoting it.")
+    if run.status == "FAILED" and not force:
+        raise invalid(f"Candidate {run_id} FAILED; promote it with force to register it anyway.")
+    return run
+
+
+def _ensure_registered_model(conn: Connection, project_id: int, name: str) -> bool:
+    """Create the registered model unless it exists; True when this call created it."""
+    try:
+        rms.get_row(conn, project_id, name)
+        return False
+    except MlflowError as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+    try:
+        rms.create(conn, project_id, name)
+        return True
+    except MlflowError as exc:  # created by a concurrent promote in between
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return False
