@@ -4,10 +4,8 @@ Pure rendering: plain data in, text and PNG bytes out; no HTTP, no database, not
 """
 from .direction import Direction, infer_direction, resolve_direction
 from .inputs import BaselineData, CandidateData, ExperimentData
-from .model import (
-    Cell, Column, Delta, ExperimentReport, MetricChange, Report, Row, Verdict,
-    build_comparison, build_experiment, build_report,
-)
+from .model import Cell, Column, Delta, ExperimentReport, MetricChange, Report, Row, Verdict
+from .build import build_comparison, build_experiment, build_report
 from .markdown import REPORT_MARKER, extract_history, render_compare, render_markdown
 from .html import render_html
 

@@ -96,8 +96,3 @@ def _inert_markdown(text: str) -> str:
     # Keep entities we emit ourselves; any other `&` could spell a character like &#64; (@).
     text = re.sub(r"&(?!(?:amp|lt|gt);)", "&amp;", text)
     return neutralize_references(text).replace("<", "&lt;").replace(">", "&gt;")
-
-
-def plot_text(text: object, max_len: int = 32) -> str:
-    """Label for matplotlib: one line, bounded length (math parsing is off in plots.py)."""
-    return clean(text, max_len)

@@ -104,14 +104,15 @@ def format_signed_duration(seconds: float) -> str:
     return text if text.startswith("-") else "+" + text
 
 
-# A trailing unit word says the metric is a duration: `epoch_time_s`, `latency-ms`, `train.duration_min`.
+# A trailing unit word says the metric is a duration: `epoch_time_s`, `latency-ms`, `train.duration_min`;
+# but not a rate: `tokens_per_s`, `samples/s`.
 _UNIT_SECONDS = {
     "ms": 1e-3, "millis": 1e-3, "milliseconds": 1e-3,
     "s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0,
     "min": 60.0, "mins": 60.0, "minutes": 60.0,
     "h": 3600.0, "hours": 3600.0,
 }
-_UNIT_SUFFIX = re.compile(r"[_\-/. ]([A-Za-z]+)$")
+_UNIT_SUFFIX = re.compile(r"(?<![/_\-. ]per)(?<!^per)[_\-. ]([A-Za-z]+)$", re.IGNORECASE)
 
 
 def duration_unit_seconds(metric: str) -> float | None:

@@ -13,7 +13,8 @@ import jinja2
 
 from . import escaping
 from .inputs import CandidateData
-from .model import Cell, Column, ExperimentReport, Report, Row, Verdict, build_comparison
+from .build import build_comparison
+from .model import Cell, Column, ExperimentReport, Report, Row, Verdict
 
 REPORT_MARKER = "<!-- mltracker:report -->"
 VERDICT_START = "<!-- mltracker:verdict -->"

@@ -14,9 +14,12 @@ from collections.abc import Sequence
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .escaping import plot_text
+from .escaping import clean
+from .formatting import format_number
 from .direction import Direction
 from .model import ExperimentReport, Report, Row
 
@@ -83,11 +86,19 @@ def plot_history(experiment: ExperimentReport) -> bytes | None:
                         markevery=max(1, len(points) // 12), zorder=3 if row.is_baseline else 2)
             if _spans_decades(ax):
                 ax.set_yscale("log")
+                ax.yaxis.set_minor_formatter(NullFormatter())
+            _plain_ticks(ax)
             direction = experiment.directions[metric]
-            ax.set_title(f"{plot_text(metric, 48)} ({direction.description})", loc="left")
+            ax.set_title(f"{_text(metric, 48)} ({direction.description})", loc="left")
             ax.set_xlabel("step")
-            ax.set_ylabel(plot_text(metric, 28))
-        _legend(fig, _line_handles(fig), dropped)
+            ax.set_ylabel(_text(metric, 28))
+        drawn = {line.get_label() for ax in axes for line in ax.get_lines()}
+        handles = [
+            Line2D([], [], color=st["color"], linestyle="--" if row.is_baseline else "-", linewidth=1.8,
+                   marker=st["marker"], markersize=4, label=st["label"])
+            for row, st in zip(rows, _styles(rows)) if st["label"] in drawn
+        ]
+        _legend(fig, handles, dropped)
         return _png(fig)
 
 
@@ -137,10 +148,11 @@ def _bar_panel(ax, metric: str, primary: bool, direction: Direction | None, inde
     # Room for the value labels beside the longest bar.
     ax.set_xlim(low - (0.35 * span if low < 0 else 0), high + (0.35 * span if high > 0 else 0.05 * span))
     ax.set_yticks([])
+    _plain_ticks(ax)
     ax.grid(axis="y", visible=False)
     arrow = f" {direction.arrow}" if direction else ""
-    ax.set_title(("★ " if primary else "") + plot_text(metric, 36) + arrow, loc="left")
-    ax.set_xlabel(plot_text(metric, 36) + (f" ({direction.description})" if direction else ""))
+    ax.set_title(("★ " if primary else "") + _text(metric, 36) + arrow, loc="left")
+    ax.set_xlabel(_text(metric, 36) + (f" ({direction.description})" if direction else ""))
 
 
 def _plotted_rows(experiment: ExperimentReport) -> tuple[list[Row], int]:
@@ -161,6 +173,22 @@ def _plotted_rows(experiment: ExperimentReport) -> tuple[list[Row], int]:
     return baseline + kept, len(candidates) - len(kept)
 
 
+def _text(text: object, max_len: int) -> str:
+    """One line; long names lose their middle, where run names usually repeat themselves."""
+    text = clean(text)
+    if len(text) <= max_len:
+        return text
+    head = (max_len - 1) // 2
+    return text[:head] + "…" + text[len(text) - (max_len - 1 - head):]
+
+
+def _plain_ticks(ax) -> None:
+    """Tick labels without mathtext (it is switched off for user text) and with our number style."""
+    formatter = FuncFormatter(lambda value, _pos: format_number(value))
+    ax.xaxis.set_major_formatter(formatter)
+    ax.yaxis.set_major_formatter(formatter)
+
+
 def _styles(rows: Sequence[Row]) -> list[dict]:
     styles, n = [], 0
     for row in rows:
@@ -174,7 +202,7 @@ def _styles(rows: Sequence[Row]) -> list[dict]:
 
 
 def _label(row: Row, baseline: bool = False) -> str:
-    name = plot_text(row.candidate.label, 28)
+    name = _text(row.candidate.label, 28)
     return f"baseline: {name}" if baseline else name
 
 
@@ -183,7 +211,8 @@ def _legend(fig: Figure, handles: list, dropped: int) -> None:
     if not handles:
         return
     title = f"{dropped} more candidate{'s' if dropped != 1 else ''} not shown" if dropped else None
-    ncols = min(4, len(handles))
+    longest = max(len(h.get_label()) for h in handles)
+    ncols = min(len(handles), 4 if longest <= 16 else 3 if longest <= 24 else 2)
     fig.legend(handles=_row_major(handles, ncols), loc="outside lower center", ncols=ncols, frameon=False,
                title=title, title_fontsize=9)
 
@@ -192,14 +221,6 @@ def _row_major(items: list, ncols: int) -> list:
     """matplotlib fills legend columns first; reorder so the entries read left to right."""
     nrows = math.ceil(len(items) / ncols)
     return [items[r * ncols + c] for c in range(ncols) for r in range(nrows) if r * ncols + c < len(items)]
-
-
-def _line_handles(fig: Figure) -> list:
-    by_label = {}
-    for ax in fig.axes:
-        for handle in ax.get_legend_handles_labels()[0]:
-            by_label.setdefault(handle.get_label(), handle)
-    return list(by_label.values())
 
 
 def _png(fig: Figure) -> bytes:

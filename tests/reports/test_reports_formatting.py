@@ -68,7 +68,8 @@ def test_format_duration(seconds, expected):
 
 @pytest.mark.parametrize("metric, unit", [
     ("epoch_time_s", 1.0), ("latency-ms", 0.001), ("train.duration_min", 60.0), ("step_time_seconds", 1.0),
-    ("val_loss", None), ("time", None), ("accuracy_ms2", None),
+    ("val_loss", None), ("time", None), ("accuracy_ms2", None), ("tokens_per_s", None), ("samples/s", None),
+    ("per_s", None),
 ])
 def test_duration_units(metric, unit):
     assert duration_unit_seconds(metric) == unit

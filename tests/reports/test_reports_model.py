@@ -2,7 +2,7 @@
 import math
 
 from reports import BaselineData, CandidateData, ExperimentData, build_comparison, build_report
-from reports.model import build_experiment
+from reports.build import build_experiment
 
 import report_samples as samples
 
