@@ -9,15 +9,18 @@ from service.api import experiments, metrics, runs, server_info
 from service.api.errors import install_database_error_handler, install_error_handlers
 from service.api.routing import install_project_scope, mount
 from service.artifacts.factory import storage_from_destination
+from service.auth import install_auth
 from service.context import LOCAL_PROJECT_ID, Services
 from service.db.engine import Database
 from service.db.migrate import upgrade
+from service.gate import api as gate_api
 from service.settings import Settings, settings_from_env
 from service.tracking.experiments import ensure_default_experiment
 
 TRACKING_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
 ARTIFACT_PREFIXES = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
 V3_PREFIXES = ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
+GATE_PREFIXES = ["/api/mltracker"]
 
 
 def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None = None) -> Flask:
@@ -37,7 +40,9 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     install_project_scope(app)
     install_error_handlers(app)
     install_database_error_handler(app)
+    install_auth(app, settings)
     _mount_api(app)
+    mount(app, gate_api.bp, GATE_PREFIXES)
     logging.getLogger("mltracker").setLevel(logging.INFO)
     return app
 

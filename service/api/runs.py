@@ -5,6 +5,7 @@ from flask import Blueprint, request
 
 from service.api.json_response import json_response
 from service.api.request import message, to_int, to_number
+from service import linking
 from service.context import current_project_id, services
 from service.errors import invalid
 from service.search.runs import search_run_ids
@@ -35,6 +36,7 @@ def _metric_point(item: dict) -> run_store.MetricPoint:
 def create_run():
     msg = message()
     project_id = current_project_id()
+    ci_link = linking.link_for_new_run(project_id, msg.objects("tags"))
     with services().db.write() as conn:
         experiment_id = exps.resolve_experiment_id(conn, project_id, msg.string("experiment_id") or "0")
         run_id = run_store.create_run(
@@ -46,6 +48,7 @@ def create_run():
             run_tags=msg.objects("tags"),
             run_name=msg.string("run_name"),
         )
+        linking.record_link(conn, project_id, run_id, ci_link)
         run = load_runs(conn, [run_id])[0]
     return json_response({"run": run})
 
@@ -118,8 +121,10 @@ def set_tag():
     msg = message()
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
+    ci_link = linking.link_for_logged_tags(current_project_id(), run_id, [item])
     with services().db.write() as conn:
         run_store.log_batch(conn, current_project_id(), run_id, [], [], [item])
+        linking.record_link(conn, current_project_id(), run_id, ci_link)
     return json_response({})
 
 
@@ -128,6 +133,7 @@ def delete_tag():
     msg = message()
     run_id = _run_id(msg)
     key = msg.string("key", required=True)
+    linking.check_tag_deletion(key)
     with services().db.write() as conn:
         run_store.delete_tag(conn, current_project_id(), run_id, key)
     return json_response({})
@@ -145,8 +151,10 @@ def log_batch():
     metrics = [_metric_point(m) for m in msg.objects("metrics")]
     params = [_string_pair(p) for p in msg.objects("params")]
     tags = [_string_pair(t) for t in msg.objects("tags")]
+    ci_link = linking.link_for_logged_tags(current_project_id(), run_id, tags)
     with services().db.write() as conn:
         run_store.log_batch(conn, current_project_id(), run_id, metrics, params, tags)
+        linking.record_link(conn, current_project_id(), run_id, ci_link)
     return json_response({})
 
 

@@ -1,0 +1,22 @@
+"""The GitLab adapter: the only code of service/ that talks to GitLab (through python-gitlab)."""
+from service.gitlab.client import (
+    GitLabAdapter,
+    GitLabForbidden,
+    GitLabJob,
+    GitLabNotVisible,
+    GitLabProject,
+    GitLabTokenRejected,
+    GitLabUnavailable,
+    GitLabUser,
+)
+
+__all__ = [
+    "GitLabAdapter",
+    "GitLabForbidden",
+    "GitLabJob",
+    "GitLabNotVisible",
+    "GitLabProject",
+    "GitLabTokenRejected",
+    "GitLabUnavailable",
+    "GitLabUser",
+]

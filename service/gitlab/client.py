@@ -1,0 +1,248 @@
+"""A small port over python-gitlab: who is this token, which job, which role, which merge request.
+
+Every GitLab answer is translated into one of four outcomes the callers decide on:
+a value, `GitLabTokenRejected` (401), `GitLabNotVisible` (404: GitLab hides it from this token),
+`GitLabForbidden` (403) or `GitLabUnavailable` (unreachable, timeout, 5xx, 429, garbage). The last
+one must never turn into an allow. Tokens are passed per call and never logged.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import gitlab
+import requests
+from gitlab import exceptions as gl_exc
+
+log = logging.getLogger("mltracker.gitlab")
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class GitLabError(Exception):
+    """Base of the adapter's outcomes other than a value."""
+
+
+class GitLabUnavailable(GitLabError):
+    """GitLab could not answer (network error, timeout, 5xx, rate limit, unparseable answer)."""
+
+
+class GitLabTokenRejected(GitLabError):
+    """GitLab answered 401: the token is unknown, revoked, expired or of the wrong kind."""
+
+
+class GitLabNotVisible(GitLabError):
+    """GitLab answered 404: the resource does not exist or is hidden from this token."""
+
+
+class GitLabForbidden(GitLabError):
+    """GitLab answered 403 (e.g. a token without the api/read_api scope)."""
+
+
+@dataclass(frozen=True)
+class GitLabUser:
+    id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class GitLabJob:
+    id: int
+    project_id: int
+    pipeline_id: int
+    status: str
+    ref: str
+    sha: str
+    user: GitLabUser | None
+    name: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+@dataclass(frozen=True)
+class GitLabProject:
+    id: int
+    visibility: str
+    path_with_namespace: str = ""
+    default_branch: str | None = None
+
+
+@dataclass(frozen=True)
+class MergeRequestRef:
+    iid: int
+    source_branch: str
+    target_branch: str
+    state: str
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _user(data: dict | None) -> GitLabUser | None:
+    if not data or data.get("id") is None:
+        return None
+    return GitLabUser(id=int(data["id"]), username=str(data.get("username") or ""))
+
+
+def job_from_payload(data: dict) -> GitLabJob:
+    """A job from GET /job or GET /projects/:id/jobs/:job_id (same shape)."""
+    pipeline = data.get("pipeline") or {}
+    commit = data.get("commit") or {}
+    return GitLabJob(
+        id=int(data["id"]),
+        project_id=int(pipeline["project_id"]),
+        pipeline_id=int(pipeline["id"]),
+        status=str(data.get("status") or ""),
+        ref=str(data.get("ref") or pipeline.get("ref") or ""),
+        sha=str(pipeline.get("sha") or commit.get("id") or ""),
+        user=_user(data.get("user")),
+        name=str(data.get("name") or ""),
+    )
+
+
+class GitLabAdapter:
+    """python-gitlab clients for one GitLab instance, sharing one HTTP connection pool."""
+
+    def __init__(self, url: str, bot_token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S):
+        self.url = url.rstrip("/")
+        self._bot_token = bot_token
+        self._timeout = timeout
+        self._session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    @property
+    def has_bot_token(self) -> bool:
+        return bool(self._bot_token)
+
+    # ------------------------------------------------------------ clients
+
+    def _client(self, *, user_token: str | None = None, job_token: str | None = None) -> gitlab.Gitlab:
+        """A client for one caller. user_token goes as `Authorization: Bearer` (accepted by GitLab
+        for personal, project, group and OAuth tokens alike); job_token as `JOB-TOKEN`; with neither,
+        the bot's own token as `PRIVATE-TOKEN`."""
+        kwargs: dict = {}
+        if job_token is not None:
+            kwargs["job_token"] = job_token
+        elif user_token is not None:
+            kwargs["oauth_token"] = user_token
+        elif self._bot_token:
+            kwargs["private_token"] = self._bot_token
+        return gitlab.Gitlab(
+            self.url, session=self._session, timeout=self._timeout, retry_transient_errors=False,
+            keep_base_url=True, **kwargs,
+        )
+
+    # ------------------------------------------------------------ identity
+
+    def current_user(self, token: str) -> GitLabUser:
+        """GET /user with the token as Bearer."""
+        with _translated("GET /user"):
+            data = self._client(user_token=token).http_get("/user")
+        user = _user(data if isinstance(data, dict) else None)
+        if user is None:
+            raise GitLabUnavailable("GET /user answered without a user id")
+        return user
+
+    def job_of_token(self, token: str) -> GitLabJob:
+        """GET /job with the JOB-TOKEN header: the job this CI job token belongs to."""
+        with _translated("GET /job"):
+            data = self._client(job_token=token).http_get("/job")
+        try:
+            return job_from_payload(data)
+        except (KeyError, TypeError, ValueError):
+            raise GitLabUnavailable("GET /job answered without a job, pipeline or project id") from None
+
+    # ------------------------------------------------------------ projects and roles
+
+    def member_access_level(self, project_id: int, user_id: int, token: str | None = None) -> int | None:
+        """The user's access level in the project, inherited and invited membership included
+        (GET /projects/:id/members/all/:user_id). None when GitLab answers 404 — the user is no
+        member, or the project is hidden from the token; `project()` tells the two apart."""
+        with _translated("GET /projects/:id/members/all/:user_id"):
+            try:
+                member = (
+                    self._client(user_token=token).projects.get(project_id, lazy=True).members_all.get(user_id)
+                )
+            except gl_exc.GitlabGetError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+        level = getattr(member, "access_level", None)
+        return int(level) if level is not None else None
+
+    def project(self, project_id: int, token: str | None = None) -> GitLabProject:
+        """GET /projects/:id as the token (or the bot) sees it."""
+        with _translated("GET /projects/:id"):
+            project = self._client(user_token=token).projects.get(project_id)
+        attrs = project.attributes
+        return GitLabProject(
+            id=int(attrs["id"]),
+            visibility=str(attrs.get("visibility") or "private"),
+            path_with_namespace=str(attrs.get("path_with_namespace") or ""),
+            default_branch=attrs.get("default_branch"),
+        )
+
+    def project_job(self, project_id: int, job_id: int, token: str | None = None) -> GitLabJob:
+        """GET /projects/:id/jobs/:job_id — 404 (GitLabNotVisible) when the job is not the project's."""
+        with _translated("GET /projects/:id/jobs/:job_id"):
+            job = self._client(user_token=token).projects.get(project_id, lazy=True).jobs.get(job_id)
+        try:
+            parsed = job_from_payload(job.attributes)
+        except (KeyError, TypeError, ValueError):
+            raise GitLabUnavailable("GET /projects/:id/jobs/:job_id answered without a pipeline") from None
+        if parsed.project_id != project_id:
+            raise GitLabNotVisible(f"job {job_id} is not a job of project {project_id}")
+        return parsed
+
+    def merge_requests_for_commit(self, project_id: int, sha: str, token: str | None = None) -> list[MergeRequestRef]:
+        """GET /projects/:id/repository/commits/:sha/merge_requests."""
+        with _translated("GET /projects/:id/repository/commits/:sha/merge_requests"):
+            items = (
+                self._client(user_token=token).projects.get(project_id, lazy=True)
+                .commits.get(sha, lazy=True).merge_requests(get_all=False, per_page=100)
+            )
+            items = list(items)
+        return [_merge_request(item) for item in items if isinstance(item, dict) and "iid" in item]
+
+    def merge_request(self, project_id: int, iid: int, token: str | None = None) -> MergeRequestRef:
+        """GET /projects/:id/merge_requests/:iid."""
+        with _translated("GET /projects/:id/merge_requests/:iid"):
+            mr = self._client(user_token=token).projects.get(project_id, lazy=True).mergerequests.get(iid)
+        return _merge_request(mr.attributes)
+
+
+def _merge_request(data: dict) -> MergeRequestRef:
+    return MergeRequestRef(
+        iid=int(data["iid"]),
+        source_branch=str(data.get("source_branch") or ""),
+        target_branch=str(data.get("target_branch") or ""),
+        state=str(data.get("state") or ""),
+        raw=data,
+    )
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except gl_exc.GitlabAuthenticationError:
+        raise GitLabTokenRejected(f"{what}: 401") from None
+    except gl_exc.GitlabParsingError:
+        raise GitLabUnavailable(f"{what}: unparseable answer") from None
+    except gl_exc.GitlabError as exc:
+        code = getattr(exc, "response_code", None)
+        if code == 401:
+            raise GitLabTokenRejected(f"{what}: 401") from None
+        if code == 404:
+            raise GitLabNotVisible(f"{what}: 404") from None
+        if code == 403:
+            raise GitLabForbidden(f"{what}: 403") from None
+        log.warning("GitLab %s answered %s", what, code)
+        raise GitLabUnavailable(f"{what}: HTTP {code}") from None
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("GitLab %s failed: %s", what, type(exc).__name__)
+        raise GitLabUnavailable(f"{what}: {type(exc).__name__}") from None
