@@ -15,6 +15,7 @@ class PipelineFinished:
     sha: str
     merge_request_iid: int | None
     pipeline_url: str
+    project_url: str | None = None
 
     @property
     def dedupe_key(self) -> str:
@@ -26,6 +27,9 @@ class MergeRequestOpened:
     project_id: int
     merge_request_iid: int
     head_pipeline_id: int | None
+    sha: str = ""
+    ref: str = ""
+    project_url: str | None = None
 
     @property
     def dedupe_key(self) -> str:
@@ -42,6 +46,7 @@ class MergeRequestComment:
     body: str
     author_id: int
     author_username: str
+    project_url: str | None = None
 
     @property
     def dedupe_key(self) -> str:
@@ -84,6 +89,7 @@ def _pipeline(body: dict) -> PipelineFinished | None:
         sha=str(attrs.get("sha") or ""),
         merge_request_iid=int(mr["iid"]) if mr.get("iid") is not None else None,
         pipeline_url=str(attrs.get("url") or ""),
+        project_url=_project_url(body),
     )
 
 
@@ -96,6 +102,9 @@ def _merge_request(body: dict) -> MergeRequestOpened | None:
         project_id=int(body["project"]["id"]),
         merge_request_iid=int(attrs["iid"]),
         head_pipeline_id=int(head) if head is not None else None,
+        sha=str((attrs.get("last_commit") or {}).get("id") or ""),
+        ref=str(attrs.get("source_branch") or ""),
+        project_url=_project_url(body),
     )
 
 
@@ -114,7 +123,12 @@ def _note(body: dict) -> MergeRequestComment | None:
         body=str(attrs.get("note") or ""),
         author_id=int(attrs.get("author_id") or user.get("id")),
         author_username=str(user.get("username") or ""),
+        project_url=_project_url(body),
     )
+
+
+def _project_url(body: dict) -> str | None:
+    return (body.get("project") or {}).get("web_url") or None
 
 
 _PARSERS = {"Pipeline Hook": _pipeline, "Merge Request Hook": _merge_request, "Note Hook": _note}

@@ -12,9 +12,11 @@ from service.artifacts.factory import storage_from_destination
 from service.auth import install_auth
 from service.context import LOCAL_PROJECT_ID, Services
 from service.db.engine import Database
+from service.extensions import load_extensions
 from service.db.migrate import upgrade
 from service.gate import api as gate_api
 from service.settings import Settings, settings_from_env
+from service.ui import install_ui
 from service.tracking.experiments import ensure_default_experiment
 
 TRACKING_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
@@ -42,7 +44,10 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     install_database_error_handler(app)
     install_auth(app, settings)
     _mount_api(app)
+    install_ui(app, settings)
     mount(app, gate_api.bp, GATE_PREFIXES)
+    for extension in load_extensions():
+        extension.install(app, db, settings, start_worker=settings.run_jobs_in_process)
     logging.getLogger("mltracker").setLevel(logging.INFO)
     return app
 

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default 2)")
     serve.set_defaults(handler=_serve)
 
+    worker = commands.add_parser("worker", help="process queued bot jobs (any number can run)")
+    worker.add_argument("--backend-store-uri", help="SQLAlchemy URL")
+    worker.set_defaults(handler=_worker)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers()
     db_upgrade = db_commands.add_parser("upgrade", help="upgrade the schema to the latest version")
@@ -55,6 +59,20 @@ def _db_upgrade(args) -> int:
     upgrade(db)
     print(f"database at revision {current_revision(db)}")
     return 0
+
+
+def _worker(args) -> int:
+    from service.db.engine import Database
+    from service.extensions import load_extensions
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(args)
+    for extension in load_extensions():
+        if hasattr(extension, "run_worker"):
+            extension.run_worker(Database(settings.backend_store_uri), settings)
+            return 0
+    print("no job processor installed", file=sys.stderr)
+    return 1
 
 
 def _serve(args) -> int:

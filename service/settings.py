@@ -19,6 +19,14 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     public_url: str | None = None
     auto_upgrade: bool = True
+    # Process queued bot jobs inside the web process (`mltracker serve` does; `mltracker worker` too).
+    run_jobs_in_process: bool = True
+    # Web UI: Flask session signing key (generated into data_dir when unset) and the GitLab OAuth
+    # application ("Sign in with GitLab", authorization code flow with PKCE).
+    secret_key: str | None = field(default=None, repr=False)
+    data_dir: str = DEFAULT_DATA_DIR
+    gitlab_oauth_client_id: str | None = None
+    gitlab_oauth_client_secret: str | None = field(default=None, repr=False)
 
     @property
     def local_mode(self) -> bool:
@@ -49,5 +57,9 @@ def settings_from_env(**overrides) -> Settings:
         "gitlab_token": _env("GITLAB_TOKEN"),
         "webhook_secret": _env("WEBHOOK_SECRET"),
         "public_url": _env("PUBLIC_URL"),
+        "secret_key": _env("SECRET_KEY"),
+        "data_dir": _env("DATA_DIR"),
+        "gitlab_oauth_client_id": _env("GITLAB_OAUTH_CLIENT_ID"),
+        "gitlab_oauth_client_secret": _env("GITLAB_OAUTH_CLIENT_SECRET"),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)

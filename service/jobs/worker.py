@@ -57,6 +57,7 @@ class WorkerThread(threading.Thread):
         self.db, self.handlers = db, handlers
         self.poll_seconds, self.base_backoff_ms = poll_seconds, base_backoff_ms
         self.stopping = threading.Event()
+        self._woken = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -66,7 +67,13 @@ class WorkerThread(threading.Thread):
                 log.exception("worker could not take a job")
                 busy = False
             if not busy:
-                self.stopping.wait(self.poll_seconds)
+                self._woken.wait(self.poll_seconds)
+                self._woken.clear()
+
+    def wake(self) -> None:
+        """New work was just stored: look now instead of at the next poll."""
+        self._woken.set()
 
     def stop(self) -> None:
         self.stopping.set()
+        self._woken.set()

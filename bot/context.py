@@ -1,0 +1,30 @@
+"""What every runner gets: the database, GitLab as the bot, settings, the bot's own name."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.gitlab_port import BotGitLab
+from service.db.engine import Database
+from service.reporting.links import Links
+from service.settings import Settings
+
+DEVELOPER = 30
+
+
+@dataclass
+class BotContext:
+    db: Database
+    gitlab: BotGitLab
+    settings: Settings
+    promote_min_access_level: int = field(
+        default_factory=lambda: int(os.environ.get("MLTRACKER_PROMOTE_MIN_ACCESS_LEVEL", DEVELOPER))
+    )
+
+    @cached_property
+    def bot_username(self) -> str:
+        return self.gitlab.bot_username()
+
+    def links(self, project_id: int, project_web_url: str | None = None) -> Links:
+        return Links(self.settings.base_url, project_id, project_web_url)
