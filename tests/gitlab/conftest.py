@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine, select
 
 # tests/ has no __init__.py; make `tests.fakes` and `tests.conftest` importable under unambiguous names.
 _REPO = str(Path(__file__).resolve().parents[2])
@@ -138,3 +139,15 @@ def bearer(token: str) -> dict:
 def create_experiment_raw(server_url: str, project_id: int, token: str, name: str) -> requests.Response:
     return requests.post(api(server_url, project_id, "experiments/create"), json={"name": name},
                          headers=bearer(token), timeout=30)
+
+
+def link_row(server, run_id: str):
+    """The candidate's ci_links row, read straight from the server's database."""
+    from service.db.schema import ci_links
+
+    engine = create_engine(server.backend_store_uri)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(ci_links).where(ci_links.c.run_uuid == run_id)).first()
+    finally:
+        engine.dispose()
