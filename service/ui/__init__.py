@@ -1,0 +1,27 @@
+"""The web UI: server-rendered Jinja2 pages (autoescaped), no front-end build step.
+
+Mounted per project under /projects/<id>/ (and at / in local mode); sign-in, static files and the
+project list live at the root (/-/…).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from service.settings import Settings
+
+
+def install_ui(app: Flask, settings: Settings) -> None:
+    from service.ui import site, views  # noqa: F401 - views attach their routes to the blueprint
+    from service.ui.blueprint import authorize_ui_request, bp, install_html_not_found
+    from service.ui.security import configure_sessions
+
+    configure_sessions(app, settings)
+    app.register_blueprint(site.bp)
+    app.register_blueprint(bp, url_prefix="/projects/<int:project_id>", name="ui_p")
+    if settings.local_mode:
+        app.register_blueprint(bp, url_prefix=None, name="ui")
+    else:
+        app.add_url_rule("/", endpoint="ui_projects", view_func=site.projects)
+        # Ahead of service.auth's hook, whatever the order of installation in create_app.
+        app.before_request_funcs.setdefault(None, []).insert(0, authorize_ui_request)
+    install_html_not_found(app)

@@ -1,0 +1,79 @@
+"""Who is looking, and what they may do in a project.
+
+Local mode: no sign-in; everyone may read, write and promote the one implicit project.
+GitLab mode: the signed-in user's GitLab access level decides, with the API's thresholds
+(read: Reporter or a public project; write and promote: Developer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request, session
+
+from service.context import services
+
+REPORTER, DEVELOPER = 20, 30
+READ_LEVEL, WRITE_LEVEL, PROMOTE_LEVEL = REPORTER, DEVELOPER, DEVELOPER
+
+
+@dataclass(frozen=True)
+class Viewer:
+    username: str | None  # None: not signed in (GitLab mode)
+    name: str | None = None
+    avatar_url: str | None = None
+    web_url: str | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.username is not None
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    project_id: int
+    path: str | None  # "group/project" in GitLab mode
+    name: str | None
+    level: int  # GitLab access level (0 for a non-member of a public or internal project)
+    web_url: str | None = None
+
+    @property
+    def can_read(self) -> bool:
+        return True  # only built once reading was allowed
+
+    @property
+    def can_write(self) -> bool:
+        return self.level >= WRITE_LEVEL
+
+    @property
+    def can_promote(self) -> bool:
+        return self.level >= PROMOTE_LEVEL
+
+
+LOCAL_VIEWER = Viewer("local", "Local user")
+
+
+def local_mode() -> bool:
+    return bool(current_app.config["MLTRACKER_LOCAL_MODE"])
+
+
+def current_viewer() -> Viewer:
+    if local_mode():
+        return LOCAL_VIEWER
+    user = session.get("user")
+    if not user:
+        return Viewer(None)
+    return Viewer(user.get("username"), user.get("name"), user.get("avatar_url"), user.get("web_url"))
+
+
+def project_access(project_id: int) -> ProjectAccess:
+    """The viewer's access to a project; raises AccessDenied/SignInRequired in GitLab mode.
+
+    GitLab mode uses the API's own authorizer (service.auth) with the user's OAuth token, so the
+    UI and the API always agree: reading needs Reporter (or a public/internal project), a POST
+    (promote) needs Developer."""
+    if local_mode():
+        return ProjectAccess(project_id, None, "Local project", 50)
+    from service.ui.gitlab_access import gitlab_project_access
+
+    needed = WRITE_LEVEL if request.method not in ("GET", "HEAD", "OPTIONS") else READ_LEVEL
+    return gitlab_project_access(services().settings, project_id, needed)

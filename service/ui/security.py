@@ -1,0 +1,91 @@
+"""Session signing key, CSRF tokens and safe redirects for the web UI.
+
+The Flask session is a signed cookie (HttpOnly, SameSite=Lax, Secure when served over https);
+nothing is kept in process memory, so any replica can serve any request once they share the key.
+"""
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, request, session
+
+from service.settings import Settings
+
+SECRET_FILE = "secret_key"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def load_secret_key(settings: Settings) -> str:
+    """MLTRACKER_SECRET_KEY, else a key generated once into the data dir (shared by the workers of
+    one host; several hosts must set MLTRACKER_SECRET_KEY)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
+
+
+def configure_sessions(app: Flask, settings: Settings) -> None:
+    app.secret_key = load_secret_key(settings)
+    app.config.update(
+        SESSION_COOKIE_NAME="mltracker_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+    )
+
+    @app.after_request
+    def _secure_cookie_over_https(response):
+        # Behind a TLS-terminating proxy that sets X-Forwarded-Proto the request is https too.
+        if request.is_secure and "Set-Cookie" in response.headers and not app.config["SESSION_COOKIE_SECURE"]:
+            cookies = response.headers.getlist("Set-Cookie")
+            response.headers.remove("Set-Cookie")
+            for cookie in cookies:
+                if "; Secure" not in cookie and cookie.startswith(app.config["SESSION_COOKIE_NAME"] + "="):
+                    cookie += "; Secure"
+                response.headers.add("Set-Cookie", cookie)
+        return response
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    """Every state-changing UI request carries the session's token (form field or header)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = session.get(CSRF_FIELD)
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    if not expected or not hmac.compare_digest(str(expected), str(sent)):
+        abort(400, description="The form expired or did not come from this site (missing CSRF token). "
+                               "Reload the page and try again.")
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site relative paths may be redirected to after sign-in."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

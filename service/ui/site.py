@@ -1,0 +1,145 @@
+"""Root pages: static files, "Sign in with GitLab" (OAuth 2 authorization code + PKCE), sign-out,
+and in GitLab mode the list of projects the user can read."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from urllib.parse import urlencode
+
+import requests
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import distinct, select
+
+from service.context import services
+from service.db.schema import experiments
+from service.tracking.experiments import ACTIVE
+from service.ui.access import current_viewer, local_mode
+from service.ui.gitlab_access import SignInRequired, readable_projects
+from service.ui.security import check_csrf, safe_next
+
+bp = Blueprint("ui_site", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/-/static")
+
+SCOPES = "read_api"
+TIMEOUT = 10
+
+
+def _error(status: int, title: str, message: str, hint: str | None = None):
+    return render_template("ui/error.html", status=status, title=title, message=message, hint=hint), status
+
+
+@bp.before_request
+def _csrf():
+    check_csrf()
+
+
+def projects():
+    """GitLab mode ("/"): the projects with experiments that the signed-in user can read."""
+    if not current_viewer().signed_in:
+        return render_template("ui/sign_in.html", configured=_oauth_configured(), next="/")
+    with services().db.read() as conn:
+        ids = list(conn.execute(
+            select(distinct(experiments.c.project_id)).where(experiments.c.lifecycle_stage == ACTIVE)
+            .order_by(experiments.c.project_id)
+        ).scalars())
+    try:
+        found = readable_projects(services().settings, ids)
+    except SignInRequired:
+        return redirect(url_for("ui_site.sign_in", next="/"))
+    return render_template("ui/projects.html", projects=found, tracking_base=services().settings.base_url)
+
+
+def _oauth_configured() -> bool:
+    settings = services().settings
+    return bool(settings.gitlab_url and settings.gitlab_oauth_client_id)
+
+
+def _redirect_uri() -> str:
+    return services().settings.base_url + url_for("ui_site.oauth_callback")
+
+
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+@bp.get("/-/sign-in")
+def sign_in():
+    settings = services().settings
+    next_url = safe_next(request.args.get("next"))
+    if local_mode():
+        return redirect(next_url)
+    if not _oauth_configured():
+        return _error(
+            503, "Sign-in is not configured",
+            "This mltracker has no GitLab OAuth application.",
+            "An administrator creates one in GitLab (scope read_api, redirect URI "
+            f"{_redirect_uri()}) and sets MLTRACKER_GITLAB_OAUTH_CLIENT_ID and MLTRACKER_GITLAB_OAUTH_CLIENT_SECRET.",
+        )
+    if request.args.get("go") != "1":
+        return render_template("ui/sign_in.html", configured=True, next=next_url)
+    state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    session["oauth"] = {"state": state, "verifier": verifier, "next": next_url}
+    query = urlencode({
+        "client_id": settings.gitlab_oauth_client_id,
+        "redirect_uri": _redirect_uri(),
+        "response_type": "code",
+        "scope": SCOPES,
+        "state": state,
+        "code_challenge": _challenge(verifier),
+        "code_challenge_method": "S256",
+    })
+    return redirect(f"{settings.gitlab_url.rstrip('/')}/oauth/authorize?{query}")
+
+
+@bp.get("/-/oauth/callback")
+def oauth_callback():
+    settings = services().settings
+    if local_mode():
+        return redirect("/")
+    pending = session.pop("oauth", None)
+    state = request.args.get("state", "")
+    if not pending or not hmac.compare_digest(pending["state"], state):
+        return _error(400, "Sign-in failed", "The sign-in request expired or did not start here.",
+                      "Start again from the Sign in button.")
+    if request.args.get("error"):
+        return _error(403, "Sign-in cancelled",
+                      f"GitLab did not sign you in: {request.args.get('error_description') or request.args['error']}.",
+                      "Try again, and authorize the application when GitLab asks.")
+    code = request.args.get("code")
+    if not code:
+        return _error(400, "Sign-in failed", "GitLab sent no authorization code.", "Start again from Sign in.")
+    base = settings.gitlab_url.rstrip("/")
+    try:
+        token_response = requests.post(f"{base}/oauth/token", data={
+            "client_id": settings.gitlab_oauth_client_id,
+            "client_secret": settings.gitlab_oauth_client_secret or "",
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": _redirect_uri(),
+            "code_verifier": pending["verifier"],
+        }, timeout=TIMEOUT)
+        if token_response.status_code != 200:
+            return _error(502, "Sign-in failed", "GitLab refused the authorization code.",
+                          "Start again; if it keeps failing, an administrator should check the OAuth application.")
+        token = token_response.json()
+        user_response = requests.get(f"{base}/api/v4/user",
+                                     headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=TIMEOUT)
+        if user_response.status_code != 200:
+            return _error(502, "Sign-in failed", "GitLab did not say who you are.", "Start again from Sign in.")
+        user = user_response.json()
+    except (requests.RequestException, ValueError, KeyError):
+        return _error(502, "Sign-in failed", "GitLab could not be reached.", "Try again in a moment.")
+    session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    session["user"] = {k: user.get(k) for k in ("id", "username", "name", "avatar_url", "web_url")}
+    session["token"] = token["access_token"]
+    session["token_expires"] = time.time() + int(token.get("expires_in") or 7200)
+    return redirect(pending["next"])
+
+
+@bp.post("/-/sign-out")
+def sign_out():
+    session.clear()
+    return redirect("/")

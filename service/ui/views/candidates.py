@@ -1,0 +1,65 @@
+"""A candidate's page: details, params, metrics with history charts, tags, CI, datasets, artifacts,
+model versions; and the Promote form."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request
+
+from service.context import current_project_id, services
+from service.errors import MlflowError
+from service.tracking.experiments import get_experiment_row
+from service.tracking.run_loading import load_runs
+from service.tracking.runs import get_run_row
+from service.ui import charts, registry_view
+from service.ui.access import current_viewer
+from service.ui.blueprint import bp, error_page, ui_url
+from service.ui.candidate_view import CandidateRow
+from service.ui.queries import histories
+from service.ui.views.artifacts import list_artifacts
+
+
+def load_candidate(conn, run_id: str) -> CandidateRow:
+    get_run_row(conn, current_project_id(), run_id)  # 404 unless it is this project's
+    return CandidateRow.from_json(load_runs(conn, [run_id])[0])
+
+
+@bp.get("/candidates/<run_id>")
+def candidate(run_id: str):
+    with services().db.read() as conn:
+        row = load_candidate(conn, run_id)
+        experiment = get_experiment_row(conn, current_project_id(), row.experiment_id)
+        history = histories(conn, [run_id]).get(run_id, {})
+        versions = registry_view.versions_of_runs(conn, current_project_id(), [run_id])
+        models = registry_view.model_names(conn, current_project_id())
+    metric_charts = {
+        key: charts.line_chart(key, [charts.Series(row.name, points, charts.color(0))])
+        for key, points in sorted(history.items()) if len(points) > 1
+    }
+    entries, artifact_error = list_artifacts(row, "")
+    return render_template(
+        "ui/candidate.html", run=row, experiment=experiment, metric_charts=metric_charts,
+        entries=entries, artifact_error=artifact_error, versions=versions.get(run_id, []),
+        model_names=models, promote_available=registry_view.promote_available(),
+    )
+
+
+@bp.post("/candidates/<run_id>/promote")
+def promote(run_id: str):
+    if not g.access.can_promote:
+        return error_page(403, "Not allowed", "Promoting a candidate needs the Developer role in this project.")
+    model_name = request.form.get("model", "").strip()
+    alias = request.form.get("alias", "").strip() or None
+    if not model_name:
+        flash("Enter the name of the model to promote this candidate to.", "error")
+        return redirect(ui_url("candidate", run_id=run_id) + "#promote")
+    with services().db.read() as conn:
+        load_candidate(conn, run_id)
+    try:
+        version = registry_view.promote(current_project_id(), run_id, model_name, alias,
+                                        current_viewer().username or "unknown")
+    except MlflowError as exc:
+        flash(f"Could not promote: {exc.message}", "error")
+        return redirect(ui_url("candidate", run_id=run_id) + "#promote")
+    except NotImplementedError as exc:
+        abort(501, description=str(exc))
+    flash(f"Promoted to {model_name} version {version}.", "success")
+    return redirect(ui_url("model", name=model_name))

@@ -1,0 +1,138 @@
+"""The experiments list and an experiment's candidates table (search, filter, sort, columns, pages)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from flask import render_template, request
+
+from service.context import current_project_id, services
+from service.errors import MlflowError
+from service.search.filter_parser import parse_filter
+from service.search.page_token import encode_offset
+from service.search.run_vocabulary import RunVocabulary
+from service.search.runs import search_run_ids
+from service.tracking.experiments import get_experiment_row
+from service.tracking.run_loading import load_runs
+from service.ui.blueprint import bp, ui_url
+from service.ui.candidate_view import CandidateRow
+from service.ui.queries import column_keys, count_runs, experiment_summaries
+
+PAGE_SIZE = 50
+DEFAULT_METRIC_COLUMNS = 6
+DEFAULT_PARAM_COLUMNS = 4
+ATTRIBUTE_SORTS = {"name": "attributes.run_name", "created": "attributes.start_time", "status": "attributes.status"}
+
+
+@bp.get("/")
+def index():
+    with services().db.read() as conn:
+        summaries = experiment_summaries(conn, current_project_id())
+    return render_template("ui/experiments.html", experiments=summaries)
+
+
+def quote_key(key: str) -> str:
+    return "`" + key.replace("`", "``") + "`"
+
+
+def quote_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class TableState:
+    """What the candidates table shows, as read from (and written back to) the query string."""
+
+    q: str
+    filter: str
+    sort: str  # name | created | status | metric:<key> | param:<key>
+    direction: str  # asc | desc
+    page: int
+    columns: tuple[str, ...] | None  # "metric:<key>" / "param:<key>"; None = defaults
+
+    @classmethod
+    def from_request(cls) -> "TableState":
+        args = request.args
+        try:
+            page = max(1, int(args.get("page", "1")))
+        except ValueError:
+            page = 1
+        sort = args.get("sort", "created")
+        if sort not in ATTRIBUTE_SORTS and not sort.startswith(("metric:", "param:")):
+            sort = "created"
+        direction = "asc" if args.get("dir") == "asc" else "desc"
+        columns = tuple(args.getlist("cols")) if "cols" in args else None
+        return cls(args.get("q", "").strip(), args.get("filter", "").strip(), sort, direction, page, columns)
+
+    def order_by(self) -> list[str]:
+        if self.sort in ATTRIBUTE_SORTS:
+            field = ATTRIBUTE_SORTS[self.sort]
+        else:
+            kind, key = self.sort.split(":", 1)
+            field = ("metrics." if kind == "metric" else "params.") + quote_key(key)
+        return [f"{field} {self.direction.upper()}"]
+
+    def filter_string(self) -> str:
+        parts = []
+        if self.q:
+            parts.append(f"attributes.run_name ILIKE {quote_string('%' + self.q + '%')}")
+        if self.filter:
+            parts.append(self.filter)
+        return " and ".join(parts)
+
+    def query(self, **changes) -> dict:
+        values = {"q": self.q, "filter": self.filter, "sort": self.sort, "dir": self.direction, "page": self.page}
+        values.update(changes)
+        params = [(k, v) for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)]
+        if self.columns is not None:
+            params += [("cols", c) for c in self.columns]
+        return params
+
+    def href(self, experiment_id: int, **changes) -> str:
+        return ui_url("experiment", experiment_id=experiment_id) + "?" + urlencode(self.query(**changes))
+
+    def sort_href(self, experiment_id: int, sort: str) -> str:
+        direction = "asc" if self.sort == sort and self.direction == "desc" else "desc"
+        if sort == "name" and self.sort != sort:
+            direction = "asc"
+        return self.href(experiment_id, sort=sort, dir=direction, page=1)
+
+
+@bp.get("/experiments/<int:experiment_id>")
+def experiment(experiment_id: int):
+    state = TableState.from_request()
+    project_id = current_project_id()
+    error = None
+    rows: list[CandidateRow] = []
+    total = 0
+    with services().db.read() as conn:
+        exp = get_experiment_row(conn, project_id, experiment_id)
+        metric_keys, param_keys = column_keys(conn, experiment_id)
+        try:
+            if state.filter:
+                parse_filter(state.filter, RunVocabulary())  # its own error message, not the combined one
+            combined = state.filter_string()
+            total = count_runs(conn, experiment_id, combined)
+            offset = (state.page - 1) * PAGE_SIZE
+            run_ids, _ = search_run_ids(
+                conn, experiment_ids=[experiment_id], filter_string=combined, max_results=PAGE_SIZE,
+                order_by=state.order_by(), page_token=encode_offset(offset) if offset else None,
+            )
+            rows = [CandidateRow.from_json(run) for run in load_runs(conn, run_ids)]
+        except MlflowError as exc:
+            error = exc.message
+    if state.columns is None:
+        columns = [f"metric:{k}" for k in metric_keys[:DEFAULT_METRIC_COLUMNS]]
+        columns += [f"param:{k}" for k in param_keys[:DEFAULT_PARAM_COLUMNS]]
+    else:
+        known = {f"metric:{k}" for k in metric_keys} | {f"param:{k}" for k in param_keys}
+        columns = [c for c in state.columns if c in known]
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        "ui/experiment.html",
+        experiment=exp, state=state, rows=rows, total=total, error=error,
+        metric_keys=metric_keys, param_keys=param_keys, columns=[tuple(c.split(":", 1)) for c in columns],
+        page=state.page, pages=pages, page_size=PAGE_SIZE,
+        first=(state.page - 1) * PAGE_SIZE + 1 if rows else 0, last=(state.page - 1) * PAGE_SIZE + len(rows),
+        any_ci=any(r.ci for r in rows),
+    )
