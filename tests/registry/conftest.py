@@ -1,0 +1,42 @@
+"""Registry fixtures: an upgraded database (SQLite file and PostgreSQL) for domain tests, and the
+stock MLflow client pointed at a live mltracker (tests/conftest.py's `live_server`)."""
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from registry_helpers import unique
+from service.db.engine import Database
+from service.db.migrate import upgrade
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path):
+    """A schema-at-head Database. PostgreSQL: the session's test database (`pg_url`, shared with
+    other suites), so tests use unique names and project ids of their own."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path}/registry.db")
+    else:
+        database = Database(request.getfixturevalue("pg_url"))
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(live_server, monkeypatch):
+    """The stock MlflowClient (and fluent API) talking to the live server."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", live_server.url)
+    mlflow.set_tracking_uri(live_server.url)
+    mlflow.set_registry_uri(live_server.url)
+    yield MlflowClient(live_server.url, live_server.url)
+    if mlflow.active_run():
+        mlflow.end_run()
+
+
+@pytest.fixture
+def experiment_id(client):
+    experiment_id = client.create_experiment(unique("registry"))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
