@@ -5,6 +5,7 @@ import argparse
 import logging
 import sys
 
+from service.gate.cli import add_gate_command
 from service.settings import settings_from_env
 
 
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="process queued bot jobs (any number can run)")
     worker.add_argument("--backend-store-uri", help="SQLAlchemy URL")
     worker.set_defaults(handler=_worker)
+
+    add_gate_command(commands)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers()
