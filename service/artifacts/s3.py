@@ -82,27 +82,27 @@ class S3Storage:
 
     def write(self, path: str, stream: BinaryIO) -> None:
         key = self._key(path)
-        first = _read_part(stream, PART_SIZE)
-        if len(first) < PART_SIZE:
+        part, size = _read_part(stream, PART_SIZE)
+        if size < PART_SIZE:
             with _s3_errors("upload"):
-                self.client.put_object(Bucket=self.bucket, Key=key, Body=first)
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=part, ContentLength=size)
             return
         with _s3_errors("upload"):
             upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
         try:
             parts = []
-            part = first
-            while part:
+            while size:
                 number = len(parts) + 1
                 if number > MAX_PARTS:
                     raise MlflowError("Artifact too large for a proxied upload", "INVALID_PARAMETER_VALUE")
                 with _s3_errors("upload"):
                     response = self.client.upload_part(
-                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part
+                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                        Body=part, ContentLength=size,
                     )
                 parts.append({"PartNumber": number, "ETag": response["ETag"]})
-                part = None  # release the buffer before reading the next one
-                part = _read_part(stream, PART_SIZE)
+                part = None  # release this part's buffer before filling the next
+                part, size = _read_part(stream, PART_SIZE)
             with _s3_errors("upload"):
                 self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
@@ -223,8 +223,8 @@ class _BodyChunks:
         self._body.close()
 
 
-def _read_part(stream: BinaryIO, size: int) -> bytes:
-    """Up to size bytes: fewer only at the end of the stream."""
+def _read_part(stream: BinaryIO, size: int) -> tuple[io.BytesIO, int]:
+    """A buffer of up to size bytes from the stream (fewer only at its end), and its length."""
     buffer = io.BytesIO()
     remaining = size
     while remaining > 0:
@@ -233,7 +233,8 @@ def _read_part(stream: BinaryIO, size: int) -> bytes:
             break
         buffer.write(chunk)
         remaining -= len(chunk)
-    return buffer.getvalue()
+    buffer.seek(0)
+    return buffer, size - remaining
 
 
 def _describe(exc: Exception) -> str:

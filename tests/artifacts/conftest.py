@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
 from service.artifacts.local import LocalStorage
 from service.artifacts.s3 import S3Storage
 from service.settings import Settings
@@ -77,6 +76,8 @@ def storage(destination):
 
 @pytest.fixture
 def app(destination, tmp_path):
+    from service.app import create_app
+
     return create_app(Settings(backend_store_uri=f"sqlite:///{tmp_path}/db.sqlite", artifacts_destination=destination.uri))
 
 

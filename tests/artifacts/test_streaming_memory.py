@@ -96,4 +96,5 @@ def test_large_upload_and_download_in_bounded_memory(memory_server, destination)
         assert received == size
 
     growth_mb = (memory_kb(pid)["VmHWM"] - baseline) / 1024
+    print(f"server peak memory growth: {growth_mb:.1f} MB for {SIZE_MB} MB x 2 uploads + 1 download")
     assert growth_mb < MAX_GROWTH_MB, f"server peak memory grew by {growth_mb:.0f} MB for a {SIZE_MB} MB artifact"
