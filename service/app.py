@@ -28,6 +28,7 @@ GATE_PREFIXES = ["/api/mltracker"]
 def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None = None) -> Flask:
     settings = settings or settings_from_env()
     app = Flask(__name__)
+    app.url_map.merge_slashes = False  # an encoded "/" (%2F) must not silently become a different path
     app.config["MLTRACKER_LOCAL_MODE"] = settings.local_mode
     # Bodies are read by handlers that stream them (artifact uploads); JSON bodies are small.
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
