@@ -2,21 +2,21 @@
 (the reports/ comparison model rendered as HTML, as on merge requests), overlaid history charts."""
 from __future__ import annotations
 
+import dataclasses
+
 from flask import render_template, request
 from markupsafe import Markup
+from sqlalchemy import select
 
 from reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
 from service.context import current_project_id, services
 from service.db.schema import runs
-from service.tracking.experiments import experiment_tags_of
+from service.tracking.experiments import experiment_tags_of, get_experiment_rows
 from service.tracking.run_loading import load_runs
 from service.ui import charts
 from service.ui.blueprint import bp, error_page, ui_url
 from service.ui.candidate_view import CandidateRow
 from service.ui.queries import MAX_COMPARE, histories
-
-import dataclasses
-from sqlalchemy import select
 
 
 @bp.get("/compare")
@@ -33,6 +33,7 @@ def compare():
         rows = [CandidateRow.from_json(r) for r in load_runs(conn, run_ids)]
         history = histories(conn, run_ids)
         tags = experiment_tags_of(conn, list({r.experiment_id for r in rows}))
+        names = {e: row.name for e, row in get_experiment_rows(conn, list({r.experiment_id for r in rows})).items()}
     if len(rows) < 2:
         return error_page(404, "Candidates not found", "Fewer than two of these candidates exist in this project.")
 
@@ -46,7 +47,7 @@ def compare():
     ]
     first_tags = {t["key"]: t["value"] for t in tags.get(rows[0].experiment_id, [])}
     experiment = ExperimentData(
-        name=", ".join(c.label for c in candidates), candidates=candidates[1:],
+        name=names.get(rows[0].experiment_id, ""), candidates=candidates[1:],
         baseline=BaselineData(label=candidates[0].label, candidate=candidates[0]), tags=first_tags,
     )
     built = dataclasses.replace(build_experiment(experiment, key="compare"), compare=True)

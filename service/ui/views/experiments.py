@@ -19,8 +19,8 @@ from service.ui.candidate_view import CandidateRow
 from service.ui.queries import column_keys, count_runs, experiment_summaries
 
 PAGE_SIZE = 50
-DEFAULT_METRIC_COLUMNS = 6
-DEFAULT_PARAM_COLUMNS = 4
+DEFAULT_METRIC_COLUMNS = 5
+DEFAULT_PARAM_COLUMNS = 3
 ATTRIBUTE_SORTS = {"name": "attributes.run_name", "created": "attributes.start_time", "status": "attributes.status"}
 
 
