@@ -29,3 +29,13 @@ test: install-test mlflow2-client
 
 clean:
 	rm -rf $(VENV) $(MLFLOW2_VENV) mltracker-data
+
+# Side-by-side benchmark against a pinned `mlflow server` (benchmarks/README.md).
+# BENCH_ARGS=--quick for the one-minute version.
+.PHONY: bench bench-scale
+bench: install-test
+	$(BIN)/python benchmarks/compare_mlflow.py $(BENCH_ARGS)
+
+# Search latency with 100,000 runs × 20 metrics in PostgreSQL.
+bench-scale: install-test
+	$(BIN)/python benchmarks/scale_search.py $(BENCH_ARGS)
