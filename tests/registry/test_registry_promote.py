@@ -1,0 +1,163 @@
+"""promote(): unit tests on SQLite and PostgreSQL (each refusal, sources, tags, alias, atomicity)
+and end to end: a model logged by the stock client, promoted by the service, loaded by alias."""
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+
+from registry_helpers import make_experiment, make_run, unique, unique_project
+from service.db.engine import Database
+from service.errors import MlflowError
+from service.logged_models import store as logged_models
+from service.promote import PROMOTED_BY_TAG, SOURCE_MR_TAG, promote
+from service.registry import registered_models as rms
+from service.registry import versions
+from service.registry.records import load_versions
+from service.tracking import inputs as run_io
+from service.tracking import runs as run_store
+from service.tracking.experiments import DELETED
+
+
+@pytest.fixture
+def candidate(db):
+    project = unique_project()
+    experiment_id = make_experiment(db, project)
+    return project, experiment_id, make_run(db, project, experiment_id, status="FINISHED")
+
+
+def _log_output_model(db, project, experiment_id, run_id, step=0) -> str:
+    with db.write() as conn:
+        model_id = logged_models.create(conn, project, experiment_id, name="model", source_run_id=run_id)
+        run_io.log_models(conn, run_id, [{"model_id": model_id, "step": step}], "output")
+    return model_id
+
+
+def _version_json(db, project, name, version) -> dict:
+    with db.read() as conn:
+        return load_versions(conn, [versions.get_version_row(conn, project, name, version)])[0]
+
+
+def test_promote_logged_model_creates_model_version_alias_and_tags(db, candidate):
+    project, experiment_id, run_id = candidate
+    model_id = _log_output_model(db, project, experiment_id, run_id)
+    name = unique("churn")
+    with db.write() as conn:
+        first = promote(conn, project, run_id, name, alias="champion", actor="alice", source_mr=42)
+    assert (first.version, first.model_id, first.created_registered_model) == (1, model_id, True)
+    assert first.source == f"models:/{model_id}"
+    payload = _version_json(db, project, name, 1)
+    tags = {t["key"]: t["value"] for t in payload["tags"]}
+    assert tags[PROMOTED_BY_TAG] == "alice" and tags[SOURCE_MR_TAG] == "42"
+    assert payload["aliases"] == ["champion"] and payload["run_id"] == run_id
+    assert payload["user_id"] == "alice"
+    with db.read() as conn:
+        assert versions.download_uri(conn, project, name, 1).endswith(f"/models/{model_id}/artifacts")
+        recorded = json.loads(
+            {t["key"]: t["value"] for t in _model_tags(conn, project, model_id)}["mlflow.modelVersions"]
+        )
+    assert recorded == [{"name": name, "version": 1}]
+
+    # promoting again: same registered model, next version, the alias moves
+    with db.write() as conn:
+        second = promote(conn, project, run_id, name, alias="champion", actor="bob")
+    assert (second.version, second.created_registered_model) == (2, False)
+    with db.read() as conn:
+        assert rms.alias_version(conn, project, name, "champion") == 2
+    assert SOURCE_MR_TAG not in {t["key"] for t in _version_json(db, project, name, 2)["tags"]}
+
+
+def _model_tags(conn, project, model_id):
+    from service.logged_models.records import load_model
+
+    logged_models.get_row(conn, project, model_id)
+    return load_model(conn, model_id)["info"].get("tags", [])
+
+
+def test_promote_picks_the_latest_output_model(db, candidate):
+    project, experiment_id, run_id = candidate
+    _log_output_model(db, project, experiment_id, run_id, step=1)
+    latest = _log_output_model(db, project, experiment_id, run_id, step=5)
+    _log_output_model(db, project, experiment_id, run_id, step=3)
+    with db.write() as conn:
+        assert promote(conn, project, run_id, unique("m"), actor="alice").model_id == latest
+
+
+def test_promote_without_logged_model_uses_the_artifacts(db, candidate):
+    project, _, run_id = candidate
+    name = unique("legacy")
+    with db.write() as conn:
+        root = run_store.get_run_row(conn, project, run_id).artifact_uri
+        plain = promote(conn, project, run_id, name, actor="alice")
+        nested = promote(conn, project, run_id, name, actor="alice", artifact_path="model")
+    assert (plain.source, plain.model_id) == (root, None)
+    assert nested.source == f"{root}/model" and nested.version == 2
+
+
+@pytest.mark.parametrize("case", ["unknown", "other-project", "deleted", "failed"])
+def test_promote_refusals(db, candidate, case):
+    project, experiment_id, run_id = candidate
+    expected = {
+        "unknown": ("RESOURCE_DOES_NOT_EXIST", "not found"),
+        "other-project": ("PERMISSION_DENIED", "belongs to another project"),
+        "deleted": ("INVALID_PARAMETER_VALUE", "is deleted"),
+        "failed": ("INVALID_PARAMETER_VALUE", "FAILED"),
+    }[case]
+    target_project = project
+    if case == "unknown":
+        run_id = "f" * 32
+    elif case == "other-project":
+        target_project = unique_project()
+    elif case == "deleted":
+        with db.write() as conn:
+            run_store.set_lifecycle(conn, project, run_id, DELETED)
+    else:
+        run_id = make_run(db, project, experiment_id, status="FAILED")
+    name = unique("refused")
+    with pytest.raises(MlflowError) as err, db.write() as conn:
+        promote(conn, target_project, run_id, name, actor="alice")
+    assert (err.value.error_code, expected[1] in err.value.message) == (expected[0], True), err.value.message
+    assert run_id in err.value.message
+    with db.read() as conn, pytest.raises(MlflowError):
+        rms.get_row(conn, target_project, name)  # nothing was created
+
+
+def test_promote_failed_candidate_with_force(db, candidate):
+    project, experiment_id, _ = candidate
+    failed = make_run(db, project, experiment_id, status="FAILED")
+    with db.write() as conn:
+        assert promote(conn, project, failed, unique("forced"), actor="alice", force=True).version == 1
+
+
+def test_promote_is_all_or_nothing(db, candidate):
+    project, experiment_id, run_id = candidate
+    _log_output_model(db, project, experiment_id, run_id)
+    name = unique("atomic")
+    with pytest.raises(MlflowError, match="Invalid alias name"), db.write() as conn:
+        promote(conn, project, run_id, name, alias="not valid!", actor="alice")
+    with db.read() as conn, pytest.raises(MlflowError, match="not found"):
+        rms.get_row(conn, project, name)
+
+
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        return model_input["x"] * 2
+
+
+def test_promote_end_to_end(client, experiment_id, live_server):
+    with mlflow.start_run() as run:
+        info = mlflow.pyfunc.log_model(name="model", python_model=Doubler())
+    name = unique("promoted")
+    db = Database(live_server.backend_store_uri)
+    try:
+        with db.write() as conn:
+            promotion = promote(conn, 0, run.info.run_id, name, alias="champion", actor="alice", source_mr=7)
+    finally:
+        db.dispose()
+    assert promotion.model_id == info.model_id
+    version = client.get_model_version_by_alias(name, "champion")
+    assert version.version == "1" and version.tags[SOURCE_MR_TAG] == "7"
+    frame = pd.DataFrame({"x": [1.0, 4.0]})
+    assert list(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(frame)) == [2.0, 8.0]
