@@ -237,7 +237,9 @@ class FakeGitLabApp:
         for name, pattern in ROUTES:
             match = pattern.match(request.path)
             if match and request.method == "GET":
-                return getattr(self, f"get_{name}")(request, *[int(g) if g.isdigit() else g for g in match.groups()])
+                # ids are numbers; a commit SHA stays a string even when it has only digits
+                args = [g if name == "commit_mrs" and i == 1 else int(g) for i, g in enumerate(match.groups())]
+                return getattr(self, f"get_{name}")(request, *args)
         return _json(NOT_FOUND, 404)
 
     def control(self, request: Request) -> Response:
