@@ -2,12 +2,18 @@
 search). Their artifacts live under the experiment's artifact root and go through the proxy."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+import posixpath
 
+from flask import Blueprint, Response, request
+
+from service.api.artifact_list import proxied_root_path
+from service.api.artifacts import content_disposition, file_info_json, guess_mime_type, project_key
 from service.api.json_response import json_response
 from service.api.request import message
+from service.artifacts.paths import invalid_path, join_key, safe_relative_path
+from service.artifacts.storage import ArtifactNotFound
 from service.context import current_project_id, services
-from service.errors import invalid
+from service.errors import MlflowError, invalid, not_found
 from service.logged_models import search as model_search
 from service.logged_models import store
 from service.logged_models.records import load_model, load_models
@@ -107,3 +113,39 @@ def search_logged_models():
     if token:
         payload["next_page_token"] = token
     return json_response(payload)
+
+
+@bp.get("/logged-models/<model_id>/artifacts/directories")
+def list_logged_model_artifacts(model_id: str):
+    """A logged model's artifacts, with paths relative to its artifact root (as /artifacts/list)."""
+    relative = safe_relative_path(request.args.get("artifact_directory_path"))
+    with services().db.read() as conn:
+        row = store.get_row(conn, current_project_id(), model_id)
+    root = proxied_root_path(row.artifact_location)
+    infos = services().artifacts.list_dir(project_key(join_key(root, relative)))
+    files = [file_info_json(i, posixpath.join(relative, i.path) if relative else i.path) for i in infos]
+    return json_response({"root_uri": row.artifact_location, "files": files})
+
+
+@bp.get("/logged-models/<model_id>/artifacts/files")
+def get_logged_model_artifact(model_id: str):
+    """One file of a logged model (`artifact_file_path` relative to its artifact root)."""
+    raw = request.args.get("artifact_file_path")
+    if not raw:
+        raise MlflowError('Request must include the "artifact_file_path" query parameter.', "BAD_REQUEST")
+    path = safe_relative_path(raw)
+    if not path:
+        raise invalid_path()
+    with services().db.read() as conn:
+        row = store.get_row(conn, current_project_id(), model_id)
+    try:
+        handle = services().artifacts.open_read(project_key(join_key(proxied_root_path(row.artifact_location), path)))
+    except ArtifactNotFound:
+        raise not_found(f"Artifact not found: {path}") from None
+    name = posixpath.basename(path)
+    response = Response(handle.chunks, mimetype=guess_mime_type(name), direct_passthrough=True)
+    if handle.size is not None:
+        response.content_length = handle.size
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -95,3 +95,22 @@ def test_logged_models_are_scoped_to_their_project(live_server, client, experime
     other.create_registered_model(name)
     with pytest.raises(MlflowException, match="model_id request parameter"):
         other.create_model_version(name, f"models:/{model.model_id}", model_id=model.model_id)
+
+
+class Echo(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input
+
+
+def test_logged_model_artifacts_listing_and_download(client, experiment_id):
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=Echo())
+    base = f"{client.tracking_uri}/api/2.0/mlflow/logged-models/{info.model_id}/artifacts"
+    listing = requests.get(f"{base}/directories")
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["root_uri"].endswith(f"/models/{info.model_id}/artifacts")
+    assert "MLmodel" in {f["path"] for f in listing.json()["files"]}
+    mlmodel = requests.get(f"{base}/files", params={"artifact_file_path": "MLmodel"})
+    assert mlmodel.status_code == 200 and "python_function" in mlmodel.text
+    assert requests.get(f"{base}/files", params={"artifact_file_path": "../x"}).status_code == 400
+    assert requests.get(f"{base}/files", params={"artifact_file_path": "nope"}).status_code == 404
