@@ -211,3 +211,13 @@ def log_outputs():
         run_store.get_active_run_row(conn, current_project_id(), run_id)
         run_io.log_models(conn, run_id, models, "output")
     return json_response({})
+
+
+@bp.post("/runs/log-model")
+def log_model():
+    msg = message()
+    run_id = _run_id(msg)
+    model_json = msg.string("model_json", required=True)
+    with services().db.write() as conn:
+        run_store.record_logged_model(conn, current_project_id(), run_id, model_json)
+    return json_response({})

@@ -1,6 +1,7 @@
 """Runs (candidates): lifecycle, and logging of params, metrics and tags."""
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass
@@ -233,3 +234,34 @@ def delete_tag(conn: Connection, project_id: int, run_id: str, key) -> None:
     removed = conn.execute(delete(tags).where(tags.c.run_uuid == run_id, tags.c.key == key)).rowcount
     if not removed:
         raise not_found(f"No tag with name: {key} in run with id {run_id}")
+
+
+LOGGED_MODELS_TAG = "mlflow.log-model.history"
+_MODEL_REQUIRED = {"artifact_path", "flavors", "utc_time_created", "run_id"}
+_MODEL_TAG_KEYS = ("run_id", "utc_time_created", "artifact_path", "model_uuid")
+
+
+def record_logged_model(conn: Connection, project_id: int, run_id: str, model_json: str) -> None:
+    """Append the model's summary to the run's `mlflow.log-model.history` tag, as MLflow does."""
+    try:
+        model = json.loads(model_json)
+    except ValueError:
+        raise invalid(f"Malformed model info. \n {model_json} \n is not a valid JSON.") from None
+    if not isinstance(model, dict):
+        raise invalid(f"Malformed model info. \n {model_json} \n is not a valid JSON.")
+    missing = _MODEL_REQUIRED - set(model)
+    if missing:
+        raise invalid(f"Model json is missing mandatory fields: {missing}")
+    summary = {k: model[k] for k in _MODEL_TAG_KEYS if k in model}
+    summary["flavors"] = {
+        name: ({k: v for k, v in config.items() if k != "config"} if isinstance(config, dict) else config)
+        for name, config in (model.get("flavors") or {}).items()
+    }
+    get_active_run_row(conn, project_id, run_id)
+    previous = conn.execute(
+        select(tags.c.value).where(tags.c.run_uuid == run_id, tags.c.key == LOGGED_MODELS_TAG)
+    ).scalar()
+    value = json.dumps((json.loads(previous) if previous else []) + [summary])
+    validate_tag(LOGGED_MODELS_TAG, value)
+    upsert_rows(conn, tags, [{"run_uuid": run_id, "key": LOGGED_MODELS_TAG, "value": value}],
+                ["run_uuid", "key"], ["value"])
