@@ -45,6 +45,11 @@ def _env(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _flag(name: str) -> bool | None:
+    value = _env(name)
+    return None if value is None else value.lower() in ("1", "true", "yes", "on")
+
+
 def settings_from_env(**overrides) -> Settings:
     """Build settings from the environment; keyword overrides (CLI flags) win when not None."""
     env = {
@@ -61,5 +66,6 @@ def settings_from_env(**overrides) -> Settings:
         "data_dir": _env("DATA_DIR"),
         "gitlab_oauth_client_id": _env("GITLAB_OAUTH_CLIENT_ID"),
         "gitlab_oauth_client_secret": _env("GITLAB_OAUTH_CLIENT_SECRET"),
+        "run_jobs_in_process": _flag("RUN_JOBS_IN_PROCESS"),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
