@@ -268,6 +268,8 @@ class ReferenceServer:
     url: str
     log_path: Path
     pid: int
+    artifacts_destination: str
+    env: dict
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -324,7 +326,7 @@ def start_mlflow_server(tmp: Path):
                 wait_for_http(url + "/health", timeout=120, proc=proc)
             except Exception as exc:
                 raise RuntimeError(f"mlflow server did not start ({exc}):\n{log_path.read_text()}") from None
-            yield ReferenceServer(url, log_path, proc.pid)
+            yield ReferenceServer(url, log_path, proc.pid, str(tmp / "mlartifacts"), env)
         finally:
             import signal
 
