@@ -17,6 +17,7 @@ from service.artifacts.paths import join_key, safe_relative_path
 from service.artifacts.storage import ArtifactNotFound
 from service.context import current_project_id, services
 from service.errors import MlflowError
+from service.tracking.experiments import get_experiment_row
 from service.tracking.runs import get_run_row
 from service.ui.blueprint import bp
 
@@ -54,6 +55,11 @@ def list_artifacts(run, relative: str) -> tuple[list[Entry], str | None]:
 def _run(run_id: str):
     with services().db.read() as conn:
         return get_run_row(conn, current_project_id(), run_id)
+
+
+def _experiment_name(experiment_id: int) -> str:
+    with services().db.read() as conn:
+        return get_experiment_row(conn, current_project_id(), experiment_id).name
 
 
 def _preview_kind(name: str) -> tuple[str, str]:
@@ -114,7 +120,7 @@ def artifacts(run_id: str, path: str):
             raise NotFound(f"This candidate has no artifact at {relative}.") from None
     return render_template(
         "ui/artifacts.html", run=run, relative=relative, entries=entries, error=error, crumbs=crumbs,
-        preview=preview, name=parts[-1] if parts else None,
+        preview=preview, name=parts[-1] if parts else None, experiment_name=_experiment_name(run.experiment_id),
     )
 
 
