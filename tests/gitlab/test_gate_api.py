@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from conftest import DEVELOPER, GUEST, REPORTER, bearer
+from gitlab_support import DEVELOPER, GUEST, REPORTER, bearer
 
 
 def _gate(server, project, token, **params):

@@ -20,7 +20,7 @@ from ci_sim import (
     resolve_job,
     run_script,
 )
-from conftest import DEVELOPER, link_row
+from gitlab_support import DEVELOPER, link_row
 
 REPO = Path(__file__).resolve().parents[2]
 TRACKING = REPO / "ci_templates" / "tracking.yml"
