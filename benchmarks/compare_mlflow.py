@@ -69,10 +69,10 @@ class Mode:
     writers: int = 8
 
 
-QUICK = Mode("quick", reps=1, ingest_runs_per_writer=1, batches=5, history_steps=10_000, search_runs=1_000,
-             search_queries=3, artifact_mib=20, capacity_seconds=2, memory_points=100_000)
-FULL = Mode("full", reps=3, ingest_runs_per_writer=4, batches=40, history_steps=100_000, search_runs=10_000,
-            search_queries=10, artifact_mib=200, capacity_seconds=8, memory_points=1_000_000)
+QUICK = Mode("quick", reps=1, ingest_runs_per_writer=1, batches=4, history_steps=10_000, search_runs=1_000,
+             search_queries=3, artifact_mib=20, capacity_seconds=1.5, memory_points=100_000)
+FULL = Mode("full", reps=2, ingest_runs_per_writer=3, batches=30, history_steps=100_000, search_runs=10_000,
+            search_queries=10, artifact_mib=200, capacity_seconds=6, memory_points=1_000_000)
 SERVERS = ("mlflow", "mltracker", "ceiling")
 
 
@@ -627,7 +627,7 @@ reset before each read.
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="mltracker vs mlflow server")
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 1 min)")
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", help="comma-separated (default: sqlite,postgresql; quick mode: sqlite)")
     parser.add_argument("--only", help="comma-separated workloads: capacity,ingest,log_batch,history,search,"
                                        "artifacts,memory")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers for both servers")
@@ -657,7 +657,7 @@ def main(argv=None) -> int:
     runner = Runner()
     all_results = []
     benches = [BackendBench(backend, mode, workdir, mlflow_bin, runner, ceiling, args.workers, only, artifact_file)
-               for backend in args.backends.split(",")]
+               for backend in (args.backends or ("sqlite" if args.quick else "sqlite,postgresql")).split(",")]
     try:
         # All servers start at once (mlflow's start-up is slow); they sit idle until their turn.
         for bench in benches:

@@ -19,8 +19,14 @@ T0 = 1_700_000_000_000
 
 
 def metric_value(run_index: int, key_index: int) -> float:
-    """Deterministic, spread over [0, 1): same value on every server for the same run index."""
-    return ((run_index * 7919 + key_index * 104729) % 10007) / 10007.0
+    """Deterministic, spread over [0, 1), independent across keys; the same on every server."""
+    h = (run_index * 0x9E3779B1 + key_index * 0x85EBCA77) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+    h ^= h >> 12
+    h = (h * 0x297A2D39) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h / 4294967296.0
 
 
 def param_value(run_index: int, key_index: int) -> str:
