@@ -42,9 +42,12 @@ def _user_token(grant) -> str | None:
 
 def _cached_link(project_id: int, job, grant) -> JobLink:
     auth = authorizer()
+    user_token = _user_token(grant)
+    # What GitLab can tell depends on the token available for the MR lookup, so it is part of the key.
+    can_look_up = auth.gitlab.has_bot_token or user_token is not None
     return auth.cache.get_or_compute(
-        ("link", project_id, job.id),
-        lambda: link_for_job(auth.gitlab, project_id, job, _user_token(grant)),
+        ("link", project_id, job.id, can_look_up),
+        lambda: link_for_job(auth.gitlab, project_id, job, user_token),
     )
 
 
