@@ -142,6 +142,8 @@ def machine_details(mode: Mode) -> dict:
     except Exception as exc:  # noqa: BLE001
         pg = f"unavailable ({exc})"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "service"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
     import mlflow  # the client's version
 
     return {
@@ -154,7 +156,8 @@ def machine_details(mode: Mode) -> dict:
         "mlflow client": mlflow.__version__,
         "SQLite": sqlite3.sqlite_version,
         "PostgreSQL": pg,
-        "mltracker commit": commit.stdout.strip() or "?",
+        "mltracker commit": (commit.stdout.strip() or "?")
+        + (f" + uncommitted changes in {len(dirty.splitlines())} file(s) under service/" if dirty else ""),
         "mode": mode.name,
         "load average (1, 5, 15 min) at the start": " ".join(f"{x:.2f}" for x in LOAD_AT_START),
         "load average (1, 5, 15 min) at the end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -197,7 +200,7 @@ class Server:
             except ProcessLookupError:
                 pass
 
-    def stop(self, grace: float = 5) -> None:
+    def stop(self, grace: float = 3) -> None:
         self.terminate()
         if self.proc and self.proc.poll() is None:
             try:
