@@ -1,11 +1,9 @@
 """Fixtures for the end-to-end tests (the live servers themselves come from tests/conftest.py)."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,26 +13,7 @@ _REPO = str(Path(__file__).resolve().parents[2])
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from tests.e2e.helpers import Trained, fetch_trained, run_train
-
-
-@contextmanager
-def tracking_uri_env(uri: str):
-    """MLFLOW_TRACKING_URI as a user's shell would set it: the stock client resolves
-    `mlflow-artifacts:` URIs (artifact proxying) and `mlflow.search_runs` against it."""
-    import mlflow
-
-    old_env = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        if old_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_env
-        mlflow.set_tracking_uri(None)
+from tests.e2e.helpers import REFERENCE_MODE, Trained, fetch_trained, run_train, tracking_uri_env
 
 
 @pytest.fixture
@@ -59,10 +38,6 @@ def trained(live_server, tmp_path_factory) -> Trained:
         return fetch_trained(MlflowClient(live_server.url), live_server.url, summary)
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """The real `mlflow server` (the reference implementation), SQLite + proxied local artifacts."""
@@ -72,15 +47,9 @@ def mlflow_server(tmp_path_factory):
         yield server
 
 
-REFERENCE_MODE = os.environ.get("E2E_AGAINST_MLFLOW_SERVER") == "1"
 if REFERENCE_MODE:
     # Checking the tests themselves: E2E_AGAINST_MLFLOW_SERVER=1 runs the e2e tests that do not
     # depend on mltracker-only features against the real mlflow server, which must pass them.
     @pytest.fixture(scope="session")
     def live_server(mlflow_server):
         return mlflow_server
-
-
-def mltracker_only(reason: str):
-    """Mark a test that checks mltracker-specific behaviour (skipped in reference mode only)."""
-    return pytest.mark.skipif(REFERENCE_MODE, reason=f"mltracker-only: {reason}")

@@ -5,13 +5,49 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 HERE = Path(__file__).resolve().parent
 TRAIN_SCRIPT = HERE / "train.py"
 REPO = HERE.parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# E2E_AGAINST_MLFLOW_SERVER=1: run the e2e tests against the real mlflow server instead, to check
+# the tests themselves (see conftest.py).
+REFERENCE_MODE = os.environ.get("E2E_AGAINST_MLFLOW_SERVER") == "1"
+
+
+@contextmanager
+def tracking_uri_env(uri: str):
+    """MLFLOW_TRACKING_URI as a user's shell would set it: the stock client resolves
+    `mlflow-artifacts:` URIs (artifact proxying) and `mlflow.search_runs` against it."""
+    import mlflow
+
+    old_env = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        if old_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old_env
+        mlflow.set_tracking_uri(None)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def mltracker_only(reason: str):
+    """Mark a test that checks mltracker-specific behaviour (skipped in reference mode only)."""
+    return pytest.mark.skipif(REFERENCE_MODE, reason=f"mltracker-only: {reason}")
+
 
 # Logical names used by the tables below; "unnamed" is the run train.py starts without a name.
 ACTIVE = ["baseline", "baseline-fold-0", "baseline-fold-1", "unnamed", "diverged", "interrupted", "Tuned-Model"]

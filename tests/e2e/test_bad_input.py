@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from tests.e2e.conftest import unique
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
-from tests.e2e.conftest import unique
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
 

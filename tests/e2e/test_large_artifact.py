@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.e2e.conftest import tracking_uri_env, unique
+from tests.e2e.helpers import tracking_uri_env, unique
 
 # Not marked slow: about 30 s here (10 s of it generating the file), under the 60 s threshold.
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("live_server", ["sqlite-local"], indirect=True)]

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.e2e.conftest import tracking_uri_env
-from tests.e2e.helpers import HERE, IN_CI, run_script
+from tests.e2e.helpers import HERE, IN_CI, run_script, tracking_uri_env
 
 pytestmark = pytest.mark.e2e
 

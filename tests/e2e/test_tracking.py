@@ -16,7 +16,6 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from tests.e2e.conftest import mltracker_only, tracking_uri_env, unique
 from tests.e2e.helpers import (
     ACTIVE,
     BAD_ORDER_BYS,
@@ -24,7 +23,10 @@ from tests.e2e.helpers import (
     HERE,
     RUN_FILTERS,
     RUN_ORDERINGS,
+    mltracker_only,
     search_names,
+    tracking_uri_env,
+    unique,
 )
 
 pytestmark = pytest.mark.e2e
