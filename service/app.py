@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 
 from service.api import experiments, metrics, runs, server_info
 from service.api.errors import install_database_error_handler, install_error_handlers
@@ -12,6 +12,7 @@ from service.artifacts.factory import storage_from_destination
 from service.auth import install_auth
 from service.context import LOCAL_PROJECT_ID, Services
 from service.db.engine import Database
+from service.errors import MlflowError
 from service.extensions import load_extensions
 from service.db.migrate import upgrade
 from service.gate import api as gate_api
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     settings = settings or settings_from_env()
     app = Flask(__name__)
     app.url_map.merge_slashes = False  # an encoded "/" (%2F) must not silently become a different path
+    app.before_request(_refuse_empty_path_segments)
     app.config["MLTRACKER_LOCAL_MODE"] = settings.local_mode
     # Bodies are read by handlers that stream them (artifact uploads); JSON bodies are small.
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
@@ -51,6 +53,12 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
         extension.install(app, db, settings, start_worker=settings.run_jobs_in_process)
     logging.getLogger("mltracker").setLevel(logging.INFO)
     return app
+
+
+def _refuse_empty_path_segments():
+    """`…/artifacts//etc/passwd` names an absolute path: refuse it rather than 404 or redirect."""
+    if "//" in request.path:
+        raise MlflowError("Invalid path: empty path segment", "INVALID_PARAMETER_VALUE")
 
 
 def prepare_database(db: Database, settings: Settings) -> None:

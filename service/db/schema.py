@@ -75,6 +75,7 @@ params = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index(None, "key"),
+    sqlite_with_rowid=False,
 )
 
 tags = Table(
@@ -84,7 +85,10 @@ tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index(None, "key"),
+    sqlite_with_rowid=False,
 )
+
+# Tables keyed by a composite primary key are WITHOUT ROWID on SQLite: one B-tree, not two.
 
 # Every logged point. The whole row is the key, so a retried log-metric/log-batch is a no-op
 # (INSERT … ON CONFLICT DO NOTHING). NaN is stored as value 0 with is_nan set (SQLite has no NaN).
@@ -97,6 +101,7 @@ metrics = Table(
     Column("timestamp", BigInteger, primary_key=True),
     Column("value", Double, primary_key=True),
     Column("is_nan", Boolean, primary_key=True),
+    sqlite_with_rowid=False,
 )
 
 # The value MLflow reports in run.data.metrics: the point with the greatest (step, timestamp, value).
@@ -110,6 +115,7 @@ latest_metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("is_nan", Boolean, nullable=False),
     Index(None, "key", "value"),
+    sqlite_with_rowid=False,
 )
 
 datasets = Table(

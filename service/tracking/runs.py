@@ -6,21 +6,29 @@ import math
 import uuid
 from dataclasses import dataclass
 
+from functools import lru_cache
+
 from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.db.schema import latest_metrics, metrics, params, runs, tags
-from service.db.upsert import dialect_insert, upsert_rows
+from service.db.bulk import executemany
+from service.db.upsert import upsert_rows
 from service.errors import invalid, not_found
 from service.tracking import experiments as exps
 from service.tracking.clock import now_ms
 from service.tracking.run_names import generate_run_name
 from service.tracking.validation import (
+    MAX_PARAM_VAL_LENGTH,
     MAX_RUN_NAME_LENGTH,
+    MAX_TAG_VAL_LENGTH,
     check_length,
     validate_batch_limits,
     validate_metric,
     validate_param,
     validate_param_keys_unique,
+    truncated,
     validate_run_id,
     validate_tag,
 )
@@ -36,16 +44,13 @@ class MetricPoint:
     timestamp: int
     step: int
 
-    def row(self, run_id: str) -> dict:
+    def row(self, run_id: str) -> tuple:
+        """In METRIC_COLUMNS order."""
         is_nan = math.isnan(self.value)
-        return {
-            "run_uuid": run_id,
-            "key": self.key,
-            "value": 0.0 if is_nan else float(self.value),
-            "timestamp": self.timestamp,
-            "step": self.step,
-            "is_nan": is_nan,
-        }
+        return (run_id, self.key, self.step, self.timestamp, 0.0 if is_nan else float(self.value), is_nan)
+
+
+METRIC_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
 
 
 def get_run_row(conn: Connection, project_id: int, run_id):
@@ -80,6 +85,7 @@ def create_run(
             f"The experiment {experiment_id} must be in the 'active' state. "
             f"Current state is {experiment.lifecycle_stage}."
         )
+    run_tags = [{**t, "value": truncated(t.get("value"), MAX_TAG_VAL_LENGTH)} for t in run_tags]
     for index, tag in enumerate(run_tags):
         validate_tag(tag.get("key"), tag.get("value"), path=f"tags[{index}]")
     name_tag = next((t.get("value") for t in run_tags if t.get("key") == RUN_NAME_TAG), None)
@@ -150,6 +156,8 @@ def log_batch(
 ) -> None:
     """Log everything or nothing; a retried batch is a no-op (all inserts are idempotent)."""
     validate_batch_limits(len(metric_points), len(param_items), len(tag_items))
+    param_items = [{**p, "value": truncated(p.get("value"), MAX_PARAM_VAL_LENGTH)} for p in param_items]
+    tag_items = [{**t, "value": truncated(t.get("value"), MAX_TAG_VAL_LENGTH)} for t in tag_items]
     for index, m in enumerate(metric_points):
         validate_metric(m.key, m.value, m.timestamp, m.step, path=f"metrics[{index}]")
     for index, p in enumerate(param_items):
@@ -206,27 +214,36 @@ def _log_metrics(conn: Connection, run_id: str, points: list[MetricPoint]) -> No
     if not points:
         return
     rows = [p.row(run_id) for p in points]
-    insert = dialect_insert(conn)
-    conn.execute(insert(metrics).values(rows).on_conflict_do_nothing())
-
-    newest: dict[str, dict] = {}
+    dialect = conn.dialect.name
+    executemany(conn, _insert_points(dialect), METRIC_COLUMNS, rows)
+    newest: dict[str, tuple] = {}
     for row in rows:
-        current = newest.get(row["key"])
+        current = newest.get(row[1])
         if current is None or _order_key(row) > _order_key(current):
-            newest[row["key"]] = row
-    stmt = insert(latest_metrics).values(list(newest.values()))
+            newest[row[1]] = row
+    executemany(conn, _upsert_latest(dialect), METRIC_COLUMNS, list(newest.values()))
+
+
+@lru_cache(maxsize=None)
+def _insert_points(dialect: str):
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(metrics).on_conflict_do_nothing()
+
+
+@lru_cache(maxsize=None)
+def _upsert_latest(dialect: str):
+    """Keep the point with the greatest (step, timestamp, value), whatever order batches arrive in."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(latest_metrics)
     excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["run_uuid", "key"],
         set_={c: excluded[c] for c in ("value", "timestamp", "step", "is_nan")},
         where=tuple_(excluded.step, excluded.timestamp, excluded.value)
         > tuple_(latest_metrics.c.step, latest_metrics.c.timestamp, latest_metrics.c.value),
     )
-    conn.execute(stmt)
 
 
-def _order_key(row: dict) -> tuple:
-    return (row["step"], row["timestamp"], row["value"])
+def _order_key(row: tuple) -> tuple:
+    return (row[2], row[3], row[4])  # step, timestamp, value
 
 
 def delete_tag(conn: Connection, project_id: int, run_id: str, key) -> None:

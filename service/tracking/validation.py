@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from functools import lru_cache
 
 from service.errors import invalid
 
@@ -67,15 +68,23 @@ def _bad_path_message(name: str) -> str:
     )
 
 
-def _check_entity_name(name, path: str, none_message: str) -> None:
+def _check_entity_name(name, path: str, none_message) -> None:
+    """none_message: the text for a missing name, or a callable making it (messages are built
+    only on failure: this runs for every metric of every batch)."""
+    if isinstance(name, str) and _is_good_name(name):
+        return
     if name is None:
-        raise invalid(none_message)
+        raise invalid(none_message() if callable(none_message) else none_message)
     if not isinstance(name, str):
         raise invalid(invalid_value(path, name, "Expected a string."))
     if not _NAME_RE.match(name):
         raise invalid(invalid_value(path, name, _BAD_CHARS))
-    if _path_not_unique(name):
-        raise invalid(invalid_value(path, name, _bad_path_message(name)))
+    raise invalid(invalid_value(path, name, _bad_path_message(name)))
+
+
+@lru_cache(maxsize=4096)
+def _is_good_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name)) and not _path_not_unique(name)
 
 
 def check_length(entity: str, limit: int, value) -> None:
@@ -86,7 +95,7 @@ def check_length(entity: str, limit: int, value) -> None:
 def validate_metric(key, value, timestamp, step, path: str = "") -> None:
     name_path = json_path(path, "key" if path else "name")
     _check_entity_name(
-        key, name_path, invalid_value(name_path, key, f"Metric name cannot be None. {_MISSING_KEY}")
+        key, name_path, lambda: invalid_value(name_path, key, f"Metric name cannot be None. {_MISSING_KEY}")
     )
     if value is None:
         raise invalid(missing_value(json_path(path, "value")))
@@ -117,9 +126,17 @@ def validate_metric(key, value, timestamp, step, path: str = "") -> None:
     check_length("Metric name", MAX_ENTITY_KEY_LENGTH, key)
 
 
+def truncated(value, limit: int):
+    """MLflow (MLFLOW_TRUNCATE_LONG_VALUES, on by default) cuts over-long param and tag values to
+    the limit instead of refusing them; the stock client relies on it."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit]
+    return value
+
+
 def validate_param(key, value, path: str = "") -> None:
     key_path = json_path(path, "key")
-    _check_entity_name(key, key_path, invalid_value(key_path, "", _MISSING_KEY))
+    _check_entity_name(key, key_path, lambda: invalid_value(key_path, "", _MISSING_KEY))
     if value is None:
         raise invalid(missing_value(json_path(path, "value")))
     check_length("Param key", MAX_ENTITY_KEY_LENGTH, key)

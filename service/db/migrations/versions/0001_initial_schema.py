@@ -72,7 +72,8 @@ def upgrade() -> None:
     sa.Column('step', sa.BigInteger(), nullable=False),
     sa.Column('is_nan', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['run_uuid'], ['runs.run_uuid'], name=op.f('fk_latest_metrics_run_uuid_runs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('run_uuid', 'key', name=op.f('pk_latest_metrics'))
+    sa.PrimaryKeyConstraint('run_uuid', 'key', name=op.f('pk_latest_metrics')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('latest_metrics', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_latest_metrics_key_value'), ['key', 'value'], unique=False)
@@ -85,14 +86,16 @@ def upgrade() -> None:
     sa.Column('value', sa.Float(precision=53), nullable=False),
     sa.Column('is_nan', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['run_uuid'], ['runs.run_uuid'], name=op.f('fk_metrics_run_uuid_runs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('run_uuid', 'key', 'step', 'timestamp', 'value', 'is_nan', name=op.f('pk_metrics'))
+    sa.PrimaryKeyConstraint('run_uuid', 'key', 'step', 'timestamp', 'value', 'is_nan', name=op.f('pk_metrics')),
+    sqlite_with_rowid=False,
     )
     op.create_table('params',
     sa.Column('run_uuid', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['run_uuid'], ['runs.run_uuid'], name=op.f('fk_params_run_uuid_runs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('run_uuid', 'key', name=op.f('pk_params'))
+    sa.PrimaryKeyConstraint('run_uuid', 'key', name=op.f('pk_params')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('params', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_params_key'), ['key'], unique=False)
@@ -119,7 +122,8 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=250), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['run_uuid'], ['runs.run_uuid'], name=op.f('fk_tags_run_uuid_runs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('run_uuid', 'key', name=op.f('pk_tags'))
+    sa.PrimaryKeyConstraint('run_uuid', 'key', name=op.f('pk_tags')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tags_key'), ['key'], unique=False)
