@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.gitlab_port import BotGitLab
+from service.auth.policy import DEVELOPER
 from service.db.engine import Database
 from service.reporting.links import Links
 from service.settings import Settings
 
-DEVELOPER = 30
 
 
 @dataclass

@@ -8,13 +8,13 @@ from bot.commands import Compare, Help, Ignore, Promote, Reply, help_text, parse
 from bot.context import BotContext
 from bot.events import MergeRequestComment
 from reports import render_compare
+from service.auth.policy import role_name
 from service.errors import MlflowError
 from service.registry.promote import promote
 from service.reporting.candidates import candidate_data, experiment_tags
 from service.tracking.experiments import get_experiment_rows
 
 log = logging.getLogger("mltracker.bot")
-ROLE_NAMES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner"}
 
 
 def handle_comment(ctx: BotContext, event: MergeRequestComment) -> None:
@@ -48,7 +48,7 @@ def _promote(ctx: BotContext, event: MergeRequestComment, command: Promote, link
         return refusal(f"This merge request is {event.merge_request_state or 'not open'}; promote from an open one.")
     level = ctx.gitlab.access_level(event.project_id, event.author_id)
     if level < ctx.promote_min_access_level:
-        needed = ROLE_NAMES.get(ctx.promote_min_access_level, str(ctx.promote_min_access_level))
+        needed = role_name(ctx.promote_min_access_level)
         return refusal(f"No permission: promoting needs the {needed} role or higher in this project.")
     try:
         with ctx.db.write() as conn:

@@ -15,6 +15,7 @@ READ_ONLY_POSTS = (
     "/registered-models/search",
     "/model-versions/search",
     "/logged-models/search",
+    "/registered-models/get-latest-versions",
 )
 READABLE_VISIBILITIES = ("public", "internal")
 
