@@ -373,6 +373,9 @@ class BackendBench:
     def run(self) -> BackendResults:
         m = self.mode
         exp = {s: self.runner("create_experiment", self.url(s), name="bench")["experiment_id"] for s in SERVERS}
+        # Warm-up, not recorded: first requests to a fresh worker pay for lazy imports and caches.
+        for server in SERVERS:
+            self.runner("capacity", self.url(server), experiment_id=exp[server], seconds=0.5, connections=4)
         steps = [
             ("capacity", self.capacity), ("ingest", self.ingest), ("log_batch", self.log_batch),
             ("history", self.history), ("search", self.search), ("artifacts", self.artifacts),

@@ -114,10 +114,11 @@ def _bucket(frames) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", choices=["log_batch", "ingest", "history", "search", "capacity"])
+    parser.add_argument("workload", choices=["log_batch", "ingest", "history", "search", "capacity", "artifacts"])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--scale", type=int, default=0, help="batches / history steps / runs (0: full-mode size)")
+    parser.add_argument("--scale", type=int, default=0,
+                        help="batches / history steps / runs / MiB / seconds (0: full-mode size)")
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--raw", help="keep the collapsed stacks here")
     args = parser.parse_args(argv)
@@ -146,6 +147,14 @@ def main(argv=None) -> int:
         elif args.workload == "ingest":
             job = ("ingest", {"experiment_id": exp, "writers": 8, "runs_per_writer": args.scale or 10})
             repeat = 1
+        elif args.workload == "artifacts":
+            path = workdir / "artifact.bin"
+            block = os.urandom(1 << 20)
+            with open(path, "wb") as f:
+                for _ in range(args.scale or 200):
+                    f.write(block)
+            job = ("artifacts", {"experiment_id": exp, "path": str(path), "tmp_dir": str(workdir)})
+            repeat = 2
         elif args.workload == "capacity":
             job = ("capacity", {"experiment_id": exp, "seconds": args.scale or 10})
             repeat = 1
