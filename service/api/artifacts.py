@@ -39,7 +39,7 @@ def project_key(relative_path: str) -> str:
 
 def file_info_json(info: FileInfo, path: str | None = None) -> dict:
     entry = {"path": path if path is not None else info.path, "is_dir": info.is_dir}
-    if not info.is_dir and info.file_size is not None:
+    if not info.is_dir and info.file_size:  # MLflow leaves a 0-byte size out, like proto3 defaults
         entry["file_size"] = info.file_size
     return entry
 

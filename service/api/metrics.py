@@ -24,7 +24,8 @@ def get_metric_history():
     if max_results is not None and max_results < 1:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied.")
     with services().db.read() as conn:
-        run_store.get_run_row(conn, current_project_id(), run_id)
+        if not run_store.run_in_project(conn, current_project_id(), run_id):
+            return json_response({})  # as mlflow server answers for an unknown run
         points, next_token = metric_history(conn, run_id, key, max_results, msg.string("page_token"))
     payload = {"metrics": points}
     if next_token:

@@ -146,6 +146,8 @@ class _FilterParser(TokenCursor):
     def parse(self) -> tuple[RawComparison, ...]:
         clauses = [self._clause()]
         while self.accept_word("AND"):
+            if self.peek.kind is Kind.EOF:
+                break  # MLflow ignores one dangling AND at the end
             clauses.append(self._clause())
         if self.peek.kind is not Kind.EOF:
             raise SyntaxFault(self.peek)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import uuid
 from dataclasses import dataclass
 
@@ -46,8 +47,13 @@ class MetricPoint:
 
     def row(self, run_id: str) -> tuple:
         """In METRIC_COLUMNS order."""
-        is_nan = math.isnan(self.value)
-        return (run_id, self.key, self.step, self.timestamp, 0.0 if is_nan else float(self.value), is_nan)
+        value = float(self.value)
+        is_nan = math.isnan(value)
+        if is_nan:
+            value = 0.0
+        elif math.isinf(value):  # MLflow stores ±inf as ±max double, and so answers with it
+            value = math.copysign(sys.float_info.max, value)
+        return (run_id, self.key, self.step, self.timestamp, value, is_nan)
 
 
 METRIC_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
@@ -59,6 +65,12 @@ def get_run_row(conn: Connection, project_id: int, run_id):
     if row is None or row.project_id != project_id:
         raise not_found(f"Run with id={run_id} not found")
     return row
+
+
+def run_in_project(conn: Connection, project_id: int, run_id: str) -> bool:
+    return conn.execute(
+        select(runs.c.run_uuid).where(runs.c.run_uuid == run_id, runs.c.project_id == project_id)
+    ).first() is not None
 
 
 def get_active_run_row(conn: Connection, project_id: int, run_id):
@@ -122,9 +134,7 @@ def create_run(
 def update_run(conn: Connection, project_id: int, run_id: str, status, end_time, run_name) -> None:
     get_active_run_row(conn, project_id, run_id)
     values = {}
-    if status:
-        if status not in RUN_STATUSES:
-            raise invalid(f"Invalid run status: {status}")
+    if status in RUN_STATUSES:  # MLflow's server drops an unknown status and keeps the run as is
         values["status"] = status
     if end_time is not None:
         values["end_time"] = end_time

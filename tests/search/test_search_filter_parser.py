@@ -231,10 +231,13 @@ def test_experiment_filter_errors_match_mlflow(text):
     assert _our_error(experiments, text) == _sorted_sets(expected)
 
 
+def test_one_dangling_and_is_ignored_as_mlflow_does():
+    assert runs("metrics.acc > 1 AND") == runs("metrics.acc > 1")
+
+
 # Where MLflow has no (or a misleading) message, or accepts sloppy input, we say this.
 OWN_RUN_ERRORS = [
     ("metrics.acc >", "Invalid clause(s) in filter string: 'metrics.acc >'"),
-    ("metrics.acc > 1 AND", "Invalid clause(s) in filter string: 'AND'"),
     ("metrics.a > 1 AND AND metrics.b < 1", "Invalid clause(s) in filter string: 'AND metrics.b < 1'"),
     ("metrics.a > 1 metrics.b < 2", "Invalid clause(s) in filter string: 'metrics.b < 2'"),
     ("params.a IS 'x'", "Invalid clause(s) in filter string: 'params.a IS 'x''"),
