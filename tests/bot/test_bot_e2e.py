@@ -2,7 +2,6 @@
 GitLab played by a fake HTTP server that records what the bot writes."""
 from __future__ import annotations
 
-import json
 import time
 
 import requests

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port, wait_for_http
+
 HERE = Path(__file__).resolve().parent
 TRAIN_SCRIPT = HERE / "train.py"
 REPO = HERE.parent.parent
@@ -309,32 +311,6 @@ class ReferenceServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
-    import time
-
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
 def mlflow_server_cmd(tmp: Path, port: int) -> list[str]:

@@ -1,25 +1,20 @@
 """A small tracking database, on SQLite and on PostgreSQL, for the search tests.
 
-PostgreSQL: a database of its own per test session (never shared with other suites), dropped at
-the end. Unreachable PostgreSQL skips those tests, except with CI=true where it fails them.
+PostgreSQL: a database of its own per test session (tests/conftest.py's fresh_pg_database).
 """
 from __future__ import annotations
 
-import os
 import uuid
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 from service.db import schema
 from service.db.engine import Database
 from service.db.migrate import upgrade
+from tests.conftest import fresh_pg_database
 
-PG_ADMIN_URL = os.environ.get(
-    "MLTRACKER_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-IN_CI = os.environ.get("CI", "").lower() == "true"
 NAN = float("nan")
 
 # ---------------------------------------------------------------- the sample data
@@ -143,36 +138,13 @@ def load_sample_data(db: Database) -> dict[str, int]:
 
 # ---------------------------------------------------------------- databases
 
-@contextmanager
-def _postgres_database_url():
-    """Create a uniquely named database; yields its URL, drops it afterwards."""
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        reason = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}"
-        if IN_CI:
-            pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
-        pytest.skip(reason)
-    name = f"mltracker_test_{uuid.uuid4().hex}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def search_db(request, tmp_path_factory):
     """(Database, experiment ids by name) with the sample data loaded."""
     if request.param == "sqlite":
         database_url = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('search')}/search.db")
     else:
-        database_url = _postgres_database_url()
+        database_url = fresh_pg_database()
     with database_url as url:
         db = Database(url)
         try:
