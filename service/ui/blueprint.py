@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
-from service.context import current_project_id, services
+from service.context import current_project_id
 from service.errors import MlflowError
 from service.ui import formatting
 from service.ui.access import current_viewer, local_mode, project_access
