@@ -80,11 +80,16 @@ def list_artifacts():
 @bp.get("/artifacts/<path:artifact_path>")
 def download_artifact(artifact_path: str):
     path = _file_path(artifact_path)
+    return stream_artifact(project_key(path), path)
+
+
+def stream_artifact(key: str, shown_path: str) -> Response:
+    """The stored object at key, streamed as a download; errors name the client's path."""
     try:
-        handle = services().artifacts.open_read(project_key(path))
+        handle = services().artifacts.open_read(key)
     except ArtifactNotFound:
-        raise not_found(f"Artifact not found: {path}") from None
-    name = posixpath.basename(path)
+        raise not_found(f"Artifact not found: {shown_path}") from None
+    name = posixpath.basename(shown_path)
     response = Response(handle.chunks, mimetype=guess_mime_type(name), direct_passthrough=True)
     if handle.size is not None:
         response.content_length = handle.size

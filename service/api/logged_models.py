@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import posixpath
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
 from service.api.artifact_list import proxied_root_path
-from service.api.artifacts import content_disposition, file_info_json, guess_mime_type, project_key
+from service.api.artifacts import file_info_json, project_key, stream_artifact
 from service.api.json_response import json_response
 from service.api.request import message
 from service.artifacts.paths import invalid_path, join_key, safe_relative_path
-from service.artifacts.storage import ArtifactNotFound
 from service.context import current_project_id, services
-from service.errors import MlflowError, invalid, not_found
+from service.errors import MlflowError, invalid
 from service.logged_models import search as model_search
 from service.logged_models import store
 from service.logged_models.records import load_model, load_models
@@ -138,14 +137,4 @@ def get_logged_model_artifact(model_id: str):
         raise invalid_path()
     with services().db.read() as conn:
         row = store.get_row(conn, current_project_id(), model_id)
-    try:
-        handle = services().artifacts.open_read(project_key(join_key(proxied_root_path(row.artifact_location), path)))
-    except ArtifactNotFound:
-        raise not_found(f"Artifact not found: {path}") from None
-    name = posixpath.basename(path)
-    response = Response(handle.chunks, mimetype=guess_mime_type(name), direct_passthrough=True)
-    if handle.size is not None:
-        response.content_length = handle.size
-    response.headers["Content-Disposition"] = content_disposition(name)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stream_artifact(project_key(join_key(proxied_root_path(row.artifact_location), path)), path)
