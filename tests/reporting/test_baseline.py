@@ -1,0 +1,84 @@
+"""Baseline selection and the comparison report built from the database, on SQLite and PostgreSQL."""
+import itertools
+
+from service.linking.links import JobLink, record_link
+from service.registry.promote import promote
+from service.reporting.baseline import select_baseline
+from service.reporting.links import Links
+from service.reporting.pipeline_report import comparison_report
+from service.tracking import experiments as exps
+from service.tracking import runs as run_store
+
+_ids = itertools.count(1)
+
+
+def _project():
+    return 7000 + next(_ids)
+
+
+def _candidate(conn, project, experiment, name, acc, pipeline=None, ref="main", mr=None):
+    run_id = run_store.create_run(conn, project, experiment, "ci", None, [], name)
+    run_store.log_batch(conn, project, run_id, [run_store.MetricPoint("val_acc", acc, 1, 0)], [], [])
+    if pipeline is not None:
+        record_link(conn, project, run_id, JobLink(next(_ids), pipeline, "f" * 40, ref, mr, "dev"))
+    return run_id
+
+
+def test_baseline_is_the_best_candidate_of_the_newest_pipeline_on_the_target_branch(database):
+    project = _project()
+    with database.write() as conn:
+        experiment = exps.create_experiment(conn, project, "churn")
+        _candidate(conn, project, experiment, "old-best", 0.99, pipeline=10)
+        _candidate(conn, project, experiment, "main-a", 0.80, pipeline=11)
+        best = _candidate(conn, project, experiment, "main-b", 0.85, pipeline=11)
+        _candidate(conn, project, experiment, "feature", 0.95, pipeline=12, ref="feature", mr=3)
+        chosen = select_baseline(conn, project, experiment, "main", {})
+    assert (chosen.run_id, chosen.label, chosen.pipeline_id) == (best, "main", 11)
+
+
+def test_lower_is_better_metric_picks_the_smallest(database):
+    project = _project()
+    with database.write() as conn:
+        experiment = exps.create_experiment(conn, project, "reg")
+        exps.set_experiment_tag(conn, project, experiment, "mltracker.primary_metric", "val_acc")
+        exps.set_experiment_tag(conn, project, experiment, "mltracker.direction.val_acc", "min")
+        low = _candidate(conn, project, experiment, "low", 0.1, pipeline=20)
+        _candidate(conn, project, experiment, "high", 0.9, pipeline=20)
+        tags = {"mltracker.primary_metric": "val_acc", "mltracker.direction.val_acc": "min"}
+        assert select_baseline(conn, project, experiment, "main", tags).run_id == low
+
+
+def test_champion_alias_is_the_fallback_then_none(database):
+    project = _project()
+    with database.write() as conn:
+        experiment = exps.create_experiment(conn, project, "fallback")
+        assert select_baseline(conn, project, experiment, "main", {}) is None
+        run_id = _candidate(conn, project, experiment, "prod", 0.9)
+        promote(conn, project, run_id, "fallback-model", "champion", actor="tester")
+        chosen = select_baseline(conn, project, experiment, "main", {})
+    assert (chosen.run_id, chosen.label, chosen.pipeline_id) == (run_id, "fallback-model@champion", None)
+
+
+def test_the_current_pipeline_is_never_its_own_baseline(database):
+    project = _project()
+    with database.write() as conn:
+        experiment = exps.create_experiment(conn, project, "self")
+        _candidate(conn, project, experiment, "on-main", 0.9, pipeline=30)
+        assert select_baseline(conn, project, experiment, "main", {}, exclude_pipeline_id=30) is None
+
+
+def test_comparison_report_has_baseline_first_and_verdict(database):
+    project = _project()
+    with database.write() as conn:
+        experiment = exps.create_experiment(conn, project, "report")
+        _candidate(conn, project, experiment, "base", 0.90, pipeline=40)
+        better = _candidate(conn, project, experiment, "lr-0.01", 0.93, pipeline=41, ref="feature", mr=5)
+        worse = _candidate(conn, project, experiment, "lr-0.1", 0.88, pipeline=41, ref="feature", mr=5)
+        report = comparison_report(conn, project, [better, worse], target_branch="main",
+                                   links=Links("http://ml.test", project, "http://gitlab.test/g/p"),
+                                   exclude_pipeline_id=41)
+    [section] = report.experiments
+    assert section.rows[0].is_baseline and section.rows[0].candidate.name == "base"
+    assert section.verdict.kind == "improves" and section.verdict.candidate == "lr-0.01"
+    assert section.rows[1].candidate.ui_url == f"http://ml.test/projects/{project}/candidates/{better}"
+    assert section.baseline.pipeline_url == "http://gitlab.test/g/p/-/pipelines/40"
