@@ -1,14 +1,14 @@
 """Metric history endpoints."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from service.api.json_response import json_response
 from service.api.request import message
 from service.context import current_project_id, services
 from service.errors import invalid
 from service.tracking import runs as run_store
-from service.tracking.metric_history import MAX_RESULTS_PER_RUN, metric_history, sampled_history
+from service.tracking.metric_history import MAX_RESULTS_PER_RUN, history_page, history_stream, sampled_history
 
 bp = Blueprint("metrics", __name__)
 
@@ -23,14 +23,14 @@ def get_metric_history():
     max_results = msg.integer("max_results")
     if max_results is not None and max_results < 1:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied.")
-    with services().db.read() as conn:
+    db = services().db
+    with db.read() as conn:
         if not run_store.run_in_project(conn, current_project_id(), run_id):
             return json_response({})  # as mlflow server answers for an unknown run
-        points, next_token = metric_history(conn, run_id, key, max_results, msg.string("page_token"))
-    payload = {"metrics": points}
-    if next_token:
-        payload["next_page_token"] = next_token
-    return json_response(payload)
+        if max_results is not None:
+            body = history_page(conn, run_id, key, max_results, msg.string("page_token"))
+            return Response(body, mimetype="application/json")
+    return Response(history_stream(db, run_id, key), mimetype="application/json")
 
 
 @bp.get("/metrics/get-history-bulk-interval")

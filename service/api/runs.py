@@ -101,8 +101,9 @@ def log_metric():
         "timestamp": msg.raw("timestamp"),
         "step": msg.raw("step"),
     })
+    batch = run_store.prepare_batch(run_id, [point], [], [])
     with services().db.write() as conn:
-        run_store.log_batch(conn, current_project_id(), run_id, [point], [], [])
+        run_store.write_batch(conn, current_project_id(), batch)
     return json_response({})
 
 
@@ -111,8 +112,9 @@ def log_param():
     msg = message()
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
+    batch = run_store.prepare_batch(run_id, [], [item], [])
     with services().db.write() as conn:
-        run_store.log_batch(conn, current_project_id(), run_id, [], [item], [])
+        run_store.write_batch(conn, current_project_id(), batch)
     return json_response({})
 
 
@@ -121,9 +123,10 @@ def set_tag():
     msg = message()
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
+    batch = run_store.prepare_batch(run_id, [], [], [item])
     ci_link = linking.link_for_logged_tags(current_project_id(), run_id, [item])
     with services().db.write() as conn:
-        run_store.log_batch(conn, current_project_id(), run_id, [], [], [item])
+        run_store.write_batch(conn, current_project_id(), batch)
         linking.record_link(conn, current_project_id(), run_id, ci_link)
     return json_response({})
 
@@ -151,9 +154,10 @@ def log_batch():
     metrics = [_metric_point(m) for m in msg.objects("metrics")]
     params = [_string_pair(p) for p in msg.objects("params")]
     tags = [_string_pair(t) for t in msg.objects("tags")]
+    batch = run_store.prepare_batch(run_id, metrics, params, tags)
     ci_link = linking.link_for_logged_tags(current_project_id(), run_id, tags)
     with services().db.write() as conn:
-        run_store.log_batch(conn, current_project_id(), run_id, metrics, params, tags)
+        run_store.write_batch(conn, current_project_id(), batch)
         linking.record_link(conn, current_project_id(), run_id, ci_link)
     return json_response({})
 

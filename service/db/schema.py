@@ -91,14 +91,15 @@ tags = Table(
 # Tables keyed by a composite primary key are WITHOUT ROWID on SQLite: one B-tree, not two.
 
 # Every logged point. The whole row is the key, so a retried log-metric/log-batch is a no-op
-# (INSERT … ON CONFLICT DO NOTHING). NaN is stored as value 0 with is_nan set (SQLite has no NaN).
+# (INSERT … ON CONFLICT DO NOTHING); its order is the history's (timestamp, step, value), so
+# history pages are key ranges, read in order. NaN is stored as value 0 with is_nan set (SQLite has no NaN).
 metrics = Table(
     "metrics",
     metadata,
     Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
-    Column("step", BigInteger, primary_key=True),
     Column("timestamp", BigInteger, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
     Column("value", Double, primary_key=True),
     Column("is_nan", Boolean, primary_key=True),
     sqlite_with_rowid=False,

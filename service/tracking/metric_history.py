@@ -1,33 +1,87 @@
-"""Metric history: every point of one metric, paged; and sampled bulk history for charts."""
+"""Metric history: every point of one metric, in pages or streamed; sampled history for charts.
+
+Pages are key ranges of the metrics primary key (run, key, timestamp, step, value, is_nan):
+the page token carries the last point, so page N costs what page 1 costs (no OFFSET, no sort).
+Points go to JSON text straight from the driver's tuples.
+"""
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+import base64
+import json
+import math
+from typing import Iterator
 
+from sqlalchemy import Connection, select, tuple_
+
+from service.db.engine import Database
 from service.db.schema import metrics
-from service.search.page_token import decode_offset, encode_offset
+from service.errors import invalid
 from service.tracking.serialize import metric_json
 
 MAX_RESULTS_PER_RUN = 2500
+STREAM_CHUNK = 5000
+_ORDER = (metrics.c.timestamp, metrics.c.step, metrics.c.value, metrics.c.is_nan)
 
 
-def metric_history(
-    conn: Connection, run_id: str, key: str, max_results: int | None, page_token: str | None
-) -> tuple[list[dict], str | None]:
-    offset = decode_offset(page_token)
+def encode_after(point: tuple) -> str:
+    timestamp, step, value, is_nan = point
+    return base64.b64encode(json.dumps({"after": [timestamp, step, value, bool(is_nan)]}).encode()).decode()
+
+
+def decode_after(token: str | None) -> tuple | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.b64decode(token, validate=True))
+        timestamp, step, value, is_nan = data["after"]
+        return (int(timestamp), int(step), float(value), bool(is_nan))
+    except Exception:
+        raise invalid(f"Invalid page token, could not base64-decode or parse: {token!r}") from None
+
+
+def _query(run_id: str, key: str, after: tuple | None):
     query = (
-        select(metrics)
+        select(metrics.c.timestamp, metrics.c.step, metrics.c.value, metrics.c.is_nan)
         .where(metrics.c.run_uuid == run_id, metrics.c.key == key)
-        .order_by(metrics.c.timestamp, metrics.c.step, metrics.c.value)
-        .offset(offset)
+        .order_by(*_ORDER)
     )
-    if max_results is not None:
-        query = query.limit(max_results + 1)
-    rows = conn.execute(query).all()
-    next_token = None
-    if max_results is not None and len(rows) > max_results:
-        rows = rows[:max_results]
-        next_token = encode_offset(offset + max_results)
-    return [metric_json(r) for r in rows], next_token
+    if after is not None:
+        query = query.where(tuple_(*_ORDER) > tuple_(*after))
+    return query
+
+
+def _point_json(key_json: str, timestamp: int, step: int, value: float, is_nan: bool) -> str:
+    if is_nan:
+        text = '"NaN"'
+    elif math.isfinite(value):
+        text = repr(float(value))
+    else:
+        text = '"Infinity"' if value > 0 else '"-Infinity"'
+    return f'{{"key":{key_json},"value":{text},"timestamp":{timestamp},"step":{step}}}'
+
+
+def history_page(conn: Connection, run_id: str, key: str, max_results: int, page_token: str | None) -> str:
+    """One page as the GetMetricHistory response body."""
+    rows = conn.execute(_query(run_id, key, decode_after(page_token)).limit(max_results + 1)).all()
+    key_json = json.dumps(key)
+    body = '{"metrics":[' + ",".join(_point_json(key_json, *r) for r in rows[:max_results]) + "]"
+    if len(rows) > max_results:
+        body += f',"next_page_token":"{encode_after(tuple(rows[max_results - 1]))}"'
+    return body + "}"
+
+
+def history_stream(db: Database, run_id: str, key: str) -> Iterator[str]:
+    """The whole history as the response body, in chunks, holding STREAM_CHUNK points at most."""
+    key_json = json.dumps(key)
+    yield '{"metrics":['
+    first = True
+    with db.read() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(_query(run_id, key, None))
+        for partition in result.partitions(STREAM_CHUNK):
+            chunk = ",".join(_point_json(key_json, *r) for r in partition)
+            yield chunk if first else "," + chunk
+            first = False
+    yield "]}"
 
 
 def sampled_history(

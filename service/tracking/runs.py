@@ -156,15 +156,19 @@ def set_lifecycle(conn: Connection, project_id: int, run_id: str, stage: str) ->
     )
 
 
-def log_batch(
-    conn: Connection,
-    project_id: int,
-    run_id: str,
-    metric_points: list[MetricPoint],
-    param_items: list[dict],
-    tag_items: list[dict],
-) -> None:
-    """Log everything or nothing; a retried batch is a no-op (all inserts are idempotent)."""
+@dataclass(frozen=True)
+class Batch:
+    """A validated log-batch, ready to write: built before the write transaction starts, so the
+    database's write lock (one writer at a time on SQLite) covers only the inserts."""
+    run_id: str
+    metric_rows: list[tuple]  # METRIC_COLUMNS order
+    latest_rows: list[tuple]  # the newest point per key within the batch
+    params: list[dict]
+    tags: list[dict]
+
+
+def prepare_batch(run_id: str, metric_points: list[MetricPoint], param_items: list[dict],
+                  tag_items: list[dict]) -> Batch:
     validate_batch_limits(len(metric_points), len(param_items), len(tag_items))
     param_items = [{**p, "value": truncated(p.get("value"), MAX_PARAM_VAL_LENGTH)} for p in param_items]
     tag_items = [{**t, "value": truncated(t.get("value"), MAX_TAG_VAL_LENGTH)} for t in tag_items]
@@ -175,11 +179,29 @@ def log_batch(
     for index, t in enumerate(tag_items):
         validate_tag(t.get("key"), t.get("value"), path=f"tags[{index}]")
     validate_param_keys_unique([p["key"] for p in param_items])
-    get_active_run_row(conn, project_id, run_id)
+    rows = [p.row(run_id) for p in metric_points]
+    newest: dict[str, tuple] = {}
+    for row in rows:
+        current = newest.get(row[1])
+        if current is None or _order_key(row) > _order_key(current):
+            newest[row[1]] = row
+    return Batch(run_id, rows, list(newest.values()), param_items, tag_items)
 
-    _log_params(conn, run_id, param_items)
-    _log_tags(conn, run_id, tag_items)
-    _log_metrics(conn, run_id, metric_points)
+
+def write_batch(conn: Connection, project_id: int, batch: Batch) -> None:
+    """Everything or nothing; a retried batch is a no-op (all inserts are idempotent)."""
+    get_active_run_row(conn, project_id, batch.run_id)
+    _log_params(conn, batch.run_id, batch.params)
+    _log_tags(conn, batch.run_id, batch.tags)
+    if batch.metric_rows:
+        dialect = conn.dialect.name
+        executemany(conn, _insert_points(dialect), METRIC_COLUMNS, batch.metric_rows)
+        executemany(conn, _upsert_latest(dialect), METRIC_COLUMNS, batch.latest_rows)
+
+
+def log_batch(conn: Connection, project_id: int, run_id: str, metric_points: list[MetricPoint],
+              param_items: list[dict], tag_items: list[dict]) -> None:
+    write_batch(conn, project_id, prepare_batch(run_id, metric_points, param_items, tag_items))
 
 
 def _log_params(conn: Connection, run_id: str, items: list[dict]) -> None:
@@ -218,20 +240,6 @@ def _log_tags(conn: Connection, run_id: str, items: list[dict]) -> None:
                 ["run_uuid", "key"], ["value"])
     if RUN_NAME_TAG in latest:
         conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(name=latest[RUN_NAME_TAG]))
-
-
-def _log_metrics(conn: Connection, run_id: str, points: list[MetricPoint]) -> None:
-    if not points:
-        return
-    rows = [p.row(run_id) for p in points]
-    dialect = conn.dialect.name
-    executemany(conn, _insert_points(dialect), METRIC_COLUMNS, rows)
-    newest: dict[str, tuple] = {}
-    for row in rows:
-        current = newest.get(row[1])
-        if current is None or _order_key(row) > _order_key(current):
-            newest[row[1]] = row
-    executemany(conn, _upsert_latest(dialect), METRIC_COLUMNS, list(newest.values()))
 
 
 @lru_cache(maxsize=None)

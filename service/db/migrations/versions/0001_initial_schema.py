@@ -86,7 +86,7 @@ def upgrade() -> None:
     sa.Column('value', sa.Float(precision=53), nullable=False),
     sa.Column('is_nan', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['run_uuid'], ['runs.run_uuid'], name=op.f('fk_metrics_run_uuid_runs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('run_uuid', 'key', 'step', 'timestamp', 'value', 'is_nan', name=op.f('pk_metrics')),
+    sa.PrimaryKeyConstraint('run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan', name=op.f('pk_metrics')),
     sqlite_with_rowid=False,
     )
     op.create_table('params',
