@@ -30,6 +30,9 @@ DEFAULT_EXPERIMENT_ORDER = ["creation_time DESC", "experiment_id ASC"]
 class Ordering:
     source: FromClause  # the table to select from, outer-joined to what the sort needs
     clauses: tuple[ColumnElement, ...]
+    # When the first key is a metric: its joined latest_metrics row, so a search can read the
+    # three parts of the order (values, NaNs, missing) one after another, each in index order.
+    leading_metric: FromClause | None = None
 
 
 def parse_order_by(entry: str, vocabulary) -> OrderKey:
@@ -54,6 +57,7 @@ def run_ordering(order_by: list[str] | None, dialect: str) -> Ordering:
     source: FromClause = runs
     clauses: list[ColumnElement] = []
     seen: set[tuple[Entity, str]] = set()
+    leading_metric = None
     for position, entry in enumerate(order_by or []):
         key = parse_order_by(entry, RunVocabulary())
         if (key.entity, key.key) in seen:
@@ -72,13 +76,15 @@ def run_ordering(order_by: list[str] | None, dialect: str) -> Ordering:
             value = _sortable(joined.c.value, key.entity is not Entity.METRIC, dialect)
             if key.entity is Entity.METRIC:
                 rank = case((joined.c.is_nan == true(), 1), (joined.c.value.is_(None), 2), else_=0)
+                if position == 0:
+                    leading_metric = joined
             else:
                 rank = case((joined.c.value.is_(None), 1), else_=0)
         clauses += [rank, value if key.ascending else value.desc()]
     if (Entity.ATTRIBUTE, "start_time") not in seen:
         clauses.append(runs.c.start_time.desc())
     clauses.append(runs.c.run_uuid)
-    return Ordering(source, tuple(clauses))
+    return Ordering(source, tuple(clauses), leading_metric)
 
 
 def experiment_ordering(order_by: list[str] | None, dialect: str) -> Ordering:

@@ -1,7 +1,7 @@
 """search_runs: one page of run ids matching a filter, in MLflow's order."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, false, select, true
 
 from service.db.schema import runs
 from service.search.filter_compiler import compile_run_filter
@@ -37,17 +37,44 @@ def search_run_ids(
     if not experiment_ids:
         return [], None
 
-    query = (
+    base = (
         select(runs.c.run_uuid)
         .select_from(ordering.source)
         .where(runs.c.experiment_id.in_(experiment_ids), runs.c.lifecycle_stage.in_(stages), *where)
-        .order_by(*ordering.clauses)
-        .offset(offset)
     )
-    if max_results is not None:
-        query = query.limit(max_results + 1)  # one extra row tells whether another page exists
+    wanted = None if max_results is None else max_results + 1  # one extra row: is there a next page?
     register_sqlite_functions(conn)
-    run_ids = list(conn.execute(query).scalars())
+    if ordering.leading_metric is None:
+        query = base.order_by(*ordering.clauses).offset(offset)
+        run_ids = list(conn.execute(query if wanted is None else query.limit(wanted)).scalars())
+    else:
+        run_ids = _by_leading_metric(conn, base, ordering, offset, wanted)
     if max_results is not None and len(run_ids) > max_results:
         return run_ids[:max_results], encode_offset(offset + max_results)
     return run_ids, None
+
+
+def _by_leading_metric(conn: Connection, base, ordering, offset: int, wanted: int | None) -> list[str]:
+    """Runs with a real value first, then NaN, then none, as one ORDER BY would give, but each
+    part read on its own: the first walks the latest_metrics (key, value) index in order and stops
+    at the page's end, where a single sort would rank every matching run first."""
+    metric = ordering.leading_metric
+    rest = ordering.clauses[1:]  # drop the NaN/missing rank of the leading metric
+    parts = [
+        (base.where(metric.c.value.is_not(None), metric.c.is_nan == false()), rest),
+        (base.where(metric.c.is_nan == true()), rest[1:]),  # all NaN: the value sorts nothing
+        (base.where(metric.c.value.is_(None)), rest[1:]),
+    ]
+    found: list[str] = []
+    skip = offset
+    for query, clauses in parts:
+        query = query.order_by(*clauses)
+        if wanted is not None:
+            query = query.limit(skip + wanted - len(found))
+        rows = list(conn.execute(query).scalars())
+        skipped = min(skip, len(rows))
+        skip -= skipped
+        found += rows[skipped:]
+        if wanted is not None and len(found) >= wanted:
+            break
+    return found
