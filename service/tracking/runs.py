@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.db.schema import latest_metrics, metrics, params, runs, tags
-from service.db.bulk import executemany
+from service.db.bulk import execute_as_arrays, executemany, unnest_rows
 from service.db.upsert import upsert_rows
 from service.errors import invalid, not_found
 from service.tracking import experiments as exps
@@ -195,8 +195,9 @@ def write_batch(conn: Connection, project_id: int, batch: Batch) -> None:
     _log_tags(conn, batch.run_id, batch.tags)
     if batch.metric_rows:
         dialect = conn.dialect.name
-        executemany(conn, _insert_points(dialect), METRIC_COLUMNS, batch.metric_rows)
-        executemany(conn, _upsert_latest(dialect), METRIC_COLUMNS, batch.latest_rows)
+        write = execute_as_arrays if dialect == "postgresql" else executemany
+        write(conn, _insert_points(dialect), METRIC_COLUMNS, batch.metric_rows)
+        write(conn, _upsert_latest(dialect), METRIC_COLUMNS, batch.latest_rows)
 
 
 def log_batch(conn: Connection, project_id: int, run_id: str, metric_points: list[MetricPoint],
@@ -242,15 +243,21 @@ def _log_tags(conn: Connection, run_id: str, items: list[dict]) -> None:
         conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(name=latest[RUN_NAME_TAG]))
 
 
+def _insert_into(dialect: str, table):
+    if dialect == "postgresql":
+        return pg_insert(table).from_select(list(METRIC_COLUMNS), unnest_rows(table, METRIC_COLUMNS))
+    return sqlite_insert(table)
+
+
 @lru_cache(maxsize=None)
 def _insert_points(dialect: str):
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(metrics).on_conflict_do_nothing()
+    return _insert_into(dialect, metrics).on_conflict_do_nothing()
 
 
 @lru_cache(maxsize=None)
 def _upsert_latest(dialect: str):
     """Keep the point with the greatest (step, timestamp, value), whatever order batches arrive in."""
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(latest_metrics)
+    stmt = _insert_into(dialect, latest_metrics)
     excluded = stmt.excluded
     return stmt.on_conflict_do_update(
         index_elements=["run_uuid", "key"],
