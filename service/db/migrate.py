@@ -23,13 +23,15 @@ def _config(connection) -> Config:
     return cfg
 
 
-def head_revisions() -> tuple[str, ...]:
+def head_revisions() -> list[str]:
     return ScriptDirectory.from_config(_config(None)).get_heads()
 
 
 def current_revision(db: Database) -> str | None:
+    """The schema's revision: None before the first upgrade; several joined by "+" mid-branch."""
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def upgrade(db: Database, revision: str = "heads") -> None:
