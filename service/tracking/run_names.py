@@ -26,5 +26,11 @@ _NOUNS = (
 ).split()
 
 
+MAX_LENGTH = 20  # as MLflow's generator
+
+
 def generate_run_name() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
+    while True:
+        name = f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
+        if len(name) <= MAX_LENGTH:
+            return name
