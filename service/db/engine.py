@@ -54,6 +54,7 @@ def _sqlite_engine(uri: str, path: str | None) -> Engine:
         # Checkpoint less often: a checkpoint rewrites every page the WAL touched and fsyncs, so
         # rarer, bigger checkpoints coalesce the pages that consecutive log-batches rewrite.
         cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
+        cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_AUTOCHECKPOINT_PAGES * 4096}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -53,10 +53,11 @@ class MetricPoint:
             value = 0.0
         elif math.isinf(value):  # MLflow stores ±inf as ±max double, and so answers with it
             value = math.copysign(sys.float_info.max, value)
-        return (run_id, self.key, self.step, self.timestamp, value, is_nan)
+        return (run_id, self.key, self.timestamp, self.step, value, is_nan)
 
 
-METRIC_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
+# The metrics table's column order, which is also its primary key's.
+METRIC_COLUMNS = ("run_uuid", "key", "timestamp", "step", "value", "is_nan")
 
 
 def get_run_row(conn: Connection, project_id: int, run_id):
@@ -268,7 +269,7 @@ def _upsert_latest(dialect: str):
 
 
 def _order_key(row: tuple) -> tuple:
-    return (row[2], row[3], row[4])  # step, timestamp, value
+    return (row[3], row[2], row[4])  # step, timestamp, value
 
 
 def delete_tag(conn: Connection, project_id: int, run_id: str, key) -> None:
