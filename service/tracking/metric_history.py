@@ -60,9 +60,23 @@ def _point_json(key_json: str, timestamp: int, step: int, value: float, is_nan: 
     return f'{{"key":{key_json},"value":{text},"timestamp":{timestamp},"step":{step}}}'
 
 
+def _fetch_tuples(conn: Connection, query) -> list[tuple]:
+    """The driver's own row tuples: no Row objects or type processing for 25,000-point pages."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def history_page(conn: Connection, run_id: str, key: str, max_results: int, page_token: str | None) -> str:
     """One page as the GetMetricHistory response body."""
-    rows = conn.execute(_query(run_id, key, decode_after(page_token)).limit(max_results + 1)).all()
+    rows = _fetch_tuples(conn, _query(run_id, key, decode_after(page_token)).limit(max_results + 1))
     key_json = json.dumps(key)
     body = '{"metrics":[' + ",".join(_point_json(key_json, *r) for r in rows[:max_results]) + "]"
     if len(rows) > max_results:
