@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,20 +174,23 @@ def live_server(request, tmp_path_factory):
             yield server
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request, tmp_path_factory):
-    """A migrated Database on SQLite (temp file) and on PostgreSQL (a fresh database)."""
+@contextmanager
+def migrated_database(kind: str, tmp_dir: Path):
+    """A Database at the latest schema: "sqlite" (a file in tmp_dir) or "postgresql" (a fresh database)."""
     from service.db.engine import Database
     from service.db.migrate import upgrade
 
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db")
-        upgrade(db)
-        yield db
-        db.dispose()
-    else:
-        with fresh_pg_database() as url:
-            db = Database(url)
+    with (nullcontext(f"sqlite:///{tmp_dir}/test.db") if kind == "sqlite" else fresh_pg_database()) as url:
+        db = Database(url)
+        try:
             upgrade(db)
             yield db
+        finally:
             db.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """A migrated Database on SQLite and on PostgreSQL, shared by a test module."""
+    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as db:
+        yield db

@@ -21,8 +21,8 @@ from service.db.registry_schema import (
     registered_models,
 )
 from service.errors import invalid
-from service.search.filter_parser import SyntaxFault, TokenCursor, parse_raw_filter
-from service.search.lexer import Kind, LexError, tokenize
+from service.search.filter_parser import parse_raw_filter
+from service.search.order_by import parse_order_entry
 from service.search.page_token import decode_offset, encode_offset
 from service.search.syntax import ListLiteral, Literal, RawComparison
 from service.search.text_match import compare_text, compare_value, register_sqlite_functions
@@ -160,20 +160,7 @@ def _check_max_results(max_results, limit: int) -> int:
 
 
 def _parse_order(entry: str) -> tuple[str, bool]:
-    unparsable = invalid(f"Invalid order_by clause '{entry}'. Could not be parsed.")
-    try:
-        cursor = TokenCursor(tokenize(entry))
-        name = cursor.name(entry)
-    except (LexError, SyntaxFault):
-        raise unparsable from None
-    ascending = True
-    if cursor.peek.kind is Kind.WORD:
-        direction = cursor.advance().text.lower()
-        if direction not in ("asc", "desc"):
-            raise invalid(f"Invalid ordering key in order_by clause '{entry}'.")
-        ascending = direction == "asc"
-    if cursor.peek.kind is not Kind.EOF:
-        raise unparsable
+    name, ascending = parse_order_entry(entry)
     key = name.parts[-1] if len(name.parts) == 2 and name.parts[0] == "attribute" else ".".join(name.parts)
     return key, ascending
 

@@ -35,7 +35,8 @@ class Ordering:
     leading_metric: FromClause | None = None
 
 
-def parse_order_by(entry: str, vocabulary) -> OrderKey:
+def parse_order_entry(entry: str):
+    """`<name> [ASC|DESC]` → (the parsed name, ascending), with MLflow's errors."""
     unparsable = invalid(f"Invalid order_by clause '{entry}'. Could not be parsed.")
     try:
         cursor = TokenCursor(tokenize(entry))
@@ -50,6 +51,11 @@ def parse_order_by(entry: str, vocabulary) -> OrderKey:
         ascending = direction.text.lower() == "asc"
     if cursor.peek.kind is not Kind.EOF:
         raise unparsable
+    return name, ascending
+
+
+def parse_order_by(entry: str, vocabulary) -> OrderKey:
+    name, ascending = parse_order_entry(entry)
     return vocabulary.resolve_order(name, ascending)
 
 

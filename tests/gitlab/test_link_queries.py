@@ -6,8 +6,6 @@ import time
 
 import pytest
 
-from service.db.engine import Database
-from service.db.migrate import upgrade
 from service.linking import (
     JobLink,
     latest_pipeline_on_ref,
@@ -20,24 +18,15 @@ from service.linking import (
 )
 from service.tracking import experiments as exps
 from service.tracking import runs as run_store
-from tests.conftest import fresh_pg_database
+from tests.conftest import migrated_database
 
 PROJECT, OTHER_PROJECT = 501, 502
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path}/links.db")
-        upgrade(database)
+    with migrated_database(request.param, tmp_path) as database:
         yield database
-        database.dispose()
-    else:
-        with fresh_pg_database() as url:
-            database = Database(url)
-            upgrade(database)
-            yield database
-            database.dispose()
 
 
 def _run(conn, project, experiment, link: JobLink | None, start: int) -> str:
