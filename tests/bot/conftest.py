@@ -19,8 +19,9 @@ if _REPO not in sys.path:
 
 from tests.conftest import run_mltracker  # noqa: E402
 from tests.fakes.gitlab_bot_fake import BotFakeGitLab  # noqa: E402
+from tests.fakes.gitlab_server import PAYLOADS  # noqa: E402
 
-WEBHOOKS = Path(_REPO).parent / "shared" / "gitlab-payloads" / "webhooks"
+WEBHOOKS = PAYLOADS.parent / "webhooks"
 BOT_USER_ID, BOT_TOKEN, BOT_NAME = 9100, "glpat-bot-secret-token", "mltracker-bot"
 SECRET = "webhook-secret-for-tests"
 DEVELOPER, REPORTER = 30, 20

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.gitlab_server import (
-    NOT_FOUND, UNAUTHORIZED, FakeGitLab, FakeGitLabApp, FakeState, _json, _QuietHandler, payload,
+    NOT_FOUND, PAYLOADS, UNAUTHORIZED, FakeGitLab, FakeGitLabApp, FakeState, _json, _QuietHandler, payload,
 )
 
 NOTES = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/notes$")
@@ -169,6 +169,8 @@ def _form(request: Request) -> dict:
 
 class BotFakeGitLab(FakeGitLab):
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        if not PAYLOADS.is_dir():
+            raise RuntimeError(f"GitLab example payloads not found at {PAYLOADS} (set MLTRACKER_GITLAB_PAYLOADS)")
         self.state = BotFakeState()
         self._server = make_server(host, port, BotFakeApp(self.state), threaded=True, request_handler=_QuietHandler)
         self.url = f"http://{host}:{self._server.server_port}"

@@ -17,7 +17,6 @@ Behaviour modelled on GitLab:
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -350,6 +349,8 @@ class FakeGitLab:
     """The server (in a thread) and a client for its control endpoints."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        if not PAYLOADS.is_dir():
+            raise RuntimeError(f"GitLab example payloads not found at {PAYLOADS} (set MLTRACKER_GITLAB_PAYLOADS)")
         self.state = FakeState()
         self._server = make_server(host, port, FakeGitLabApp(self.state), threaded=True,
                                    request_handler=_QuietHandler)
