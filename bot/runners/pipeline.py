@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from bot.context import BotContext
 from bot.events import PipelineFinished
 from reports import REPORT_MARKER, extract_history, render_markdown
 from reports.plots import render_plots
+from service.jobs.leases import LeaseBusy, held
+from service.jobs.worker import TransientError
 from service.linking.links import runs_of_pipeline
 from service.reporting.pipeline_report import comparison_report
 
@@ -32,25 +35,33 @@ def handle_pipeline(ctx: BotContext, event: PipelineFinished) -> None:
             exclude_pipeline_id=event.pipeline_id,
         )
     if mr is not None:
-        plot_urls = {
-            name: ctx.gitlab.upload(event.project_id, name, png) for name, png in render_plots(report).items()
-        }
-        existing = find_report_note(ctx, event.project_id, mr.iid)
-        history = extract_history(existing.body) if existing else []
-        body = render_markdown(
-            report, plot_urls, history, pipeline=f"#{event.pipeline_id}",
-            pipeline_url=event.pipeline_url or links.pipeline(event.pipeline_id),
-        )
-        body += f"\n[Compare these candidates in mltracker]({links.compare(run_ids)})\n"
-        if existing:
-            ctx.gitlab.update_note(event.project_id, mr.iid, existing.id, body)
-        else:
-            ctx.gitlab.create_note(event.project_id, mr.iid, body)
+        try:
+            # One writer per merge request's comment, or two pipelines finishing together would
+            # each find no comment and post one.
+            with held(ctx.db, f"report:{event.project_id}:{mr.iid}", uuid.uuid4().hex):
+                _upsert_report_note(ctx, event, mr.iid, report, links, run_ids)
+        except LeaseBusy:
+            raise TransientError(f"the report of !{mr.iid} is being written by another job") from None
     verdicts = [e.verdict for e in report.experiments]
     state = "failed" if any(v.kind == "regresses" for v in verdicts) else "success"
     ctx.gitlab.set_commit_status(
         event.project_id, event.sha, state, "; ".join(v.text for v in verdicts), links.compare(run_ids), ref=event.ref,
     )
+
+
+def _upsert_report_note(ctx: BotContext, event: PipelineFinished, iid: int, report, links, run_ids) -> None:
+    plot_urls = {name: ctx.gitlab.upload(event.project_id, name, png) for name, png in render_plots(report).items()}
+    existing = find_report_note(ctx, event.project_id, iid)
+    history = extract_history(existing.body) if existing else []
+    body = render_markdown(
+        report, plot_urls, history, pipeline=f"#{event.pipeline_id}",
+        pipeline_url=event.pipeline_url or links.pipeline(event.pipeline_id),
+    )
+    body += f"\n[Compare these candidates in mltracker]({links.compare(run_ids)})\n"
+    if existing:
+        ctx.gitlab.update_note(event.project_id, iid, existing.id, body)
+    else:
+        ctx.gitlab.create_note(event.project_id, iid, body)
 
 
 def find_report_note(ctx: BotContext, project_id: int, iid: int):

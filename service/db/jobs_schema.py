@@ -23,3 +23,13 @@ jobs = Table(
     Index(None, "status", "run_after"),
     Index(None, "project_id", "status"),
 )
+
+# Named leases, e.g. one merge request's report: held by one job at a time, expiring on their own
+# if the holder dies.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires", BigInteger, nullable=False),
+)

@@ -218,3 +218,47 @@ def test_webhook_is_answered_fast_while_gitlab_is_slow_or_down(world):
     assert elapsed < 1.0, elapsed  # GitLab marks slow receivers as failing
     world.fake.set_mode(mode="up")
     wait_until(lambda: world.bot_notes(iid), timeout=60)
+
+
+def test_two_pipelines_finishing_together_still_make_one_comment(fake, bot_server):
+    """Two workers run the two pipelines' jobs at the same moment; GitLab is slow to list notes, so
+    both would find no report and post one, were the comment not written by one job at a time."""
+    import threading
+
+    from bot.extension import bot_context
+    from bot.runners.pipeline import handle_pipeline
+    from bot.events import PipelineFinished
+    from service.db.engine import Database
+    from service.jobs.worker import TransientError
+    from service.settings import Settings
+    from tests.bot.conftest import BOT_TOKEN, World
+
+    world = World(fake, bot_server.url)
+    iid, first = _baseline_and_feature(world)
+    second = world.pipeline("feature", SHA_FEATURE_2, {"lr-0.02": {"val_acc": 0.95}})
+    fake.delay(seconds=1.5, path=r"/merge_requests/\d+/notes$", method="GET")
+    db = Database(bot_server.backend_store_uri)
+    ctx = bot_context(db, Settings(gitlab_url=fake.url, gitlab_token=BOT_TOKEN, public_url="http://mltracker.test"))
+    outcomes = []
+
+    def run(pipeline_id, sha):
+        event = PipelineFinished(world.project_id, pipeline_id, "success", "feature", sha, iid, "",
+                                 project_url="http://gitlab.test/group/project")
+        for _ in range(10):  # what the job queue does: retry a TransientError later
+            try:
+                handle_pipeline(ctx, event)
+                outcomes.append("done")
+                return
+            except TransientError:
+                outcomes.append("retry")
+                time.sleep(0.5)
+
+    threads = [threading.Thread(target=run, args=args) for args in ((first, SHA_FEATURE), (second, SHA_FEATURE_2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    db.dispose()
+    assert outcomes.count("done") == 2 and "retry" in outcomes
+    [note] = world.bot_notes(iid)
+    assert f"/pipelines/{first})" in note["body"] and f"/pipelines/{second})" in note["body"]

@@ -33,8 +33,8 @@ def test_db_upgrade_reaches_every_head_and_matches_the_declared_schema(empty_dat
     assert result.returncode == 0, result.stderr
     db = Database(empty_database_url)
     try:
-        assert list(head_revisions()) == ["0005_merge_heads"]  # one line of history
-        assert current_revision(db) == "0005_merge_heads"
+        assert list(head_revisions()) == ["0006_leases"]  # one line of history
+        assert current_revision(db) == "0006_leases"
         with db.engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn), metadata)
         assert differences == []

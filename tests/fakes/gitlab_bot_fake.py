@@ -10,6 +10,7 @@ import copy
 import hashlib
 import re
 import threading
+import time
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -34,7 +35,12 @@ class BotFakeState(FakeState):
         self.statuses: list[dict] = []
         self.awards: list[dict] = []
         self.failures: list[dict] = []
+        self.delays: list[dict] = []
         self.next_note_id = 5000
+
+    def delay(self, seconds: float, path: str = ".*", method: str | None = None):
+        """Answer matching calls only after `seconds` (to widen race windows)."""
+        self.delays.append({"seconds": float(seconds), "path": path, "method": method})
 
     def fail_next(self, count: int, status: int = 502, path: str = ".*", method: str | None = None):
         self.failures.append({"count": int(count), "status": int(status), "path": path, "method": method})
@@ -64,6 +70,13 @@ class BotFakeState(FakeState):
 
 
 class BotFakeApp(FakeGitLabApp):
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        for delay in list(self.state.delays):  # outside the state lock: other calls go on meanwhile
+            if re.search(delay["path"], request.path) and delay["method"] in (None, request.method):
+                time.sleep(delay["seconds"])
+        return super().__call__(environ, start_response)
+
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith("/_fake/"):
             if request.path == "/_fake/bot_state":
