@@ -40,7 +40,7 @@ _STATUS_BY_NAME = {**{name: n for n, name in NAMES.items()}, "PENDING": 1, "READ
 
 
 def _entity_and_key(raw: RawComparison) -> tuple[str, str]:
-    """`<entity>.<key>` when the name has a lower-case prefix (as MLflow's `^([a-z]+)\.(.+)$`)."""
+    r"""`<entity>.<key>` when the name has a lower-case prefix (as MLflow's `^([a-z]+)\.(.+)$`)."""
     parts = raw.name.parts
     if len(parts) > 1 and parts[0].isalpha() and parts[0].islower():
         entity, key = parts[0], ".".join(parts[1:])
