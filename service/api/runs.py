@@ -12,7 +12,7 @@ from service.search.runs import search_run_ids
 from service.tracking import experiments as exps
 from service.tracking import inputs as run_io
 from service.tracking import runs as run_store
-from service.tracking.run_loading import load_runs
+from service.tracking.run_loading import load_new_run, load_runs
 from service.tracking.serialize import run_info_json
 from service.tracking.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
@@ -49,7 +49,7 @@ def create_run():
             run_name=msg.string("run_name"),
         )
         linking.record_link(conn, project_id, run_id, ci_link)
-        run = load_runs(conn, [run_id])[0]
+        run = load_new_run(conn, run_id)
     return json_response({"run": run})
 
 

@@ -58,3 +58,13 @@ def _key_values(conn: Connection, table, run_ids: list[str]) -> dict[str, list[d
     ):
         result[row.run_uuid].append({"key": row.key, "value": row.value})
     return result
+
+
+def load_new_run(conn: Connection, run_id: str) -> dict:
+    """A run just created: its info and tags (it has no metrics, params or inputs yet)."""
+    row = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).one()
+    return {
+        "info": run_info_json(row),
+        "data": {"metrics": [], "params": [], "tags": _key_values(conn, tags, [run_id])[run_id]},
+        "inputs": {"dataset_inputs": []},
+    }
