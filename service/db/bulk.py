@@ -41,5 +41,17 @@ def unnest_rows(table, columns: tuple[str, ...]):
 
 
 def execute_as_arrays(conn: Connection, stmt, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Run an `unnest_rows` statement with one list per column, handed to the driver as they are
+    (SQLAlchemy's ARRAY type would process every element first)."""
     if rows:
-        conn.execute(stmt, {name: list(values) for name, values in zip(columns, zip(*rows))})
+        conn.exec_driver_sql(_binary_params(stmt, conn.dialect, columns),
+                             {name: list(values) for name, values in zip(columns, zip(*rows))})
+
+
+@lru_cache(maxsize=16)
+def _binary_params(stmt, dialect, columns: tuple[str, ...]) -> str:
+    """psycopg's binary array format: no per-element quoting and escaping as in the text format."""
+    sql, _ = _compiled(stmt, dialect, columns)
+    for name in columns:
+        sql = sql.replace(f"%({name})s", f"%({name})b")
+    return sql
