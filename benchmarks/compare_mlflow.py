@@ -371,7 +371,6 @@ class BackendBench:
 
     # -- workloads
     def run(self) -> BackendResults:
-        m = self.mode
         exp = {s: self.runner("create_experiment", self.url(s), name="bench")["experiment_id"] for s in SERVERS}
         # Warm-up, not recorded: first requests to a fresh worker pay for lazy imports and caches.
         for server in SERVERS:

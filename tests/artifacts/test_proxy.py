@@ -47,9 +47,9 @@ def test_projects_are_separate(client, destination):
     client.put(f"{P42}/artifacts/3/abc/artifacts/x.txt", data=b"forty-two")
     assert destination.keys() == ["42/3/abc/artifacts/x.txt"]
     assert client.get(f"{P42}/artifacts/3/abc/artifacts/x.txt").data == b"forty-two"
-    assert client.get(f"/projects/7/api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts/x.txt").status_code == 404
+    assert client.get("/projects/7/api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts/x.txt").status_code == 404
     assert client.get(f"{ART}/artifacts/3/abc/artifacts/x.txt").status_code == 404
-    assert client.get(f"/projects/42/ajax-api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts/x.txt").data == b"forty-two"
+    assert client.get("/projects/42/ajax-api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts/x.txt").data == b"forty-two"
 
 
 def test_list_nested(client):

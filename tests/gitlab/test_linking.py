@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import requests
 from gitlab_support import DEVELOPER, REPORTER, api, bearer, link_row
 

@@ -7,7 +7,7 @@ import json
 import mlflow
 import pandas as pd
 import pytest
-from mlflow.exceptions import MlflowException, RestException
+from mlflow.exceptions import MlflowException
 
 from registry_helpers import unique
 
