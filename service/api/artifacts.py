@@ -13,6 +13,7 @@ from flask import Blueprint, Response, request
 
 from service.api.json_response import json_response
 from service.api.request import message
+from service.api.request_body import request_body
 from service.artifacts.paths import check_raw_request_path, invalid_path, join_key, safe_file_name, safe_relative_path
 from service.artifacts.storage import ArtifactNotFound, FileInfo, UploadedPart
 from service.context import current_project_id, services
@@ -101,7 +102,8 @@ def stream_artifact(key: str, shown_path: str) -> Response:
 @bp.put("/artifacts/<path:artifact_path>")
 def upload_artifact(artifact_path: str):
     path = _file_path(artifact_path)
-    services().artifacts.write(project_key(path), request.stream)
+    with request_body() as body:
+        services().artifacts.write(project_key(path), body)
     return json_response({})
 
 

@@ -15,6 +15,7 @@ from service.artifacts.storage import (
     UploadedPart,
     multipart_unsupported,
 )
+from service.artifacts.file_copy import copy_into
 from service.errors import MlflowError
 
 # Uploads in progress live next to their destination under this prefix; listings skip them, so a
@@ -54,10 +55,8 @@ class LocalStorage:
             )
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=parent)
         try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK_SIZE):
-                    out.write(chunk)
-                out.flush()
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                copy_into(stream, out)
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)

@@ -1,0 +1,96 @@
+"""A request body as a binary stream, read straight from the client's socket under gunicorn.
+
+gunicorn's own body reader hands the body over 1 KiB at a time through several BytesIO copies,
+which caps a 200 MB artifact upload at a few hundred MB/s. For a plain Content-Length body we take
+whatever gunicorn has already buffered and then `recv_into` the caller's buffer, a megabyte per
+call. Anything else (chunked bodies, other servers, the test client) goes through the WSGI stream.
+"""
+from __future__ import annotations
+
+import io
+import socket
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator
+
+from flask import request
+from werkzeug.exceptions import ClientDisconnected
+
+try:  # gunicorn is how `mltracker serve` runs, but the app also runs without it (tests, WSGI hosts)
+    from gunicorn.http.body import Body, LengthReader
+    from gunicorn.http.unreader import SocketUnreader
+except ImportError:  # pragma: no cover - gunicorn is a dependency
+    Body = LengthReader = SocketUnreader = None
+
+
+class SocketBody(io.RawIOBase):
+    """Exactly `length` bytes: first those gunicorn had read ahead, then from the socket."""
+
+    def __init__(self, sock: socket.socket, buffered: bytes, length: int):
+        self._sock = sock
+        self._buffered = memoryview(buffered)
+        self._remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._remaining <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")[: self._remaining]
+        if self._buffered:
+            count = min(len(view), len(self._buffered))
+            view[:count] = self._buffered[:count]
+            self._buffered = self._buffered[count:]
+        else:
+            count = self._sock.recv_into(view)
+            if count == 0:
+                raise ClientDisconnected()
+        self._remaining -= count
+        return count
+
+
+    def give_back(self, reader) -> None:
+        """Hand what was not read back to gunicorn, which drains it before the next request."""
+        if self._buffered:
+            reader.unreader.unread(bytes(self._buffered))
+            self._buffered = memoryview(b"")
+        reader.length = self._remaining
+        self._remaining = 0
+
+
+@contextmanager
+def request_body() -> Iterator[BinaryIO]:
+    """The current request's body; a SocketBody when gunicorn serves a Content-Length body.
+    If the caller stops early (an error), the rest goes back to gunicorn, so a kept-alive
+    connection never reads body bytes as the next request."""
+    reader = _gunicorn_length_reader(request.environ)
+    if reader is None:
+        yield request.stream
+        return
+    body = _take(reader, request.environ["gunicorn.socket"])
+    try:
+        yield body
+    finally:
+        body.give_back(reader)
+
+
+def _gunicorn_length_reader(environ: dict):
+    body, sock = environ.get("wsgi.input"), environ.get("gunicorn.socket")
+    if Body is None or type(body) is not Body or not isinstance(sock, socket.socket):
+        return None
+    reader = body.reader
+    if type(reader) is not LengthReader or type(reader.unreader) is not SocketUnreader:
+        return None
+    if body.buf.tell() or not hasattr(reader.unreader, "take_buffered"):
+        return None  # someone already started reading through gunicorn: stay on its path
+    return reader
+
+
+def _take(reader, sock: socket.socket) -> SocketBody:
+    length = reader.length
+    buffered = reader.unreader.take_buffered()
+    if len(buffered) > length:  # a pipelined next request: leave it to gunicorn
+        reader.unreader.unread(buffered[length:])
+        buffered = buffered[:length]
+    reader.length = 0  # ours now; give_back returns whatever is left
+    return SocketBody(sock, buffered, length)
