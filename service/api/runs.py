@@ -12,6 +12,7 @@ from service.search.runs import search_run_ids
 from service.tracking import experiments as exps
 from service.tracking import inputs as run_io
 from service.tracking import runs as run_store
+from service.tracking.metric_rows import fast_metric_rows
 from service.tracking.run_loading import load_new_run, load_runs
 from service.tracking.serialize import run_info_json
 from service.tracking.validation import MAX_BATCH_LOG_REQUEST_SIZE
@@ -151,10 +152,12 @@ def log_batch():
         )
     msg = message()
     run_id = _run_id(msg)
-    metrics = [_metric_point(m) for m in msg.objects("metrics")]
+    items = msg.objects("metrics")
+    rows = fast_metric_rows(run_id, items)
+    metrics = [] if rows is not None else [_metric_point(m) for m in items]
     params = [_string_pair(p) for p in msg.objects("params")]
     tags = [_string_pair(t) for t in msg.objects("tags")]
-    batch = run_store.prepare_batch(run_id, metrics, params, tags)
+    batch = run_store.prepare_batch(run_id, metrics, params, tags, metric_rows=rows)
     ci_link = linking.link_for_logged_tags(current_project_id(), run_id, tags)
     with services().db.write() as conn:
         run_store.write_batch(conn, current_project_id(), batch)

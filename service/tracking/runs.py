@@ -169,24 +169,32 @@ class Batch:
 
 
 def prepare_batch(run_id: str, metric_points: list[MetricPoint], param_items: list[dict],
-                  tag_items: list[dict]) -> Batch:
-    validate_batch_limits(len(metric_points), len(param_items), len(tag_items))
+                  tag_items: list[dict], metric_rows: list[tuple] | None = None) -> Batch:
+    """metric_rows: rows already checked by metric_rows.fast_metric_rows, instead of metric_points."""
+    n_metrics = len(metric_rows) if metric_rows is not None else len(metric_points)
+    validate_batch_limits(n_metrics, len(param_items), len(tag_items))
     param_items = [{**p, "value": truncated(p.get("value"), MAX_PARAM_VAL_LENGTH)} for p in param_items]
     tag_items = [{**t, "value": truncated(t.get("value"), MAX_TAG_VAL_LENGTH)} for t in tag_items]
-    for index, m in enumerate(metric_points):
-        validate_metric(m.key, m.value, m.timestamp, m.step, path=f"metrics[{index}]")
+    if metric_rows is None:
+        for index, m in enumerate(metric_points):
+            validate_metric(m.key, m.value, m.timestamp, m.step, path=f"metrics[{index}]")
+        metric_rows = [p.row(run_id) for p in metric_points]
     for index, p in enumerate(param_items):
         validate_param(p.get("key"), p.get("value"), path=f"params[{index}]")
     for index, t in enumerate(tag_items):
         validate_tag(t.get("key"), t.get("value"), path=f"tags[{index}]")
     validate_param_keys_unique([p["key"] for p in param_items])
-    rows = [p.row(run_id) for p in metric_points]
+    return Batch(run_id, metric_rows, _newest_per_key(metric_rows), param_items, tag_items)
+
+
+def _newest_per_key(rows: list[tuple]) -> list[tuple]:
+    """Per key, the row with the greatest (step, timestamp, value), as latest_metrics keeps."""
     newest: dict[str, tuple] = {}
     for row in rows:
         current = newest.get(row[1])
-        if current is None or _order_key(row) > _order_key(current):
+        if current is None or (row[3], row[2], row[4]) > (current[3], current[2], current[4]):
             newest[row[1]] = row
-    return Batch(run_id, rows, list(newest.values()), param_items, tag_items)
+    return list(newest.values())
 
 
 def write_batch(conn: Connection, project_id: int, batch: Batch) -> None:
@@ -266,10 +274,6 @@ def _upsert_latest(dialect: str):
         where=tuple_(excluded.step, excluded.timestamp, excluded.value)
         > tuple_(latest_metrics.c.step, latest_metrics.c.timestamp, latest_metrics.c.value),
     )
-
-
-def _order_key(row: tuple) -> tuple:
-    return (row[3], row[2], row[4])  # step, timestamp, value
 
 
 def delete_tag(conn: Connection, project_id: int, run_id: str, key) -> None:

@@ -71,7 +71,7 @@ def _bad_path_message(name: str) -> str:
 def _check_entity_name(name, path: str, none_message) -> None:
     """none_message: the text for a missing name, or a callable making it (messages are built
     only on failure: this runs for every metric of every batch)."""
-    if isinstance(name, str) and _is_good_name(name):
+    if isinstance(name, str) and is_good_name(name):
         return
     if name is None:
         raise invalid(none_message() if callable(none_message) else none_message)
@@ -83,7 +83,7 @@ def _check_entity_name(name, path: str, none_message) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _is_good_name(name: str) -> bool:
+def is_good_name(name: str) -> bool:
     return bool(_NAME_RE.match(name)) and not _path_not_unique(name)
 
 
