@@ -103,8 +103,7 @@ def log_metric():
         "step": msg.raw("step"),
     })
     batch = run_store.prepare_batch(run_id, [point], [], [])
-    with services().db.write() as conn:
-        run_store.write_batch(conn, current_project_id(), batch)
+    run_store.store_batch(services().db, current_project_id(), batch)
     return json_response({})
 
 
@@ -114,8 +113,7 @@ def log_param():
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
     batch = run_store.prepare_batch(run_id, [], [item], [])
-    with services().db.write() as conn:
-        run_store.write_batch(conn, current_project_id(), batch)
+    run_store.store_batch(services().db, current_project_id(), batch)
     return json_response({})
 
 
@@ -126,9 +124,8 @@ def set_tag():
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
     batch = run_store.prepare_batch(run_id, [], [], [item])
     ci_link = linking.link_for_logged_tags(current_project_id(), run_id, [item])
-    with services().db.write() as conn:
-        run_store.write_batch(conn, current_project_id(), batch)
-        linking.record_link(conn, current_project_id(), run_id, ci_link)
+    run_store.store_batch(services().db, current_project_id(), batch,
+                          also=lambda conn: linking.record_link(conn, current_project_id(), run_id, ci_link))
     return json_response({})
 
 
@@ -159,9 +156,8 @@ def log_batch():
     tags = [_string_pair(t) for t in msg.objects("tags")]
     batch = run_store.prepare_batch(run_id, metrics, params, tags, metric_rows=rows)
     ci_link = linking.link_for_logged_tags(current_project_id(), run_id, tags)
-    with services().db.write() as conn:
-        run_store.write_batch(conn, current_project_id(), batch)
-        linking.record_link(conn, current_project_id(), run_id, ci_link)
+    run_store.store_batch(services().db, current_project_id(), batch,
+                          also=lambda conn: linking.record_link(conn, current_project_id(), run_id, ci_link))
     return json_response({})
 
 
