@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, select
 
+from service.db.id_lists import among
 from service.db.schema import datasets, input_tags, run_inputs, run_models
 from service.db.upsert import upsert_rows
 from service.errors import invalid
@@ -121,7 +122,7 @@ def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple
         )
         .join(datasets, datasets.c.dataset_uuid == run_inputs.c.dataset_uuid)
         .outerjoin(input_tags, input_tags.c.input_uuid == run_inputs.c.input_uuid)
-        .where(run_inputs.c.run_uuid.in_(run_ids))
+        .where(among(conn, run_inputs.c.run_uuid, run_ids))
         .order_by(run_inputs.c.run_uuid, datasets.c.name, input_tags.c.name)
     )
     for row in conn.execute(query):
@@ -138,7 +139,7 @@ def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple
 
     model_inputs: dict[str, list] = defaultdict(list)
     model_outputs: dict[str, list] = defaultdict(list)
-    for row in conn.execute(select(run_models).where(run_models.c.run_uuid.in_(run_ids))):
+    for row in conn.execute(select(run_models).where(among(conn, run_models.c.run_uuid, run_ids))):
         if row.direction == "input":
             model_inputs[row.run_uuid].append({"model_id": row.model_id})
         else:

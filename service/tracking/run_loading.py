@@ -5,9 +5,10 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, select
 
+from service.db.id_lists import among
 from service.db.schema import latest_metrics, params, runs, tags
 from service.tracking.inputs import load_inputs_outputs
-from service.tracking.serialize import metric_json, run_info_json
+from service.tracking.serialize import json_double, run_info_json
 
 
 # Keeps each IN (...) list well under SQLite's bound-parameter limit.
@@ -23,12 +24,16 @@ def load_runs(conn: Connection, run_ids: list[str]) -> list[dict]:
 
 
 def _load_chunk(conn: Connection, run_ids: list[str]) -> list[dict]:
-    rows = {r.run_uuid: r for r in conn.execute(select(runs).where(runs.c.run_uuid.in_(run_ids)))}
+    rows = {r.run_uuid: r for r in conn.execute(select(runs).where(among(conn, runs.c.run_uuid, run_ids)))}
     metric_map = defaultdict(list)
-    for row in conn.execute(
-        select(latest_metrics).where(latest_metrics.c.run_uuid.in_(run_ids)).order_by(latest_metrics.c.key)
+    for run_uuid, key, value, timestamp, step, is_nan in conn.execute(
+        select(latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.timestamp,
+               latest_metrics.c.step, latest_metrics.c.is_nan)
+        .where(among(conn, latest_metrics.c.run_uuid, run_ids)).order_by(latest_metrics.c.key)
     ):
-        metric_map[row.run_uuid].append(metric_json(row))
+        metric_map[run_uuid].append(
+            {"key": key, "value": json_double(value, is_nan), "timestamp": timestamp, "step": step}
+        )
     param_map = _key_values(conn, params, run_ids)
     tag_map = _key_values(conn, tags, run_ids)
     io = load_inputs_outputs(conn, run_ids)
@@ -51,12 +56,12 @@ def _load_chunk(conn: Connection, run_ids: list[str]) -> list[dict]:
 
 def _key_values(conn: Connection, table, run_ids: list[str]) -> dict[str, list[dict]]:
     result = defaultdict(list)
-    for row in conn.execute(
+    for run_uuid, key, value in conn.execute(
         select(table.c.run_uuid, table.c.key, table.c.value)
-        .where(table.c.run_uuid.in_(run_ids))
+        .where(among(conn, table.c.run_uuid, run_ids))
         .order_by(table.c.key)
     ):
-        result[row.run_uuid].append({"key": row.key, "value": row.value})
+        result[run_uuid].append({"key": key, "value": value})
     return result
 
 
