@@ -10,12 +10,13 @@ import posixpath
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
+from werkzeug.wsgi import wrap_file
 
 from service.api.json_response import json_response
 from service.api.request import message
 from service.api.request_body import request_body
 from service.artifacts.paths import check_raw_request_path, invalid_path, join_key, safe_file_name, safe_relative_path
-from service.artifacts.storage import ArtifactNotFound, FileInfo, UploadedPart
+from service.artifacts.storage import CHUNK_SIZE, ArtifactNotFound, FileInfo, UploadedPart
 from service.context import current_project_id, services
 from service.errors import invalid, not_found
 
@@ -91,7 +92,9 @@ def stream_artifact(key: str, shown_path: str) -> Response:
     except ArtifactNotFound:
         raise not_found(f"Artifact not found: {shown_path}") from None
     name = posixpath.basename(shown_path)
-    response = Response(handle.chunks, mimetype=guess_mime_type(name), direct_passthrough=True)
+    # A local file goes to the WSGI server's file wrapper: gunicorn sends it with sendfile(2).
+    body = wrap_file(request.environ, handle.file, CHUNK_SIZE) if handle.file is not None else handle.chunks
+    response = Response(body, mimetype=guess_mime_type(name), direct_passthrough=True)
     if handle.size is not None:
         response.content_length = handle.size
     response.headers["Content-Disposition"] = content_disposition(name)

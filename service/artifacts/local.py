@@ -75,7 +75,7 @@ class LocalStorage:
         if os.path.isdir(target):
             handle.close()
             raise ArtifactNotFound(path)
-        return ReadHandle(chunks=_FileChunks(handle), size=size)
+        return ReadHandle(chunks=_FileChunks(handle), size=size, file=handle)
 
     def list_dir(self, path: str) -> list[FileInfo]:
         directory = self._resolve(path)

@@ -48,10 +48,13 @@ class UploadedPart:
 
 @dataclass
 class ReadHandle:
-    """An open object: its chunks (closing the iterator releases the object) and its size."""
+    """An open object: its chunks (closing the iterator releases the object) and its size.
+    file: the open local file behind the chunks, if there is one, so the WSGI server can send it
+    with sendfile(2) instead of through Python."""
 
     chunks: Iterator[bytes]
     size: int | None
+    file: BinaryIO | None = None
 
 
 class ArtifactStorage(Protocol):
