@@ -33,8 +33,8 @@ def test_db_upgrade_reaches_every_head_and_matches_the_declared_schema(empty_dat
     assert result.returncode == 0, result.stderr
     db = Database(empty_database_url)
     try:
-        assert list(head_revisions()) == ["0006_leases"]  # one line of history
-        assert current_revision(db) == "0006_leases"
+        assert list(head_revisions()) == ["0007_key_value_statistics"]  # one line of history
+        assert current_revision(db) == "0007_key_value_statistics"
         with db.engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn), metadata)
         assert differences == []
@@ -55,3 +55,21 @@ def test_current_revision_is_none_before_upgrade(tmp_path):
         assert current_revision(db) is None
     finally:
         db.dispose()
+
+
+def test_postgresql_gets_key_value_statistics_for_params_and_tags():
+    """Search plans depend on them (see migration 0007)."""
+    from sqlalchemy import text
+
+    from service.db.migrate import upgrade
+
+    with fresh_pg_database() as url:
+        db = Database(url)
+        try:
+            upgrade(db)
+            query = text("SELECT stxname, stxkind FROM pg_statistic_ext ORDER BY stxname")
+            with db.engine.connect() as conn:
+                stats = [(name, sorted(kinds)) for name, kinds in conn.execute(query)]
+            assert stats == [("params_key_value", ["f", "m"]), ("tags_key_value", ["f", "m"])]  # dependencies, mcv
+        finally:
+            db.dispose()
