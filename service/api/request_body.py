@@ -48,7 +48,6 @@ class SocketBody(io.RawIOBase):
         self._remaining -= count
         return count
 
-
     def give_back(self, reader) -> None:
         """Hand what was not read back to gunicorn, which drains it before the next request."""
         if self._buffered:

@@ -16,6 +16,16 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MAX_DOUBLE = sys.float_info.max
 
 
+def stored_value(value: float) -> tuple[float, bool]:
+    """(value, is_nan) as the metrics tables keep it: NaN as 0 with is_nan set (SQLite has no NaN),
+    ±inf as ±max double, as MLflow stores and so answers it."""
+    if value != value:
+        return 0.0, True
+    if math.isinf(value):
+        return math.copysign(_MAX_DOUBLE, value), False
+    return value, False
+
+
 def fast_metric_rows(run_id: str, items: list) -> list[tuple] | None:
     """Rows in METRIC_COLUMNS order, or None when any item needs the detailed path."""
     if len(items) > MAX_METRICS_PER_BATCH:
@@ -46,8 +56,6 @@ def fast_metric_rows(run_id: str, items: list) -> list[tuple] | None:
             return None
         if isfinite(value):
             append((run_id, key, timestamp, step, value, False))
-        elif value != value:
-            append((run_id, key, timestamp, step, 0.0, True))
         else:
-            append((run_id, key, timestamp, step, math.copysign(_MAX_DOUBLE, value), False))
+            append((run_id, key, timestamp, step, *stored_value(value)))
     return rows

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import json
-import math
-import sys
 import uuid
 from dataclasses import dataclass
-
 from functools import lru_cache
 from typing import Callable
 
@@ -22,6 +19,7 @@ from service.db.upsert import upsert_rows
 from service.errors import invalid, not_found
 from service.tracking import experiments as exps
 from service.tracking.clock import now_ms
+from service.tracking.metric_rows import stored_value
 from service.tracking.run_names import generate_run_name
 from service.tracking.validation import (
     MAX_PARAM_VAL_LENGTH,
@@ -50,12 +48,7 @@ class MetricPoint:
 
     def row(self, run_id: str) -> tuple:
         """In METRIC_COLUMNS order."""
-        value = float(self.value)
-        is_nan = math.isnan(value)
-        if is_nan:
-            value = 0.0
-        elif math.isinf(value):  # MLflow stores ±inf as ±max double, and so answers with it
-            value = math.copysign(sys.float_info.max, value)
+        value, is_nan = stored_value(float(self.value))
         return (run_id, self.key, self.timestamp, self.step, value, is_nan)
 
 
@@ -222,16 +215,17 @@ def store_batch(db: Database, project_id: int, batch: Batch,
     fails with a duplicate key and runs again, whole, with ON CONFLICT DO NOTHING. (SQLite skips
     conflicts at no extra cost, so it always does.)"""
     try:
-        with db.write() as conn:
-            write_batch(conn, project_id, batch, skip_stored=db.is_sqlite)
-            if also:
-                also(conn)
-        return
+        _write_in_transaction(db, project_id, batch, also, skip_stored=db.is_sqlite)
     except IntegrityError as exc:
         if db.is_sqlite or not _is_stored_point(exc):
             raise
+        _write_in_transaction(db, project_id, batch, also, skip_stored=True)
+
+
+def _write_in_transaction(db: Database, project_id: int, batch: Batch,
+                          also: Callable[[Connection], None] | None, skip_stored: bool) -> None:
     with db.write() as conn:
-        write_batch(conn, project_id, batch, skip_stored=True)
+        write_batch(conn, project_id, batch, skip_stored=skip_stored)
         if also:
             also(conn)
 
