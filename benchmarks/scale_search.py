@@ -114,11 +114,11 @@ def explain(kind: str, target: str, experiment_id: str) -> None:
     from sqlalchemy import select
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from service.db.schema import runs
-    from service.search.filter_compiler import compile_run_filter
-    from service.search.filter_parser import parse_filter
-    from service.search.order_by import run_ordering
-    from service.search.run_vocabulary import RunVocabulary
+    from mltracker.service.db.schema import runs
+    from mltracker.service.search.filter_compiler import compile_run_filter
+    from mltracker.service.search.filter_parser import parse_filter
+    from mltracker.service.search.order_by import run_ordering
+    from mltracker.service.search.run_vocabulary import RunVocabulary
 
     dialect_name = "postgresql" if kind == "postgresql" else "sqlite"
     dialect = postgresql.dialect() if kind == "postgresql" else sqlite.dialect()

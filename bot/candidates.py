@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, or_, select
 
-from service.db.schema import runs
-from service.linking.links import runs_of_merge_request
+from mltracker.service.db.schema import runs
+from mltracker.service.linking.links import runs_of_merge_request
 
 MIN_PREFIX = 6
 

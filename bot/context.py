@@ -5,11 +5,11 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.gitlab_port import BotGitLab
-from service.auth.policy import DEVELOPER
-from service.db.engine import Database
-from service.reporting.links import Links
-from service.settings import Settings
+from mltracker.bot.gitlab_port import BotGitLab
+from mltracker.service.auth.policy import DEVELOPER
+from mltracker.service.db.engine import Database
+from mltracker.service.reporting.links import Links
+from mltracker.service.settings import Settings
 
 
 

@@ -10,16 +10,16 @@ import logging
 
 from flask import Flask
 
-from bot.context import BotContext
-from bot.events import MergeRequestOpened, PipelineFinished, from_payload
-from bot.gitlab_port import BotGitLab
-from bot.runners.comment import handle_comment
-from bot.runners.pipeline import handle_pipeline
-from bot.webhook import bp as webhook_bp
-from service.db.engine import Database
-from service.jobs.queue import Job
-from service.jobs.worker import WorkerThread
-from service.settings import Settings
+from mltracker.bot.context import BotContext
+from mltracker.bot.events import MergeRequestOpened, PipelineFinished, from_payload
+from mltracker.bot.gitlab_port import BotGitLab
+from mltracker.bot.runners.comment import handle_comment
+from mltracker.bot.runners.pipeline import handle_pipeline
+from mltracker.bot.webhook import bp as webhook_bp
+from mltracker.service.db.engine import Database
+from mltracker.service.jobs.queue import Job
+from mltracker.service.jobs.worker import WorkerThread
+from mltracker.service.settings import Settings
 
 log = logging.getLogger("mltracker.bot")
 

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from service.gitlab.client import GitLabAdapter, GitLabUnavailable, _translated
-from service.jobs.worker import TransientError
+from mltracker.service.gitlab.client import GitLabAdapter, GitLabUnavailable, _translated
+from mltracker.service.jobs.worker import TransientError
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import logging
 
 from flask import Blueprint, current_app, request
 
-from bot.events import KINDS, parse_event, to_payload
-from service.api.json_response import json_response
-from service.context import services
-from service.jobs import queue
+from mltracker.bot.events import KINDS, parse_event, to_payload
+from mltracker.service.api.json_response import json_response
+from mltracker.service.context import services
+from mltracker.service.jobs import queue
 
 log = logging.getLogger("mltracker.bot")
 bp = Blueprint("webhooks", __name__)

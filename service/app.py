@@ -5,20 +5,20 @@ import logging
 
 from flask import Blueprint, Flask, request
 
-from service.api import experiments, metrics, runs, server_info
-from service.api.errors import install_database_error_handler, install_error_handlers
-from service.api.routing import install_project_scope, mount
-from service.artifacts.factory import storage_from_destination
-from service.auth import install_auth
-from service.context import LOCAL_PROJECT_ID, Services
-from service.db.engine import Database
-from service.errors import MlflowError
-from service.extensions import load_extensions
-from service.db.migrate import upgrade
-from service.gate import api as gate_api
-from service.settings import Settings, settings_from_env
-from service.ui import install_ui
-from service.tracking.experiments import ensure_default_experiment
+from mltracker.service.api import experiments, metrics, runs, server_info
+from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
+from mltracker.service.api.routing import install_project_scope, mount
+from mltracker.service.artifacts.factory import storage_from_destination
+from mltracker.service.auth import install_auth
+from mltracker.service.context import LOCAL_PROJECT_ID, Services
+from mltracker.service.db.engine import Database
+from mltracker.service.errors import MlflowError
+from mltracker.service.extensions import load_extensions
+from mltracker.service.db.migrate import upgrade
+from mltracker.service.gate import api as gate_api
+from mltracker.service.settings import Settings, settings_from_env
+from mltracker.service.ui import install_ui
+from mltracker.service.tracking.experiments import ensure_default_experiment
 
 TRACKING_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
 ARTIFACT_PREFIXES = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
@@ -70,7 +70,7 @@ def prepare_database(db: Database, settings: Settings) -> None:
 
 
 def _mount_api(app: Flask) -> None:
-    from service.api import artifact_list, artifacts
+    from mltracker.service.api import artifact_list, artifacts
 
     for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp):
         mount(app, blueprint, TRACKING_PREFIXES)
@@ -84,7 +84,7 @@ def _mount_api(app: Flask) -> None:
 
 
 def _mount_registry(app: Flask) -> None:
-    from service.api import logged_models, registry
+    from mltracker.service.api import logged_models, registry
 
     for blueprint in (registry.bp, logged_models.bp):
         mount(app, blueprint, TRACKING_PREFIXES)

@@ -5,8 +5,8 @@ import argparse
 import logging
 import sys
 
-from service.gate.cli import add_gate_command
-from service.settings import settings_from_env
+from mltracker.service.gate.cli import add_gate_command
+from mltracker.service.settings import settings_from_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from mltracker.service.api.server_info import mltracker_version
+
     parser = argparse.ArgumentParser(prog="mltracker", description="GitLab-native ML experiment tracker")
+    parser.add_argument("--version", action="version", version=f"mltracker {mltracker_version()}")
     commands = parser.add_subparsers()
 
     serve = commands.add_parser("serve", help="run the tracking server")
@@ -55,8 +58,8 @@ def _settings(args):
 
 
 def _db_upgrade(args) -> int:
-    from service.db.engine import Database
-    from service.db.migrate import current_revision, upgrade
+    from mltracker.service.db.engine import Database
+    from mltracker.service.db.migrate import current_revision, upgrade
 
     db = Database(_settings(args).backend_store_uri)
     upgrade(db)
@@ -65,8 +68,8 @@ def _db_upgrade(args) -> int:
 
 
 def _worker(args) -> int:
-    from service.db.engine import Database
-    from service.extensions import load_extensions
+    from mltracker.service.db.engine import Database
+    from mltracker.service.extensions import load_extensions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
@@ -79,9 +82,9 @@ def _worker(args) -> int:
 
 
 def _serve(args) -> int:
-    from service.app import prepare_database
-    from service.db.engine import Database
-    from service.server import run_server
+    from mltracker.service.app import prepare_database
+    from mltracker.service.db.engine import Database
+    from mltracker.service.server import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from flask import current_app, g
 
-from service.db.engine import Database
-from service.settings import Settings
+from mltracker.service.db.engine import Database
+from mltracker.service.settings import Settings
 
 if TYPE_CHECKING:
-    from service.artifacts.storage import ArtifactStorage
+    from mltracker.service.artifacts.storage import ArtifactStorage
 
 # The project that the root paths serve in local mode.
 LOCAL_PROJECT_ID = 0

@@ -5,7 +5,7 @@ import logging
 
 from gunicorn.app.base import BaseApplication
 
-from service.settings import Settings
+from mltracker.service.settings import Settings
 
 log = logging.getLogger("mltracker")
 THREADS_PER_WORKER = 8
@@ -26,7 +26,7 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("keepalive", 5)
 
     def load(self):
-        from service.app import create_app
+        from mltracker.service.app import create_app
 
         # The schema was upgraded by the CLI before the workers started.
         return create_app(self.settings, upgrade_schema=False)

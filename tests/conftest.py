@@ -140,7 +140,7 @@ def run_mltracker(tmp_dir: Path, backend_store_uri: str, artifacts_destination: 
     log_path = tmp_dir / f"mltracker-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers),
+            [sys.executable, "-m", "mltracker.service.cli", "serve", "--port", str(port), "--workers", str(workers),
              "--backend-store-uri", backend_store_uri, "--artifacts-destination", artifacts_destination],
             cwd=tmp_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -177,8 +177,8 @@ def live_server(request, tmp_path_factory):
 @contextmanager
 def migrated_database(kind: str, tmp_dir: Path):
     """A Database at the latest schema: "sqlite" (a file in tmp_dir) or "postgresql" (a fresh database)."""
-    from service.db.engine import Database
-    from service.db.migrate import upgrade
+    from mltracker.service.db.engine import Database
+    from mltracker.service.db.migrate import upgrade
 
     with (nullcontext(f"sqlite:///{tmp_dir}/test.db") if kind == "sqlite" else fresh_pg_database()) as url:
         db = Database(url)

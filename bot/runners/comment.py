@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import logging
 
-from bot.candidates import AmbiguousCandidate, CandidateNotFound, resolve_candidate
-from bot.commands import Compare, Help, Ignore, Promote, Reply, help_text, parse
-from bot.context import BotContext
-from bot.events import MergeRequestComment
-from reports import render_compare
-from service.auth.policy import role_name
-from service.errors import MlflowError
-from service.registry.promote import promote
-from service.reporting.candidates import candidate_data, experiment_tags
-from service.tracking.experiments import get_experiment_rows
+from mltracker.bot.candidates import AmbiguousCandidate, CandidateNotFound, resolve_candidate
+from mltracker.bot.commands import Compare, Help, Ignore, Promote, Reply, help_text, parse
+from mltracker.bot.context import BotContext
+from mltracker.bot.events import MergeRequestComment
+from mltracker.reports import render_compare
+from mltracker.service.auth.policy import role_name
+from mltracker.service.errors import MlflowError
+from mltracker.service.registry.promote import promote
+from mltracker.service.reporting.candidates import candidate_data, experiment_tags
+from mltracker.service.tracking.experiments import get_experiment_rows
 
 log = logging.getLogger("mltracker.bot")
 

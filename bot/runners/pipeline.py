@@ -4,14 +4,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.context import BotContext
-from bot.events import PipelineFinished
-from reports import REPORT_MARKER, extract_history, render_markdown
-from reports.plots import render_plots
-from service.jobs.leases import LeaseBusy, held
-from service.jobs.worker import TransientError
-from service.linking.links import runs_of_pipeline
-from service.reporting.pipeline_report import comparison_report
+from mltracker.bot.context import BotContext
+from mltracker.bot.events import PipelineFinished
+from mltracker.reports import REPORT_MARKER, extract_history, render_markdown
+from mltracker.reports.plots import render_plots
+from mltracker.service.jobs.leases import LeaseBusy, held
+from mltracker.service.jobs.worker import TransientError
+from mltracker.service.linking.links import runs_of_pipeline
+from mltracker.service.reporting.pipeline_report import comparison_report
 
 log = logging.getLogger("mltracker.bot")
 

@@ -6,13 +6,13 @@ from urllib.parse import urlparse
 
 from flask import Blueprint
 
-from service.api.artifacts import file_info_json, project_key
-from service.api.json_response import json_response
-from service.api.request import message
-from service.artifacts.paths import join_key, safe_relative_path
-from service.context import current_project_id, services
-from service.errors import invalid
-from service.tracking.runs import get_run_row
+from mltracker.service.api.artifacts import file_info_json, project_key
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.artifacts.paths import join_key, safe_relative_path
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import invalid
+from mltracker.service.tracking.runs import get_run_row
 
 bp = Blueprint("artifact_list", __name__)
 

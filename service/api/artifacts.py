@@ -12,13 +12,13 @@ from urllib.parse import quote
 from flask import Blueprint, Response, request
 from werkzeug.wsgi import wrap_file
 
-from service.api.json_response import json_response
-from service.api.request import message
-from service.api.request_body import request_body
-from service.artifacts.paths import check_raw_request_path, invalid_path, join_key, safe_file_name, safe_relative_path
-from service.artifacts.storage import CHUNK_SIZE, ArtifactNotFound, FileInfo, UploadedPart
-from service.context import current_project_id, services
-from service.errors import invalid, not_found
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.api.request_body import request_body
+from mltracker.service.artifacts.paths import check_raw_request_path, invalid_path, join_key, safe_file_name, safe_relative_path
+from mltracker.service.artifacts.storage import CHUNK_SIZE, ArtifactNotFound, FileInfo, UploadedPart
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import invalid, not_found
 
 bp = Blueprint("artifacts", __name__)
 

@@ -6,8 +6,8 @@ import logging
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, NotFound
 
-from service.api.json_response import json_response
-from service.errors import MlflowError
+from mltracker.service.api.json_response import json_response
+from mltracker.service.errors import MlflowError
 
 log = logging.getLogger("mltracker")
 

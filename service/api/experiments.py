@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from service.api.json_response import json_response
-from service.api.request import message
-from service.context import current_project_id, services
-from service.search.experiments import search_experiment_ids
-from service.tracking import experiments as exps
-from service.tracking.serialize import experiment_json
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.context import current_project_id, services
+from mltracker.service.search.experiments import search_experiment_ids
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking.serialize import experiment_json
 
 bp = Blueprint("experiments", __name__)
 

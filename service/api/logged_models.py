@@ -6,19 +6,19 @@ import posixpath
 
 from flask import Blueprint, request
 
-from service.api.artifact_list import proxied_root_path
-from service.api.artifacts import file_info_json, project_key, stream_artifact
-from service.api.json_response import json_response
-from service.api.request import message
-from service.artifacts.paths import invalid_path, join_key, safe_relative_path
-from service.context import current_project_id, services
-from service.errors import MlflowError, invalid
-from service.logged_models import search as model_search
-from service.logged_models import store
-from service.logged_models.records import load_model, load_models
-from service.logged_models.status import parse_status
-from service.tracking import experiments as exps
-from service.tracking.validation import missing_value
+from mltracker.service.api.artifact_list import proxied_root_path
+from mltracker.service.api.artifacts import file_info_json, project_key, stream_artifact
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.artifacts.paths import invalid_path, join_key, safe_relative_path
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import MlflowError, invalid
+from mltracker.service.logged_models import search as model_search
+from mltracker.service.logged_models import store
+from mltracker.service.logged_models.records import load_model, load_models
+from mltracker.service.logged_models.status import parse_status
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking.validation import missing_value
 
 bp = Blueprint("logged_models", __name__)
 _HINT = " See the API docs for more information about request parameters."

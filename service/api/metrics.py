@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from service.api.json_response import json_response
-from service.api.request import message
-from service.context import current_project_id, services
-from service.errors import invalid
-from service.tracking import runs as run_store
-from service.tracking.metric_history import MAX_RESULTS_PER_RUN, history_page, history_stream, sampled_history
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import invalid
+from mltracker.service.tracking import runs as run_store
+from mltracker.service.tracking.metric_history import MAX_RESULTS_PER_RUN, history_page, history_stream, sampled_history
 
 bp = Blueprint("metrics", __name__)
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from service.api.json_response import json_response
-from service.api.request import message
-from service.context import current_project_id, services
-from service.logged_models import store as logged_model_store
-from service.registry import registered_models as rms
-from service.registry import search, versions
-from service.registry.records import load_registered_models, load_versions
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.context import current_project_id, services
+from mltracker.service.logged_models import store as logged_model_store
+from mltracker.service.registry import registered_models as rms
+from mltracker.service.registry import search, versions
+from mltracker.service.registry.records import load_registered_models, load_versions
 
 bp = Blueprint("registry", __name__)
 

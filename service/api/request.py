@@ -6,8 +6,8 @@ import json
 import orjson
 from flask import request
 
-from service.errors import invalid
-from service.tracking.validation import invalid_value, missing_value
+from mltracker.service.errors import invalid
+from mltracker.service.tracking.validation import invalid_value, missing_value
 
 _DOCS_HINT = " See the API docs for more information about request parameters."
 _MISSING = object()

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from service.api.json_response import json_response
-from service.api.request import message, to_int, to_number
-from service import linking
-from service.context import current_project_id, services
-from service.errors import invalid
-from service.search.runs import search_run_ids
-from service.tracking import experiments as exps
-from service.tracking import inputs as run_io
-from service.tracking import runs as run_store
-from service.tracking.metric_rows import fast_metric_rows
-from service.tracking.run_loading import load_new_run, load_runs
-from service.tracking.serialize import run_info_json
-from service.tracking.validation import MAX_BATCH_LOG_REQUEST_SIZE
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message, to_int, to_number
+from mltracker.service import linking
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import invalid
+from mltracker.service.search.runs import search_run_ids
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking import inputs as run_io
+from mltracker.service.tracking import runs as run_store
+from mltracker.service.tracking.metric_rows import fast_metric_rows
+from mltracker.service.tracking.run_loading import load_new_run, load_runs
+from mltracker.service.tracking.serialize import run_info_json
+from mltracker.service.tracking.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
 bp = Blueprint("runs", __name__)
 

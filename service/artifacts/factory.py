@@ -1,16 +1,16 @@
 """Choose the artifact storage adapter from MLTRACKER_ARTIFACTS_DESTINATION."""
 from __future__ import annotations
 
-from service.artifacts.storage import ArtifactStorage
+from mltracker.service.artifacts.storage import ArtifactStorage
 
 
 def storage_from_destination(destination: str) -> ArtifactStorage:
     """s3://bucket/prefix → S3Storage; a folder path (or file:// URI) → LocalStorage."""
     if destination.startswith("s3://"):
-        from service.artifacts.s3 import S3Storage
+        from mltracker.service.artifacts.s3 import S3Storage
 
         return S3Storage.from_uri(destination)
-    from service.artifacts.local import LocalStorage
+    from mltracker.service.artifacts.local import LocalStorage
 
     if destination.startswith("file://"):
         from urllib.parse import unquote, urlparse

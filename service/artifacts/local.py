@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from typing import BinaryIO, Iterator
 
-from service.artifacts.storage import (
+from mltracker.service.artifacts.storage import (
     CHUNK_SIZE,
     ArtifactNotFound,
     FileInfo,
@@ -15,8 +15,8 @@ from service.artifacts.storage import (
     UploadedPart,
     multipart_unsupported,
 )
-from service.artifacts.file_copy import copy_into
-from service.errors import MlflowError
+from mltracker.service.artifacts.file_copy import copy_into
+from mltracker.service.errors import MlflowError
 
 # Uploads in progress live next to their destination under this prefix; listings skip them, so a
 # process killed mid-upload leaves nothing a client can see.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from service.errors import MlflowError
+from mltracker.service.errors import MlflowError
 
 INVALID_PATH = "Invalid path"
 _MAX_DECODE_ROUNDS = 8

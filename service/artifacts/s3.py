@@ -12,8 +12,8 @@ import os
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
-from service.artifacts.paths import join_key
-from service.artifacts.storage import (
+from mltracker.service.artifacts.paths import join_key
+from mltracker.service.artifacts.storage import (
     CHUNK_SIZE,
     ArtifactNotFound,
     FileInfo,
@@ -22,7 +22,7 @@ from service.artifacts.storage import (
     ReadHandle,
     UploadedPart,
 )
-from service.errors import MlflowError
+from mltracker.service.errors import MlflowError
 
 log = logging.getLogger("mltracker.artifacts")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator, Protocol
 
-from service.errors import MlflowError
+from mltracker.service.errors import MlflowError
 
 # Downloads are streamed, and S3 parts read, in pieces this size. (Uploads to the local folder go
 # through service.artifacts.file_copy, in 1 MiB buffers.)

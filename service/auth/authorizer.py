@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from service.auth.cache import DecisionCache
-from service.auth.credentials import JOB, USER, Credential
-from service.auth.policy import DEVELOPER, READ, READABLE_VISIBILITIES, REPORTER, WRITE, role_name
-from service.errors import MlflowError
-from service.gitlab import (
+from mltracker.service.auth.cache import DecisionCache
+from mltracker.service.auth.credentials import JOB, USER, Credential
+from mltracker.service.auth.policy import DEVELOPER, READ, READABLE_VISIBILITIES, REPORTER, WRITE, role_name
+from mltracker.service.errors import MlflowError
+from mltracker.service.gitlab import (
     GitLabAdapter,
     GitLabForbidden,
     GitLabJob,

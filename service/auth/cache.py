@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from typing import Callable, Hashable, TypeVar
 
-from service.errors import MlflowError
+from mltracker.service.errors import MlflowError
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from flask import Request
 
-from service.auth.cache import token_digest
+from mltracker.service.auth.cache import token_digest
 
 JOB, USER = "job", "user"
 JOB_TOKEN_PREFIX = "glcbt-"

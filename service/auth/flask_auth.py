@@ -7,15 +7,15 @@ import re
 
 from flask import Flask, current_app, g, request
 
-from service.api.json_response import json_response
-from service.auth.authorizer import Authorizer, Grant
-from service.auth.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL_S, DecisionCache
-from service.auth.credentials import credential_of
-from service.auth.policy import required_level
-from service.errors import MlflowError
-from service.gitlab import GitLabAdapter
-from service.gitlab.client import DEFAULT_TIMEOUT_S
-from service.settings import Settings
+from mltracker.service.api.json_response import json_response
+from mltracker.service.auth.authorizer import Authorizer, Grant
+from mltracker.service.auth.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL_S, DecisionCache
+from mltracker.service.auth.credentials import credential_of
+from mltracker.service.auth.policy import required_level
+from mltracker.service.errors import MlflowError
+from mltracker.service.gitlab import GitLabAdapter
+from mltracker.service.gitlab.client import DEFAULT_TIMEOUT_S
+from mltracker.service.settings import Settings
 
 EXTENSION = "mltracker_auth"
 PROJECT_PATH = re.compile(r"^/projects/(\d+)(?:/|$)")
@@ -109,11 +109,11 @@ def _ensure_default_experiment(project_id: int) -> None:
         raw = request.args.get("experiment_id")
     if raw not in (None, "", "0", 0):
         return
-    from service.context import services
-    from service.tracking.experiments import DEFAULT_EXPERIMENT_NAME, ensure_default_experiment
+    from mltracker.service.context import services
+    from mltracker.service.tracking.experiments import DEFAULT_EXPERIMENT_NAME, ensure_default_experiment
     from sqlalchemy import select
 
-    from service.db.schema import experiments
+    from mltracker.service.db.schema import experiments
 
     db = services().db
     with db.read() as conn:

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from service.db.engine import Database
+from mltracker.service.db.engine import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant: serialises concurrent upgrades (replicas starting together) on PostgreSQL.

@@ -181,5 +181,5 @@ ci_links = Table(
     Index(None, "project_id", "merge_request_iid"),
     Index(None, "project_id", "ref", "pipeline_id"),
 )
-from service.db import jobs_schema  # noqa: E402,F401  (registers the jobs table)
-from service.db import registry_schema  # noqa: E402,F401  (registers the registry and logged-model tables)
+from mltracker.service.db import jobs_schema  # noqa: E402,F401  (registers the jobs table)
+from mltracker.service.db import registry_schema  # noqa: E402,F401  (registers the registry and logged-model tables)

@@ -19,13 +19,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
-from service.api.json_response import json_response
-from service.api.request import message
-from service.context import current_project_id, services
-from service.db.schema import ci_links, experiments, latest_metrics, runs
-from service.errors import invalid
-from service.gate.evaluate import Candidate, evaluate, parse_direction, parse_max_regression, summary
-from service.linking.links import latest_pipeline_runs_on_ref, runs_of_pipeline
+from mltracker.service.api.json_response import json_response
+from mltracker.service.api.request import message
+from mltracker.service.context import current_project_id, services
+from mltracker.service.db.schema import ci_links, experiments, latest_metrics, runs
+from mltracker.service.errors import invalid
+from mltracker.service.gate.evaluate import Candidate, evaluate, parse_direction, parse_max_regression, summary
+from mltracker.service.linking.links import latest_pipeline_runs_on_ref, runs_of_pipeline
 
 bp = Blueprint("gate", __name__)
 

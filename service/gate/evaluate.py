@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from service.errors import invalid
+from mltracker.service.errors import invalid
 
 MINIMIZE, MAXIMIZE = "minimize", "maximize"
 _DIRECTIONS = {

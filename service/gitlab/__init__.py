@@ -1,5 +1,5 @@
 """The GitLab adapter: the only code of service/ that talks to GitLab (through python-gitlab)."""
-from service.gitlab.client import (
+from mltracker.service.gitlab.client import (
     GitLabAdapter,
     GitLabForbidden,
     GitLabJob,

@@ -10,10 +10,10 @@ from typing import Iterator
 
 from sqlalchemy import and_, or_, update
 
-from service.db.engine import Database
-from service.db.jobs_schema import leases
-from service.db.upsert import upsert_rows
-from service.tracking.clock import now_ms
+from mltracker.service.db.engine import Database
+from mltracker.service.db.jobs_schema import leases
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.tracking.clock import now_ms
 
 
 def try_acquire(db: Database, name: str, holder: str, ttl_ms: int) -> bool:

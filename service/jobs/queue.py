@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
 
-from service.db.engine import Database
-from service.db.jobs_schema import jobs
-from service.db.upsert import dialect_insert
-from service.tracking.clock import now_ms
+from mltracker.service.db.engine import Database
+from mltracker.service.db.jobs_schema import jobs
+from mltracker.service.db.upsert import dialect_insert
+from mltracker.service.tracking.clock import now_ms
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 DEFAULT_LEASE_MS = 120_000

@@ -5,8 +5,8 @@ import logging
 import threading
 from typing import Callable
 
-from service.db.engine import Database
-from service.jobs import queue
+from mltracker.service.db.engine import Database
+from mltracker.service.jobs import queue
 
 log = logging.getLogger("mltracker.jobs")
 

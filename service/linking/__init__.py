@@ -1,6 +1,6 @@
 """CI links: every candidate tied to the job, pipeline, commit, ref and merge request that made it."""
-from service.linking.hooks import check_tag_deletion, link_for_logged_tags, link_for_new_run
-from service.linking.links import (
+from mltracker.service.linking.hooks import check_tag_deletion, link_for_logged_tags, link_for_new_run
+from mltracker.service.linking.links import (
     CiLink,
     JobLink,
     latest_pipeline_on_ref,

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from service.auth import authorizer, current_grant
-from service.auth.credentials import USER
-from service.context import services
-from service.db.schema import tags as tags_table
-from service.errors import invalid
-from service.linking.links import GITLAB_TAG_PREFIX, TAG_JOB_ID, JobLink, link_of_run, record_link
-from service.linking.resolve import link_for_job, verified_job
+from mltracker.service.auth import authorizer, current_grant
+from mltracker.service.auth.credentials import USER
+from mltracker.service.context import services
+from mltracker.service.db.schema import tags as tags_table
+from mltracker.service.errors import invalid
+from mltracker.service.linking.links import GITLAB_TAG_PREFIX, TAG_JOB_ID, JobLink, link_of_run, record_link
+from mltracker.service.linking.resolve import link_for_job, verified_job
 
 __all__ = ["link_for_new_run", "link_for_logged_tags", "check_tag_deletion", "record_link"]
 

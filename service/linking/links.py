@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, func, select
 
-from service.db.schema import ci_links, runs
-from service.db.upsert import upsert_rows
-from service.tracking.clock import now_ms
+from mltracker.service.db.schema import ci_links, runs
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.tracking.clock import now_ms
 
 ACTIVE = "active"
 
@@ -57,7 +57,7 @@ def record_link(conn: Connection, project_id: int, run_id: str, link: JobLink | 
     """Write (or rewrite) the candidate's link row and its gitlab.* tags, in the caller's transaction."""
     if link is None:
         return
-    from service.db.schema import tags
+    from mltracker.service.db.schema import tags
 
     upsert_rows(
         conn, ci_links,

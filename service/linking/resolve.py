@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import re
 
-from service.errors import MlflowError
-from service.gitlab import GitLabAdapter, GitLabForbidden, GitLabJob, GitLabNotVisible, GitLabTokenRejected, GitLabUnavailable
-from service.linking.links import JobLink
+from mltracker.service.errors import MlflowError
+from mltracker.service.gitlab import GitLabAdapter, GitLabForbidden, GitLabJob, GitLabNotVisible, GitLabTokenRejected, GitLabUnavailable
+from mltracker.service.linking.links import JobLink
 
 log = logging.getLogger("mltracker.linking")
 

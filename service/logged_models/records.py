@@ -5,8 +5,8 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, select
 
-from service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
-from service.logged_models.status import NAMES
+from mltracker.service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
+from mltracker.service.logged_models.status import NAMES
 
 
 def _pairs_by_model(conn: Connection, table, model_ids: list[str]) -> dict[str, list[dict]]:

@@ -16,13 +16,13 @@ import json
 from sqlalchemy import Connection, and_, case, exists, false, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
-from service.errors import invalid
-from service.logged_models.status import NAMES
-from service.search.filter_parser import parse_raw_filter
-from service.search.syntax import ListLiteral, RawComparison
-from service.search.text_match import compare_text, compare_value, register_sqlite_functions
-from service.tracking import experiments as exps
+from mltracker.service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
+from mltracker.service.errors import invalid
+from mltracker.service.logged_models.status import NAMES
+from mltracker.service.search.filter_parser import parse_raw_filter
+from mltracker.service.search.syntax import ListLiteral, RawComparison
+from mltracker.service.search.text_match import compare_text, compare_value, register_sqlite_functions
+from mltracker.service.tracking import experiments as exps
 
 DEFAULT_MAX_RESULTS = 100
 ALIASES = {

@@ -1,7 +1,7 @@
 """Logged model status: stored as MLflow's int, sent as the proto enum name."""
 from __future__ import annotations
 
-from service.errors import invalid
+from mltracker.service.errors import invalid
 
 UNSPECIFIED, PENDING, READY, FAILED = 0, 1, 2, 3
 NAMES = {

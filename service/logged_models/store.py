@@ -7,13 +7,13 @@ import uuid
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
-from service.db.upsert import upsert_rows
-from service.errors import invalid, not_found
-from service.logged_models.status import PENDING
-from service.tracking import experiments as exps
-from service.tracking.clock import now_ms
-from service.tracking.run_names import generate_run_name
+from mltracker.service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.errors import invalid, not_found
+from mltracker.service.logged_models.status import PENDING
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking.clock import now_ms
+from mltracker.service.tracking.run_names import generate_run_name
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 _BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
@@ -157,7 +157,7 @@ def record_model_version(conn: Connection, project_id: int, model_id: str, name:
 
 def latest_output_model(conn: Connection, project_id: int, run_id: str):
     """The run's output logged model at the greatest step (newest on ties), or None."""
-    from service.db.schema import run_models
+    from mltracker.service.db.schema import run_models
 
     return conn.execute(
         select(logged_models)

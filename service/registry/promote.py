@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from service.db.schema import runs
-from service.errors import MlflowError, invalid, not_found
-from service.logged_models import store as logged_model_store
-from service.registry import registered_models as rms
-from service.registry import versions
-from service.tracking.experiments import DELETED
+from mltracker.service.db.schema import runs
+from mltracker.service.errors import MlflowError, invalid, not_found
+from mltracker.service.logged_models import store as logged_model_store
+from mltracker.service.registry import registered_models as rms
+from mltracker.service.registry import versions
+from mltracker.service.tracking.experiments import DELETED
 
 PROMOTED_BY_TAG = "mltracker.promoted_by"
 SOURCE_MR_TAG = "mltracker.source_mr"

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, func, select
 
-from service.db.registry_schema import (
+from mltracker.service.db.registry_schema import (
     model_version_tags,
     model_versions,
     registered_model_aliases,

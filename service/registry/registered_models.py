@@ -4,16 +4,16 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service.db.registry_schema import (
+from mltracker.service.db.registry_schema import (
     model_versions,
     registered_model_aliases,
     registered_model_tags,
     registered_models,
 )
-from service.db.upsert import upsert_rows
-from service.errors import MlflowError, already_exists, not_found
-from service.registry import validation as v
-from service.tracking.clock import now_ms
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.errors import MlflowError, already_exists, not_found
+from mltracker.service.registry import validation as v
+from mltracker.service.tracking.clock import now_ms
 
 
 def get_row(conn: Connection, project_id: int, name, *, for_update: bool = False):
@@ -114,7 +114,7 @@ def delete_tag(conn: Connection, project_id: int, name, key) -> None:
 
 
 def set_alias(conn: Connection, project_id: int, name, alias, version) -> None:
-    from service.registry.versions import get_version_row
+    from mltracker.service.registry.versions import get_version_row
 
     v.validate_model_name(name)
     v.validate_alias(alias)

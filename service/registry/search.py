@@ -14,20 +14,20 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, exists, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.db.registry_schema import (
+from mltracker.service.db.registry_schema import (
     model_version_tags,
     model_versions,
     registered_model_tags,
     registered_models,
 )
-from service.errors import invalid
-from service.search.filter_parser import parse_raw_filter
-from service.search.order_by import parse_order_entry
-from service.search.page_token import decode_offset, encode_offset
-from service.search.syntax import ListLiteral, Literal, RawComparison
-from service.search.text_match import compare_text, compare_value, register_sqlite_functions
-from service.search.vocabulary import set_repr, string_list
-from service.registry.records import versions_query
+from mltracker.service.errors import invalid
+from mltracker.service.search.filter_parser import parse_raw_filter
+from mltracker.service.search.order_by import parse_order_entry
+from mltracker.service.search.page_token import decode_offset, encode_offset
+from mltracker.service.search.syntax import ListLiteral, Literal, RawComparison
+from mltracker.service.search.text_match import compare_text, compare_value, register_sqlite_functions
+from mltracker.service.search.vocabulary import set_repr, string_list
+from mltracker.service.registry.records import versions_query
 
 IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
 STRING_COMPARATORS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")

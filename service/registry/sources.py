@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from service.db.schema import runs
-from service.errors import MlflowError, invalid
-from service.logged_models import store as logged_model_store
+from mltracker.service.db.schema import runs
+from mltracker.service.errors import MlflowError, invalid
+from mltracker.service.logged_models import store as logged_model_store
 
 
 @dataclass(frozen=True)

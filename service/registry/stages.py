@@ -1,7 +1,7 @@
 """Model version stages (deprecated in MLflow, still used): canonical names and validation."""
 from __future__ import annotations
 
-from service.errors import invalid
+from mltracker.service.errors import invalid
 
 NONE, STAGING, PRODUCTION, ARCHIVED = "None", "Staging", "Production", "Archived"
 ALL_STAGES = (NONE, STAGING, PRODUCTION, ARCHIVED)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from service.errors import invalid
-from service.tracking.validation import (
+from mltracker.service.errors import invalid
+from mltracker.service.tracking.validation import (
     _NAME_RE,
     _BAD_CHARS,
     _bad_path_message,

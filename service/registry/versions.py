@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from service.db.registry_schema import (
+from mltracker.service.db.registry_schema import (
     model_version_tags,
     model_versions,
     registered_model_aliases,
     registered_models,
 )
-from service.db.upsert import upsert_rows
-from service.errors import invalid, not_found
-from service.registry import registered_models as rms
-from service.registry import sources
-from service.registry import validation as v
-from service.registry.records import versions_query
-from service.registry.stages import ACTIVE_STAGES, ALL_STAGES, ARCHIVED, NONE, canonical_stage
-from service.tracking.clock import now_ms
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.errors import invalid, not_found
+from mltracker.service.registry import registered_models as rms
+from mltracker.service.registry import sources
+from mltracker.service.registry import validation as v
+from mltracker.service.registry.records import versions_query
+from mltracker.service.registry.stages import ACTIVE_STAGES, ALL_STAGES, ARCHIVED, NONE, canonical_stage
+from mltracker.service.tracking.clock import now_ms
 
 READY = "READY"
 

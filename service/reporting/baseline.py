@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, func, select
 
-from reports import Direction, resolve_direction
-from service.db.registry_schema import model_versions, registered_model_aliases, registered_models
-from service.db.schema import latest_metrics, metrics, runs
-from service.linking.links import latest_pipeline_on_ref, runs_of_pipeline
+from mltracker.reports import Direction, resolve_direction
+from mltracker.service.db.registry_schema import model_versions, registered_model_aliases, registered_models
+from mltracker.service.db.schema import latest_metrics, metrics, runs
+from mltracker.service.linking.links import latest_pipeline_on_ref, runs_of_pipeline
 
 CHAMPION = "champion"
 PRIMARY_METRIC_TAG = "mltracker.primary_metric"

@@ -5,11 +5,11 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, func, select
 
-from reports import CandidateData
-from service.db.schema import metrics, runs
-from service.tracking.experiments import experiment_tags_of
-from service.tracking.metric_history import sampled_history
-from service.tracking.run_loading import load_runs
+from mltracker.reports import CandidateData
+from mltracker.service.db.schema import metrics, runs
+from mltracker.service.tracking.experiments import experiment_tags_of
+from mltracker.service.tracking.metric_history import sampled_history
+from mltracker.service.tracking.run_loading import load_runs
 
 HISTORY_POINTS = 500
 JOB_ID_TAG = "gitlab.CI_JOB_ID"

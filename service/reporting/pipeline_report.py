@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from reports import BaselineData, ExperimentData, Report, build_report
-from service.reporting.baseline import select_baseline
-from service.reporting.candidates import candidate_data, experiment_of_runs, experiment_tags
-from service.reporting.links import Links
-from service.tracking.experiments import get_experiment_rows
+from mltracker.reports import BaselineData, ExperimentData, Report, build_report
+from mltracker.service.reporting.baseline import select_baseline
+from mltracker.service.reporting.candidates import candidate_data, experiment_of_runs, experiment_tags
+from mltracker.service.reporting.links import Links
+from mltracker.service.tracking.experiments import get_experiment_rows
 
 
 def comparison_report(

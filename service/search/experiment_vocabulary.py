@@ -2,9 +2,9 @@
 SearchExperimentsUtils plus the checks its SQL store makes)."""
 from __future__ import annotations
 
-from service.errors import invalid
-from service.search.syntax import Comparison, Entity, ListLiteral, OrderKey, RawComparison, RawName
-from service.search.vocabulary import (
+from mltracker.service.errors import invalid
+from mltracker.service.search.syntax import Comparison, Entity, ListLiteral, OrderKey, RawComparison, RawName
+from mltracker.service.search.vocabulary import (
     LIST_COMPARATORS,
     NUMERIC_COMPARATORS,
     STRING_ATTRIBUTE_COMPARATORS,

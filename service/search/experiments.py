@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from service.db.schema import experiments
-from service.search.experiment_vocabulary import ExperimentVocabulary
-from service.search.filter_compiler import compile_experiment_filter
-from service.search.filter_parser import parse_filter
-from service.search.limits import check_max_results, lifecycle_stages
-from service.search.order_by import experiment_ordering
-from service.search.page_token import decode_offset, encode_offset
-from service.search.text_match import register_sqlite_functions
+from mltracker.service.db.schema import experiments
+from mltracker.service.search.experiment_vocabulary import ExperimentVocabulary
+from mltracker.service.search.filter_compiler import compile_experiment_filter
+from mltracker.service.search.filter_parser import parse_filter
+from mltracker.service.search.limits import check_max_results, lifecycle_stages
+from mltracker.service.search.order_by import experiment_ordering
+from mltracker.service.search.page_token import decode_offset, encode_offset
+from mltracker.service.search.text_match import register_sqlite_functions
 
 
 def search_experiment_ids(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.db.schema import (
+from mltracker.service.db.schema import (
     datasets,
     experiment_tags,
     experiments,
@@ -19,8 +19,8 @@ from service.db.schema import (
     runs,
     tags,
 )
-from service.search.syntax import Comparison, Entity
-from service.search.text_match import compare_text, compare_value
+from mltracker.service.search.syntax import Comparison, Entity
+from mltracker.service.search.text_match import compare_text, compare_value
 
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 

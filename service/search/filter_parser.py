@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from service.errors import invalid
-from service.search.lexer import Kind, LexError, Token, tokenize
-from service.search.syntax import (
+from mltracker.service.errors import invalid
+from mltracker.service.search.lexer import Kind, LexError, Token, tokenize
+from mltracker.service.search.syntax import (
     Comparison,
     ListLiteral,
     Literal,

@@ -1,7 +1,7 @@
 """Request arguments shared by run and experiment search: max_results and the view type."""
 from __future__ import annotations
 
-from service.errors import invalid
+from mltracker.service.errors import invalid
 
 SEARCH_MAX_RESULTS_THRESHOLD = 50000  # mlflow.store.tracking.SEARCH_MAX_RESULTS_THRESHOLD
 

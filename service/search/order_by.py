@@ -14,14 +14,14 @@ from sqlalchemy import case, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from service.db.schema import experiments, latest_metrics, params, runs, tags
-from service.errors import invalid
-from service.search.experiment_vocabulary import ExperimentVocabulary
-from service.search.filter_compiler import NUMERIC_RUN_ATTRIBUTES, RUN_ATTRIBUTE_COLUMNS
-from service.search.filter_parser import SyntaxFault, TokenCursor
-from service.search.lexer import Kind, LexError, tokenize
-from service.search.run_vocabulary import RunVocabulary
-from service.search.syntax import Entity, OrderKey
+from mltracker.service.db.schema import experiments, latest_metrics, params, runs, tags
+from mltracker.service.errors import invalid
+from mltracker.service.search.experiment_vocabulary import ExperimentVocabulary
+from mltracker.service.search.filter_compiler import NUMERIC_RUN_ATTRIBUTES, RUN_ATTRIBUTE_COLUMNS
+from mltracker.service.search.filter_parser import SyntaxFault, TokenCursor
+from mltracker.service.search.lexer import Kind, LexError, tokenize
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.syntax import Entity, OrderKey
 
 DEFAULT_EXPERIMENT_ORDER = ["creation_time DESC", "experiment_id ASC"]
 

@@ -5,7 +5,7 @@ import base64
 import binascii
 import json
 
-from service.errors import invalid
+from mltracker.service.errors import invalid
 
 
 def encode_offset(offset: int) -> str:

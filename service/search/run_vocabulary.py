@@ -5,9 +5,9 @@ first error a client sees is the one MLflow would give.
 """
 from __future__ import annotations
 
-from service.errors import invalid
-from service.search.syntax import Comparison, Entity, ListLiteral, OrderKey, RawComparison, RawName
-from service.search.vocabulary import (
+from mltracker.service.errors import invalid
+from mltracker.service.search.syntax import Comparison, Entity, ListLiteral, OrderKey, RawComparison, RawName
+from mltracker.service.search.vocabulary import (
     KEY_VALUE_COMPARATORS,
     NUMERIC_COMPARATORS,
     STRING_ATTRIBUTE_COMPARATORS,

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, false, select, true
 
-from service.db.schema import runs
-from service.search.filter_compiler import compile_run_filter
-from service.search.filter_parser import parse_filter
-from service.search.limits import check_max_results, lifecycle_stages
-from service.search.order_by import run_ordering
-from service.search.page_token import decode_offset, encode_offset
-from service.search.run_vocabulary import RunVocabulary
-from service.search.text_match import register_sqlite_functions
+from mltracker.service.db.schema import runs
+from mltracker.service.search.filter_compiler import compile_run_filter
+from mltracker.service.search.filter_parser import parse_filter
+from mltracker.service.search.limits import check_max_results, lifecycle_stages
+from mltracker.service.search.order_by import run_ordering
+from mltracker.service.search.page_token import decode_offset, encode_offset
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.text_match import register_sqlite_functions
 
 
 def search_run_ids(

@@ -5,8 +5,8 @@ messages are stable.
 """
 from __future__ import annotations
 
-from service.errors import MlflowError, invalid
-from service.search.syntax import ListLiteral, Literal
+from mltracker.service.errors import MlflowError, invalid
+from mltracker.service.search.syntax import ListLiteral, Literal
 
 NUMERIC_COMPARATORS = frozenset({">", ">=", "!=", "=", "<", "<="})
 STRING_COMPARATORS = frozenset({"!=", "=", "LIKE", "ILIKE"})

@@ -4,11 +4,11 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service.db.upsert import upsert_rows
-from service.db.schema import experiment_tags, experiments, runs
-from service.errors import MlflowError, already_exists, not_found
-from service.tracking.clock import now_ms
-from service.tracking.validation import (
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.db.schema import experiment_tags, experiments, runs
+from mltracker.service.errors import MlflowError, already_exists, not_found
+from mltracker.service.tracking.clock import now_ms
+from mltracker.service.tracking.validation import (
     parse_experiment_id,
     validate_experiment_name,
     validate_experiment_tag,

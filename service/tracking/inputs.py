@@ -6,11 +6,11 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, select
 
-from service.db.id_lists import among
-from service.db.schema import datasets, input_tags, run_inputs, run_models
-from service.db.upsert import upsert_rows
-from service.errors import invalid
-from service.tracking.validation import (
+from mltracker.service.db.id_lists import among
+from mltracker.service.db.schema import datasets, input_tags, run_inputs, run_models
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.errors import invalid
+from mltracker.service.tracking.validation import (
     MAX_DATASET_DIGEST_SIZE,
     MAX_DATASET_NAME_SIZE,
     MAX_DATASET_PROFILE_SIZE,

@@ -13,10 +13,10 @@ from typing import Iterator
 
 from sqlalchemy import Connection, select, tuple_
 
-from service.db.engine import Database
-from service.db.schema import metrics
-from service.errors import invalid
-from service.tracking.serialize import metric_json
+from mltracker.service.db.engine import Database
+from mltracker.service.db.schema import metrics
+from mltracker.service.errors import invalid
+from mltracker.service.tracking.serialize import metric_json
 
 MAX_RESULTS_PER_RUN = 2500
 STREAM_CHUNK = 5000

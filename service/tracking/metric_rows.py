@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sys
 
-from service.tracking.validation import MAX_ENTITY_KEY_LENGTH, MAX_METRICS_PER_BATCH, is_good_name
+from mltracker.service.tracking.validation import MAX_ENTITY_KEY_LENGTH, MAX_METRICS_PER_BATCH, is_good_name
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MAX_DOUBLE = sys.float_info.max

@@ -5,10 +5,10 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, select
 
-from service.db.id_lists import among
-from service.db.schema import latest_metrics, params, runs, tags
-from service.tracking.inputs import load_inputs_outputs
-from service.tracking.serialize import json_double, run_info_json
+from mltracker.service.db.id_lists import among
+from mltracker.service.db.schema import latest_metrics, params, runs, tags
+from mltracker.service.tracking.inputs import load_inputs_outputs
+from mltracker.service.tracking.serialize import json_double, run_info_json
 
 
 # Keeps each IN (...) list well under SQLite's bound-parameter limit.

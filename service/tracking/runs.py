@@ -12,16 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.db.engine import Database
-from service.db.schema import latest_metrics, metrics, params, runs, tags
-from service.db.bulk import execute_as_arrays, executemany, unnest_rows
-from service.db.upsert import upsert_rows
-from service.errors import invalid, not_found
-from service.tracking import experiments as exps
-from service.tracking.clock import now_ms
-from service.tracking.metric_rows import stored_value
-from service.tracking.run_names import generate_run_name
-from service.tracking.validation import (
+from mltracker.service.db.engine import Database
+from mltracker.service.db.schema import latest_metrics, metrics, params, runs, tags
+from mltracker.service.db.bulk import execute_as_arrays, executemany, unnest_rows
+from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.errors import invalid, not_found
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking.clock import now_ms
+from mltracker.service.tracking.metric_rows import stored_value
+from mltracker.service.tracking.run_names import generate_run_name
+from mltracker.service.tracking.validation import (
     MAX_PARAM_VAL_LENGTH,
     MAX_RUN_NAME_LENGTH,
     MAX_TAG_VAL_LENGTH,

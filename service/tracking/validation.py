@@ -6,7 +6,7 @@ import posixpath
 import re
 from functools import lru_cache
 
-from service.errors import invalid
+from mltracker.service.errors import invalid
 
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000

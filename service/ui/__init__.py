@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.settings import Settings
+from mltracker.service.settings import Settings
 
 
 def install_ui(app: Flask, settings: Settings) -> None:
-    from service.ui import site, views  # noqa: F401 - views attach their routes to the blueprint
-    from service.ui.blueprint import authorize_ui_request, bp, install_html_not_found
-    from service.ui.security import configure_sessions
+    from mltracker.service.ui import site, views  # noqa: F401 - views attach their routes to the blueprint
+    from mltracker.service.ui.blueprint import authorize_ui_request, bp, install_html_not_found
+    from mltracker.service.ui.security import configure_sessions
 
     configure_sessions(app, settings)
     app.register_blueprint(site.bp)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request, session
 
-from service.context import services
+from mltracker.service.context import services
 
 REPORTER, DEVELOPER = 20, 30
 READ_LEVEL, WRITE_LEVEL, PROMOTE_LEVEL = REPORTER, DEVELOPER, DEVELOPER
@@ -73,7 +73,7 @@ def project_access(project_id: int) -> ProjectAccess:
     (promote) needs Developer."""
     if local_mode():
         return ProjectAccess(project_id, None, "Local project", 50)
-    from service.ui.gitlab_access import gitlab_project_access
+    from mltracker.service.ui.gitlab_access import gitlab_project_access
 
     needed = WRITE_LEVEL if request.method not in ("GET", "HEAD", "OPTIONS") else READ_LEVEL
     return gitlab_project_access(services().settings, project_id, needed)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
-from service.context import current_project_id
-from service.errors import MlflowError
-from service.ui import formatting
-from service.ui.access import current_viewer, local_mode, project_access
-from service.ui.gitlab_access import AccessDenied, SignInRequired
-from service.ui.security import check_csrf, csrf_token
+from mltracker.service.context import current_project_id
+from mltracker.service.errors import MlflowError
+from mltracker.service.ui import formatting
+from mltracker.service.ui.access import current_viewer, local_mode, project_access
+from mltracker.service.ui.gitlab_access import AccessDenied, SignInRequired
+from mltracker.service.ui.security import check_csrf, csrf_token
 
 bp = Blueprint("ui", __name__, template_folder="templates")
 

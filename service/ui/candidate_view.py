@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 from flask import g
 
-from service.context import services
-from service.ui.links import CiLink, ci_links
+from mltracker.service.context import services
+from mltracker.service.ui.links import CiLink, ci_links
 
 SYSTEM_TAG_PREFIX = "mlflow."
 CI_TAG_PREFIX = "gitlab."

@@ -7,8 +7,8 @@ import time
 import requests
 from flask import session
 
-from service.errors import MlflowError
-from service.settings import Settings
+from mltracker.service.errors import MlflowError
+from mltracker.service.settings import Settings
 
 CACHE_SECONDS = 300
 MAX_CACHED = 20
@@ -38,9 +38,9 @@ def sign_out_locally() -> None:
 
 
 def gitlab_project_access(settings: Settings, project_id: int, needed: int):
-    from service.auth import authorizer
-    from service.auth.credentials import USER, Credential
-    from service.ui.access import ProjectAccess
+    from mltracker.service.auth import authorizer
+    from mltracker.service.auth.credentials import USER, Credential
+    from mltracker.service.ui.access import ProjectAccess
 
     token = user_token()
     checker = authorizer()

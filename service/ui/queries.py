@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
-from service.db.schema import experiments, latest_metrics, metrics, params, runs
-from service.search.filter_compiler import compile_run_filter
-from service.search.filter_parser import parse_filter
-from service.search.limits import lifecycle_stages
-from service.search.run_vocabulary import RunVocabulary
-from service.search.text_match import register_sqlite_functions
-from service.tracking.experiments import ACTIVE
+from mltracker.service.db.schema import experiments, latest_metrics, metrics, params, runs
+from mltracker.service.search.filter_compiler import compile_run_filter
+from mltracker.service.search.filter_parser import parse_filter
+from mltracker.service.search.limits import lifecycle_stages
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.text_match import register_sqlite_functions
+from mltracker.service.tracking.experiments import ACTIVE
 
 # Points kept per (run, metric) for a chart; the first and last are always kept.
 CHART_POINTS = 400

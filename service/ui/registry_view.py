@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
-from service.db.schema import runs
+from mltracker.service.db.schema import runs
 
 try:
-    from service.db.registry_schema import model_versions, registered_model_aliases, registered_models
+    from mltracker.service.db.registry_schema import model_versions, registered_model_aliases, registered_models
 except ImportError:  # the registry is not part of this build
     registered_models = model_versions = registered_model_aliases = None
 
@@ -137,7 +137,7 @@ def versions_of_runs(conn: Connection, project_id: int, run_ids: list[str]) -> d
 
 def _promote_service():
     try:
-        from service.promote import promote as service
+        from mltracker.service.promote import promote as service
     except ImportError:
         return None
     return service
@@ -152,7 +152,7 @@ def promote(project_id: int, run_id: str, model_name: str, alias: str | None, ac
     service = _promote_service()
     if service is None:
         raise NotImplementedError("Promotion is not available in this build of mltracker.")
-    from service.context import services
+    from mltracker.service.context import services
 
     with services().db.write() as conn:
         promotion = service(conn, project_id, run_id, model_name, alias, actor=actor)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, request, session
 
-from service.settings import Settings
+from mltracker.service.settings import Settings
 
 SECRET_FILE = "secret_key"
 CSRF_FIELD = "csrf_token"

@@ -13,12 +13,12 @@ import requests
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import distinct, select
 
-from service.context import services
-from service.db.schema import experiments
-from service.tracking.experiments import ACTIVE
-from service.ui.access import current_viewer, local_mode
-from service.ui.gitlab_access import SignInRequired, readable_projects
-from service.ui.security import check_csrf, safe_next
+from mltracker.service.context import services
+from mltracker.service.db.schema import experiments
+from mltracker.service.tracking.experiments import ACTIVE
+from mltracker.service.ui.access import current_viewer, local_mode
+from mltracker.service.ui.gitlab_access import SignInRequired, readable_projects
+from mltracker.service.ui.security import check_csrf, safe_next
 
 bp = Blueprint("ui_site", __name__, template_folder="templates", static_folder="static",
                static_url_path="/-/static")

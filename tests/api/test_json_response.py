@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from service.api.json_response import encode
-from service.tracking.serialize import json_double
+from mltracker.service.api.json_response import encode
+from mltracker.service.tracking.serialize import json_double
 
 PAYLOADS = [
     {},

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from service.artifacts.local import LocalStorage
-from service.artifacts.s3 import S3Storage
-from service.settings import Settings
+from mltracker.service.artifacts.local import LocalStorage
+from mltracker.service.artifacts.s3 import S3Storage
+from mltracker.service.settings import Settings
 
 BACKENDS = ["local", "s3"]
 
@@ -76,7 +76,7 @@ def storage(destination):
 
 @pytest.fixture
 def app(destination, tmp_path):
-    from service.app import create_app
+    from mltracker.service.app import create_app
 
     return create_app(Settings(backend_store_uri=f"sqlite:///{tmp_path}/db.sqlite", artifacts_destination=destination.uri))
 

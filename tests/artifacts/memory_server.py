@@ -8,8 +8,8 @@ import sys
 
 from werkzeug.serving import make_server
 
-from service.app import create_app
-from service.settings import Settings
+from mltracker.service.app import create_app
+from mltracker.service.settings import Settings
 
 
 def main() -> None:

@@ -82,8 +82,8 @@ def test_list_traversal_refused(client, path):
 
 
 def test_proxied_root_path():
-    from service.api.artifact_list import proxied_root_path
-    from service.errors import MlflowError
+    from mltracker.service.api.artifact_list import proxied_root_path
+    from mltracker.service.errors import MlflowError
 
     assert proxied_root_path("mlflow-artifacts:/3/abc/artifacts") == "3/abc/artifacts"
     assert proxied_root_path("mlflow-artifacts://host:5000/3/abc/artifacts") == "3/abc/artifacts"

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from service.artifacts import file_copy
-from service.artifacts.file_copy import BUFFER_SIZE, copy_into
+from mltracker.service.artifacts import file_copy
+from mltracker.service.artifacts.file_copy import BUFFER_SIZE, copy_into
 
 
 class ReadOnly(io.RawIOBase):

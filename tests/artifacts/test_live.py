@@ -100,7 +100,7 @@ def _wait_until(predicate, timeout=15.0):
 
 
 def test_client_disconnect_mid_upload_leaves_nothing(live_url, destination, tmp_path):
-    from service.artifacts.s3 import PART_SIZE
+    from mltracker.service.artifacts.s3 import PART_SIZE
 
     parsed = urlparse(live_url)
     sock = socket.create_connection((parsed.hostname, parsed.port))

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from service.artifacts.paths import (
+from mltracker.service.artifacts.paths import (
     check_raw_request_path,
     join_key,
     safe_file_name,
     safe_relative_path,
 )
-from service.errors import MlflowError
+from mltracker.service.errors import MlflowError
 
 GOOD = [
     (None, ""),

@@ -7,7 +7,7 @@ import os
 import pytest
 import requests
 
-from service.artifacts import s3 as s3_module
+from mltracker.service.artifacts import s3 as s3_module
 
 ART = "/api/2.0/mlflow-artifacts"
 P42 = "/projects/42/api/2.0/mlflow-artifacts"

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from service.artifacts import s3 as s3_module
-from service.artifacts.factory import storage_from_destination
-from service.artifacts.local import LocalStorage
-from service.artifacts.s3 import S3Storage
-from service.artifacts.storage import ArtifactNotFound, FileInfo, UploadedPart
-from service.errors import MlflowError
+from mltracker.service.artifacts import s3 as s3_module
+from mltracker.service.artifacts.factory import storage_from_destination
+from mltracker.service.artifacts.local import LocalStorage
+from mltracker.service.artifacts.s3 import S3Storage
+from mltracker.service.artifacts.storage import ArtifactNotFound, FileInfo, UploadedPart
+from mltracker.service.errors import MlflowError
 
 
 def read_all(storage, path) -> bytes:

@@ -225,12 +225,12 @@ def test_two_pipelines_finishing_together_still_make_one_comment(fake, bot_serve
     both would find no report and post one, were the comment not written by one job at a time."""
     import threading
 
-    from bot.extension import bot_context
-    from bot.runners.pipeline import handle_pipeline
-    from bot.events import PipelineFinished
-    from service.db.engine import Database
-    from service.jobs.worker import TransientError
-    from service.settings import Settings
+    from mltracker.bot.extension import bot_context
+    from mltracker.bot.runners.pipeline import handle_pipeline
+    from mltracker.bot.events import PipelineFinished
+    from mltracker.service.db.engine import Database
+    from mltracker.service.jobs.worker import TransientError
+    from mltracker.service.settings import Settings
     from tests.bot.conftest import BOT_TOKEN, World
 
     world = World(fake, bot_server.url)

@@ -1,7 +1,7 @@
 """Table-driven tests of the comment-command parser."""
 import pytest
 
-from bot.commands import Compare, Help, Ignore, Promote, Reply, help_text, parse
+from mltracker.bot.commands import Compare, Help, Ignore, Promote, Reply, help_text, parse
 
 BOT = "mltracker-bot"
 

@@ -6,9 +6,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from service.db.engine import Database
-from service.db.migrate import current_revision, head_revisions
-from service.db.schema import metadata
+from mltracker.service.db.engine import Database
+from mltracker.service.db.migrate import current_revision, head_revisions
+from mltracker.service.db.schema import metadata
 from tests.conftest import fresh_pg_database
 
 
@@ -23,7 +23,7 @@ def empty_database_url(request, tmp_path):
 
 def _upgrade(url: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", "db", "upgrade", "--backend-store-uri", url],
+        [sys.executable, "-m", "mltracker.service.cli", "db", "upgrade", "--backend-store-uri", url],
         capture_output=True, text=True, timeout=120,
     )
 
@@ -61,7 +61,7 @@ def test_postgresql_gets_key_value_statistics_for_params_and_tags():
     """Search plans depend on them (see migration 0007)."""
     from sqlalchemy import text
 
-    from service.db.migrate import upgrade
+    from mltracker.service.db.migrate import upgrade
 
     with fresh_pg_database() as url:
         db = Database(url)

@@ -56,7 +56,7 @@ def server_pids(port: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "service.cli" in cmdline and " serve " in cmdline and pattern.search(cmdline):
+        if "mltracker.service.cli" in cmdline and " serve " in cmdline and pattern.search(cmdline):
             pids.append(int(entry.name))
     return pids
 

@@ -104,7 +104,7 @@ def create_experiment_raw(server_url: str, project_id: int, token: str, name: st
 
 def link_row(server, run_id: str):
     """The candidate's ci_links row, read straight from the server's database."""
-    from service.db.schema import ci_links
+    from mltracker.service.db.schema import ci_links
 
     engine = create_engine(server.backend_store_uri)
     try:

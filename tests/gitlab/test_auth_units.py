@@ -9,11 +9,11 @@ import time
 import pytest
 from flask import Flask, request
 
-from service.auth.cache import MAX_TTL_S, DecisionCache, token_digest
-from service.auth.credentials import JOB, USER, credential_of, kind_from_shape
-from service.auth.policy import READ, WRITE, required_level
-from service.errors import MlflowError
-from service.gate.evaluate import (
+from mltracker.service.auth.cache import MAX_TTL_S, DecisionCache, token_digest
+from mltracker.service.auth.credentials import JOB, USER, credential_of, kind_from_shape
+from mltracker.service.auth.policy import READ, WRITE, required_level
+from mltracker.service.errors import MlflowError
+from mltracker.service.gate.evaluate import (
     FAILED,
     NO_BASELINE,
     NO_CANDIDATES,

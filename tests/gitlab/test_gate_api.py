@@ -88,7 +88,7 @@ def test_gate_command_line(gitlab_server, scenario, client_as, tmp_path):
            "CI_PIPELINE_ID": str(job.pipeline_id), "CI_DEFAULT_BRANCH": "main"}
 
     def gate(*args):
-        return subprocess.run([sys.executable, "-m", "service.cli", "gate", "--metric", "loss", *args],
+        return subprocess.run([sys.executable, "-m", "mltracker.service.cli", "gate", "--metric", "loss", *args],
                               env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
 
     result = gate()

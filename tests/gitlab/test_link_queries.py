@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from service.linking import (
+from mltracker.service.linking import (
     JobLink,
     latest_pipeline_on_ref,
     latest_pipeline_runs_on_ref,
@@ -16,8 +16,8 @@ from service.linking import (
     runs_of_merge_request,
     runs_of_pipeline,
 )
-from service.tracking import experiments as exps
-from service.tracking import runs as run_store
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking import runs as run_store
 from tests.conftest import migrated_database
 
 PROJECT, OTHER_PROJECT = 501, 502

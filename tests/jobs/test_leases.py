@@ -4,8 +4,8 @@ import threading
 import pytest
 from sqlalchemy import update
 
-from service.db.jobs_schema import leases
-from service.jobs.leases import LeaseBusy, held, release, try_acquire
+from mltracker.service.db.jobs_schema import leases
+from mltracker.service.jobs.leases import LeaseBusy, held, release, try_acquire
 
 
 def test_one_holder_at_a_time_and_release(database):

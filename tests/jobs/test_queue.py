@@ -4,9 +4,9 @@ import time
 
 from sqlalchemy import delete, update
 
-from service.db.jobs_schema import jobs
-from service.jobs import queue
-from service.jobs.worker import TransientError, WorkerThread, run_one
+from mltracker.service.db.jobs_schema import jobs
+from mltracker.service.jobs import queue
+from mltracker.service.jobs.worker import TransientError, WorkerThread, run_one
 
 
 def _clear(db):

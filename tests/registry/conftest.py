@@ -7,8 +7,8 @@ import pytest
 from mlflow import MlflowClient
 
 from registry_helpers import unique
-from service.db.engine import Database
-from service.db.migrate import upgrade
+from mltracker.service.db.engine import Database
+from mltracker.service.db.migrate import upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import uuid
 
-from service.db.engine import Database
-from service.tracking import experiments as exps
-from service.tracking import runs as run_store
+from mltracker.service.db.engine import Database
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking import runs as run_store
 
 
 def unique(prefix: str) -> str:

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from mlflow import MlflowClient
 
 from registry_helpers import make_experiment, make_run, unique, unique_project
-from service.registry import registered_models as rms
-from service.registry import versions
+from mltracker.service.registry import registered_models as rms
+from mltracker.service.registry import versions
 
 WRITERS = 8
 PER_WRITER = 6
@@ -43,7 +43,7 @@ def test_parallel_writers_get_distinct_numbers(db):
 def versions_root(conn, run_id: str) -> str:
     from sqlalchemy import select
 
-    from service.db.schema import runs
+    from mltracker.service.db.schema import runs
 
     return conn.execute(select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)).scalar_one()
 

@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 
 from registry_helpers import make_experiment, make_run, unique, unique_project
-from service.db.engine import Database
-from service.errors import MlflowError
-from service.logged_models import store as logged_models
-from service.promote import PROMOTED_BY_TAG, SOURCE_MR_TAG, promote
-from service.registry import registered_models as rms
-from service.registry import versions
-from service.registry.records import load_versions
-from service.tracking import inputs as run_io
-from service.tracking import runs as run_store
-from service.tracking.experiments import DELETED
+from mltracker.service.db.engine import Database
+from mltracker.service.errors import MlflowError
+from mltracker.service.logged_models import store as logged_models
+from mltracker.service.promote import PROMOTED_BY_TAG, SOURCE_MR_TAG, promote
+from mltracker.service.registry import registered_models as rms
+from mltracker.service.registry import versions
+from mltracker.service.registry.records import load_versions
+from mltracker.service.tracking import inputs as run_io
+from mltracker.service.tracking import runs as run_store
+from mltracker.service.tracking.experiments import DELETED
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_promote_logged_model_creates_model_version_alias_and_tags(db, candidate
 
 
 def _model_tags(conn, project, model_id):
-    from service.logged_models.records import load_model
+    from mltracker.service.logged_models.records import load_model
 
     logged_models.get_row(conn, project, model_id)
     return load_model(conn, model_id)["info"].get("tags", [])

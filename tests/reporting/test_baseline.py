@@ -1,13 +1,13 @@
 """Baseline selection and the comparison report built from the database, on SQLite and PostgreSQL."""
 import itertools
 
-from service.linking.links import JobLink, record_link
-from service.registry.promote import promote
-from service.reporting.baseline import select_baseline
-from service.reporting.links import Links
-from service.reporting.pipeline_report import comparison_report
-from service.tracking import experiments as exps
-from service.tracking import runs as run_store
+from mltracker.service.linking.links import JobLink, record_link
+from mltracker.service.registry.promote import promote
+from mltracker.service.reporting.baseline import select_baseline
+from mltracker.service.reporting.links import Links
+from mltracker.service.reporting.pipeline_report import comparison_report
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking import runs as run_store
 
 _ids = itertools.count(1)
 

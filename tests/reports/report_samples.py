@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from reports import BaselineData, CandidateData, ExperimentData
+from mltracker.reports import BaselineData, CandidateData, ExperimentData
 
 
 def _curve(start: float, end: float, steps: int = 20, wiggle: float = 0.0) -> list[tuple[int, float]]:

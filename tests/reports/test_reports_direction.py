@@ -1,7 +1,7 @@
 """Which way is better, by name, by experiment tag and by explicit override."""
 import pytest
 
-from reports.direction import Direction, infer_direction, metric_words, resolve_direction
+from mltracker.reports.direction import Direction, infer_direction, metric_words, resolve_direction
 
 MIN, MAX = Direction.MIN, Direction.MAX
 

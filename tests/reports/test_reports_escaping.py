@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from reports import BaselineData, CandidateData, ExperimentData, build_report, render_compare, render_markdown
-from reports.escaping import md_code, md_text, safe_url, sanitize_markdown_line
+from mltracker.reports import BaselineData, CandidateData, ExperimentData, build_report, render_compare, render_markdown
+from mltracker.reports.escaping import md_code, md_text, safe_url, sanitize_markdown_line
 
 import report_samples as samples
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from reports.formatting import (
+from mltracker.reports.formatting import (
     digits_to_distinguish, duration_unit_seconds, format_duration, format_number, format_percent,
     format_signed,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import build_report, render_compare, render_html, render_markdown
+from mltracker.reports import build_report, render_compare, render_html, render_markdown
 
 import report_samples as samples
 

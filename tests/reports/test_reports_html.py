@@ -1,5 +1,5 @@
 """The UI's HTML rendering of the same model: escaped, truncated with a tooltip, coloured by direction."""
-from reports import CandidateData, ExperimentData, build_report, render_html
+from mltracker.reports import CandidateData, ExperimentData, build_report, render_html
 
 import report_samples as samples
 

@@ -1,6 +1,6 @@
 """The comment around the table: marker, verdict, plots, history round trip, compare reply."""
-from reports import REPORT_MARKER, build_report, extract_history, render_compare, render_markdown
-from reports.inputs import CandidateData
+from mltracker.reports import REPORT_MARKER, build_report, extract_history, render_compare, render_markdown
+from mltracker.reports.inputs import CandidateData
 
 import report_samples as samples
 

@@ -1,8 +1,8 @@
 """The report model: columns, deltas by direction, best values, verdicts."""
 import math
 
-from reports import BaselineData, CandidateData, ExperimentData, build_comparison, build_report
-from reports.build import build_experiment
+from mltracker.reports import BaselineData, CandidateData, ExperimentData, build_comparison, build_report
+from mltracker.reports.build import build_experiment
 
 import report_samples as samples
 

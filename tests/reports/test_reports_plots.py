@@ -5,8 +5,8 @@ import math
 import pytest
 from PIL import Image
 
-from reports import BaselineData, CandidateData, ExperimentData, build_report
-from reports.plots import MAX_CANDIDATES, plot_final_metrics, plot_history, render_plots
+from mltracker.reports import BaselineData, CandidateData, ExperimentData, build_report
+from mltracker.reports.plots import MAX_CANDIDATES, plot_final_metrics, plot_history, render_plots
 
 import report_samples as samples
 

@@ -10,9 +10,9 @@ from contextlib import nullcontext
 import pytest
 from sqlalchemy import insert
 
-from service.db import schema
-from service.db.engine import Database
-from service.db.migrate import upgrade
+from mltracker.service.db import schema
+from mltracker.service.db.engine import Database
+from mltracker.service.db.migrate import upgrade
 from tests.conftest import fresh_pg_database
 
 NAN = float("nan")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import MlflowError
-from service.search.experiments import search_experiment_ids
+from mltracker.service.errors import MlflowError
+from mltracker.service.search.experiments import search_experiment_ids
 
 
 def search(conn, filter_string=None, order_by=None, view="ACTIVE_ONLY", max_results=1000, token=None, project=1):

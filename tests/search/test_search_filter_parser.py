@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from service.errors import MlflowError
-from service.search.experiment_vocabulary import ExperimentVocabulary
-from service.search.filter_parser import parse_filter, parse_raw_filter
-from service.search.run_vocabulary import RunVocabulary
-from service.search.syntax import Comparison, Entity, ListLiteral, Literal, RawComparison, RawName
+from mltracker.service.errors import MlflowError
+from mltracker.service.search.experiment_vocabulary import ExperimentVocabulary
+from mltracker.service.search.filter_parser import parse_filter, parse_raw_filter
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.syntax import Comparison, Entity, ListLiteral, Literal, RawComparison, RawName
 
 M, P, T, A, D = Entity.METRIC, Entity.PARAM, Entity.TAG, Entity.ATTRIBUTE, Entity.DATASET
 

@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from service.errors import MlflowError
-from service.search.experiment_vocabulary import ExperimentVocabulary
-from service.search.limits import check_max_results, lifecycle_stages
-from service.search.order_by import experiment_ordering, parse_order_by, run_ordering
-from service.search.page_token import decode_offset, encode_offset
-from service.search.run_vocabulary import RunVocabulary
-from service.search.syntax import Entity, OrderKey
+from mltracker.service.errors import MlflowError
+from mltracker.service.search.experiment_vocabulary import ExperimentVocabulary
+from mltracker.service.search.limits import check_max_results, lifecycle_stages
+from mltracker.service.search.order_by import experiment_ordering, parse_order_by, run_ordering
+from mltracker.service.search.page_token import decode_offset, encode_offset
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.syntax import Entity, OrderKey
 
 M, P, T, A = Entity.METRIC, Entity.PARAM, Entity.TAG, Entity.ATTRIBUTE
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import MlflowError
-from service.search.runs import search_run_ids
+from mltracker.service.errors import MlflowError
+from mltracker.service.search.runs import search_run_ids
 
 SEARCHED_EXPERIMENTS = ("alpha-exp", "Beta-exp")
 

@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from service.api.runs import _metric_point
-from service.errors import MlflowError
-from service.tracking.metric_rows import fast_metric_rows
-from service.tracking.runs import prepare_batch
-from service.tracking.validation import MAX_METRICS_PER_BATCH
+from mltracker.service.api.runs import _metric_point
+from mltracker.service.errors import MlflowError
+from mltracker.service.tracking.metric_rows import fast_metric_rows
+from mltracker.service.tracking.runs import prepare_batch
+from mltracker.service.tracking.validation import MAX_METRICS_PER_BATCH
 
 RUN = "r" * 32
 

@@ -1,6 +1,6 @@
 import re
 
-from service.tracking.run_names import MAX_LENGTH, generate_run_name
+from mltracker.service.tracking.run_names import MAX_LENGTH, generate_run_name
 
 STYLE = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.schema import latest_metrics, metrics, params
-from service.errors import MlflowError
-from service.tracking import experiments as exps
-from service.tracking import runs as run_store
-from service.tracking.metric_rows import fast_metric_rows
+from mltracker.service.db.schema import latest_metrics, metrics, params
+from mltracker.service.errors import MlflowError
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking import runs as run_store
+from mltracker.service.tracking.metric_rows import fast_metric_rows
 
 _projects = itertools.count(9100)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert
 
-from service.artifacts.factory import storage_from_destination
-from service.db.engine import Database
-from service.db.migrate import upgrade
-from service.db.schema import latest_metrics, metrics, params, runs, tags
-from service.tracking.experiments import artifact_location_for, create_experiment, ensure_default_experiment
-from service.tracking.runs import MetricPoint, create_run, log_batch, update_run
+from mltracker.service.artifacts.factory import storage_from_destination
+from mltracker.service.db.engine import Database
+from mltracker.service.db.migrate import upgrade
+from mltracker.service.db.schema import latest_metrics, metrics, params, runs, tags
+from mltracker.service.tracking.experiments import artifact_location_for, create_experiment, ensure_default_experiment
+from mltracker.service.tracking.runs import MetricPoint, create_run, log_batch, update_run
 
 XSS = "<script>alert(1)</script>"
 T0 = 1_760_000_000_000  # a fixed start time, ms

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from service.app import create_app
-from service.settings import Settings
+from mltracker.service.app import create_app
+from mltracker.service.settings import Settings
 from tests.conftest import fresh_pg_database
 from tests.ui.seed import seed_demo, seed_many
 

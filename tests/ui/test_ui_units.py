@@ -5,10 +5,10 @@ import os
 
 from flask import Flask
 
-from service.settings import Settings
-from service.ui import charts, formatting
-from service.ui.links import ci_links
-from service.ui.security import configure_sessions, load_secret_key, safe_next
+from mltracker.service.settings import Settings
+from mltracker.service.ui import charts, formatting
+from mltracker.service.ui.links import ci_links
+from mltracker.service.ui.security import configure_sessions, load_secret_key, safe_next
 
 
 def test_secret_key_is_generated_once_into_the_data_dir(tmp_path):

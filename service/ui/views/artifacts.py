@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from flask import Response, render_template, stream_with_context
 from werkzeug.exceptions import NotFound
 
-from service.api.artifact_list import proxied_root_path
-from service.api.artifacts import content_disposition, guess_mime_type, project_key
-from service.artifacts.paths import join_key, safe_relative_path
-from service.artifacts.storage import ArtifactNotFound
-from service.context import current_project_id, services
-from service.errors import MlflowError
-from service.tracking.experiments import get_experiment_row
-from service.tracking.runs import get_run_row
-from service.ui.blueprint import bp
+from mltracker.service.api.artifact_list import proxied_root_path
+from mltracker.service.api.artifacts import content_disposition, guess_mime_type, project_key
+from mltracker.service.artifacts.paths import join_key, safe_relative_path
+from mltracker.service.artifacts.storage import ArtifactNotFound
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import MlflowError
+from mltracker.service.tracking.experiments import get_experiment_row
+from mltracker.service.tracking.runs import get_run_row
+from mltracker.service.ui.blueprint import bp
 
 PREVIEW_BYTES = 256 * 1024
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml", "image/bmp"}

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request
 
-from service.context import current_project_id, services
-from service.errors import MlflowError
-from service.tracking.experiments import get_experiment_row
-from service.tracking.run_loading import load_runs
-from service.tracking.runs import get_run_row
-from service.ui import charts, registry_view
-from service.ui.access import current_viewer
-from service.ui.blueprint import bp, error_page, ui_url
-from service.ui.candidate_view import CandidateRow
-from service.ui.queries import histories
-from service.ui.views.artifacts import list_artifacts
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import MlflowError
+from mltracker.service.tracking.experiments import get_experiment_row
+from mltracker.service.tracking.run_loading import load_runs
+from mltracker.service.tracking.runs import get_run_row
+from mltracker.service.ui import charts, registry_view
+from mltracker.service.ui.access import current_viewer
+from mltracker.service.ui.blueprint import bp, error_page, ui_url
+from mltracker.service.ui.candidate_view import CandidateRow
+from mltracker.service.ui.queries import histories
+from mltracker.service.ui.views.artifacts import list_artifacts
 
 
 def load_candidate(conn, run_id: str) -> CandidateRow:

@@ -8,15 +8,15 @@ from flask import render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 
-from reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
-from service.context import current_project_id, services
-from service.db.schema import runs
-from service.tracking.experiments import experiment_tags_of, get_experiment_rows
-from service.tracking.run_loading import load_runs
-from service.ui import charts
-from service.ui.blueprint import bp, error_page, ui_url
-from service.ui.candidate_view import CandidateRow
-from service.ui.queries import MAX_COMPARE, histories
+from mltracker.reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
+from mltracker.service.context import current_project_id, services
+from mltracker.service.db.schema import runs
+from mltracker.service.tracking.experiments import experiment_tags_of, get_experiment_rows
+from mltracker.service.tracking.run_loading import load_runs
+from mltracker.service.ui import charts
+from mltracker.service.ui.blueprint import bp, error_page, ui_url
+from mltracker.service.ui.candidate_view import CandidateRow
+from mltracker.service.ui.queries import MAX_COMPARE, histories
 
 
 @bp.get("/compare")

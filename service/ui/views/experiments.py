@@ -6,17 +6,17 @@ from urllib.parse import urlencode
 
 from flask import render_template, request
 
-from service.context import current_project_id, services
-from service.errors import MlflowError
-from service.search.filter_parser import parse_filter
-from service.search.page_token import encode_offset
-from service.search.run_vocabulary import RunVocabulary
-from service.search.runs import search_run_ids
-from service.tracking.experiments import get_experiment_row
-from service.tracking.run_loading import load_runs
-from service.ui.blueprint import bp, ui_url
-from service.ui.candidate_view import CandidateRow
-from service.ui.queries import column_keys, count_runs, experiment_summaries
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import MlflowError
+from mltracker.service.search.filter_parser import parse_filter
+from mltracker.service.search.page_token import encode_offset
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.runs import search_run_ids
+from mltracker.service.tracking.experiments import get_experiment_row
+from mltracker.service.tracking.run_loading import load_runs
+from mltracker.service.ui.blueprint import bp, ui_url
+from mltracker.service.ui.candidate_view import CandidateRow
+from mltracker.service.ui.queries import column_keys, count_runs, experiment_summaries
 
 PAGE_SIZE = 50
 DEFAULT_METRIC_COLUMNS = 5

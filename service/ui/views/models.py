@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import render_template
 
-from service.context import current_project_id, services
-from service.errors import not_found
-from service.ui import registry_view
-from service.ui.blueprint import bp
+from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import not_found
+from mltracker.service.ui import registry_view
+from mltracker.service.ui.blueprint import bp
 
 
 @bp.get("/models")
