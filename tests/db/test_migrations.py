@@ -33,8 +33,9 @@ def test_db_upgrade_reaches_every_head_and_matches_the_declared_schema(empty_dat
     assert result.returncode == 0, result.stderr
     db = Database(empty_database_url)
     try:
-        assert list(head_revisions()) == ["0007_key_value_statistics"]  # one line of history
-        assert current_revision(db) == "0007_key_value_statistics"
+        heads = list(head_revisions())
+        assert len(heads) == 1, f"one line of history, not {heads}"
+        assert current_revision(db) == heads[0]
         with db.engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn), metadata)
         assert differences == []
