@@ -21,7 +21,7 @@ from mltracker.service.errors import invalid
 from mltracker.service.logged_models.status import NAMES
 from mltracker.service.search.filter_parser import parse_raw_filter
 from mltracker.service.search.syntax import ListLiteral, RawComparison
-from mltracker.service.search.text_match import compare_text, compare_value, register_sqlite_functions
+from mltracker.service.search.text_match import compare_text, compare_value
 from mltracker.service.tracking import experiments as exps
 
 DEFAULT_MAX_RESULTS = 100
@@ -157,7 +157,6 @@ def search(
     ids_key = [str(e) for e in experiment_ids]
     offset = decode_token(page_token, ids_key, filter_string, order_by) if page_token else 0
     max_results = max_results or DEFAULT_MAX_RESULTS
-    register_sqlite_functions(conn)
     conditions = [_condition(raw, conn.dialect.name) for raw in parse_raw_filter(filter_string)]
     if datasets:
         conditions.append(false())  # dataset-scoped metrics are not stored

@@ -25,7 +25,7 @@ from mltracker.service.search.filter_parser import parse_raw_filter
 from mltracker.service.search.order_by import parse_order_entry
 from mltracker.service.search.page_token import decode_offset, encode_offset
 from mltracker.service.search.syntax import ListLiteral, Literal, RawComparison
-from mltracker.service.search.text_match import compare_text, compare_value, register_sqlite_functions
+from mltracker.service.search.text_match import compare_text, compare_value
 from mltracker.service.search.vocabulary import set_repr, string_list
 from mltracker.service.registry.records import versions_query
 
@@ -219,7 +219,6 @@ def search_registered_models(
     clauses = parse_clauses(filter_string, MODEL_GRAMMAR)
     ordering = _model_ordering(order_by or [], dialect)
     offset = decode_offset(page_token)
-    register_sqlite_functions(conn)
     conditions = [_model_condition(c, dialect) for c in clauses if not (c.is_tag and c.key == IS_PROMPT_TAG)]
     if not _wants_prompts(clauses):
         conditions.append(not_(_is_prompt(registered_models.c.id)))
@@ -291,7 +290,6 @@ def search_model_versions(
     clauses = parse_clauses(filter_string, VERSION_GRAMMAR)
     ordering = _version_ordering(order_by or DEFAULT_VERSION_ORDER, dialect)
     offset = decode_offset(page_token)
-    register_sqlite_functions(conn)
     wants_prompts = _wants_prompts(clauses)
     conditions = [
         _version_condition(c, dialect) for c in clauses

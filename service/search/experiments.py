@@ -10,7 +10,6 @@ from mltracker.service.search.filter_parser import parse_filter
 from mltracker.service.search.limits import check_max_results, lifecycle_stages
 from mltracker.service.search.order_by import experiment_ordering
 from mltracker.service.search.page_token import decode_offset, encode_offset
-from mltracker.service.search.text_match import register_sqlite_functions
 
 
 def search_experiment_ids(
@@ -39,7 +38,6 @@ def search_experiment_ids(
         .offset(offset)
         .limit(max_results + 1)  # one extra row tells whether another page exists
     )
-    register_sqlite_functions(conn)
     ids = list(conn.execute(query).scalars())
     if len(ids) > max_results:
         return ids[:max_results], encode_offset(offset + max_results)

@@ -10,7 +10,6 @@ from mltracker.service.search.limits import check_max_results, lifecycle_stages
 from mltracker.service.search.order_by import run_ordering
 from mltracker.service.search.page_token import decode_offset, encode_offset
 from mltracker.service.search.run_vocabulary import RunVocabulary
-from mltracker.service.search.text_match import register_sqlite_functions
 
 
 def search_run_ids(
@@ -43,7 +42,6 @@ def search_run_ids(
         .where(runs.c.experiment_id.in_(experiment_ids), runs.c.lifecycle_stage.in_(stages), *where)
     )
     wanted = None if max_results is None else max_results + 1  # one extra row: is there a next page?
-    register_sqlite_functions(conn)
     if ordering.leading_metric is None:
         query = base.order_by(*ordering.clauses).offset(offset)
         run_ids = list(conn.execute(query if wanted is None else query.limit(wanted)).scalars())

@@ -3,21 +3,17 @@
 LIKE is case-sensitive, ILIKE case-insensitive, and neither has an escape character (`%` and `_`
 are always wildcards, a backslash is a plain character), as in MLflow's reference semantics.
 
-SQLite's built-in LIKE ignores ASCII case. MLflow flips that with PRAGMA case_sensitive_like,
-which SQLite deprecates and which changes the connection for everyone using it; instead we keep
-the built-in LIKE as a cheap (index-friendly, superset) pre-filter and confirm with a
-case-sensitive Python function registered on the connection (see register_sqlite_functions).
+SQLite's LIKE ignores ASCII case, so a LIKE runs there as SQLite's own case-sensitive GLOB with
+the pattern translated (`%` -> `*`, `_` -> `?`, GLOB's own metacharacters bracketed). Both engines'
+matchers stop a `%` search as soon as the rest of the pattern cannot match anywhere further right,
+so matching is polynomial in the value's length; nothing here backtracks in Python.
 PostgreSQL's LIKE defaults to backslash escapes, so it gets an explicit empty ESCAPE.
 """
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
-from sqlalchemy import Connection, func
 from sqlalchemy.sql.elements import ColumnElement
 
-SQLITE_LIKE_FUNCTION = "mltracker_like"
+_GLOB_TRANSLATION = str.maketrans({"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"})
 
 
 def compare_text(column, comparator: str, value, dialect: str) -> ColumnElement:
@@ -48,9 +44,14 @@ def compare_value(column, comparator: str, value) -> ColumnElement:
     }[comparator](value)
 
 
+def like_to_glob(pattern: str) -> str:
+    """The GLOB pattern matching exactly what the (escape-less, case-sensitive) LIKE pattern does."""
+    return pattern.translate(_GLOB_TRANSLATION)
+
+
 def _like(column, pattern: str, dialect: str) -> ColumnElement:
     if dialect == "sqlite":
-        return column.like(pattern) & (getattr(func, SQLITE_LIKE_FUNCTION)(column, pattern) == 1)
+        return column.op("GLOB", is_comparison=True)(like_to_glob(pattern))
     if dialect == "postgresql":
         return column.like(pattern, escape="")
     return column.like(pattern)
@@ -60,30 +61,3 @@ def _ilike(column, pattern: str, dialect: str) -> ColumnElement:
     if dialect == "postgresql":
         return column.ilike(pattern, escape="")
     return column.ilike(pattern)
-
-
-def register_sqlite_functions(conn: Connection) -> None:
-    """Make mltracker_like available on this connection (cheap; safe to repeat)."""
-    if conn.dialect.name != "sqlite":
-        return
-    raw = conn.connection.driver_connection
-    raw.create_function(SQLITE_LIKE_FUNCTION, 2, like_matches, deterministic=True)
-
-
-def like_matches(value: str | None, pattern: str | None) -> int | None:
-    if value is None or pattern is None:
-        return None
-    return int(_like_regex(pattern).fullmatch(value) is not None)
-
-
-@lru_cache(maxsize=256)
-def _like_regex(pattern: str) -> re.Pattern:
-    parts = []
-    for char in pattern:
-        if char == "%":
-            parts.append(".*")
-        elif char == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-    return re.compile("".join(parts), re.DOTALL)

@@ -15,7 +15,6 @@ from mltracker.service.search.filter_compiler import compile_run_filter
 from mltracker.service.search.filter_parser import parse_filter
 from mltracker.service.search.limits import lifecycle_stages
 from mltracker.service.search.run_vocabulary import RunVocabulary
-from mltracker.service.search.text_match import register_sqlite_functions
 from mltracker.service.tracking.experiments import ACTIVE
 
 # Points kept per (run, metric) for a chart; the first and last are always kept.
@@ -67,7 +66,6 @@ def experiment_summaries(conn: Connection, project_id: int) -> list[ExperimentSu
 def count_runs(conn: Connection, experiment_id: int, filter_string: str | None) -> int:
     """How many active candidates of an experiment match the filter (MlflowError on a bad one)."""
     where = compile_run_filter(parse_filter(filter_string, RunVocabulary()), conn.dialect.name)
-    register_sqlite_functions(conn)
     query = select(func.count()).select_from(runs).where(
         runs.c.experiment_id == experiment_id, runs.c.lifecycle_stage.in_(lifecycle_stages("ACTIVE_ONLY")), *where
     )
