@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from mltracker.service.gitlab.client import GitLabAdapter, GitLabUnavailable, _translated
+from mltracker.service.gitlab import GitLabAdapter, GitLabUnavailable, translated
 from mltracker.service.jobs.worker import TransientError
 
 
@@ -33,16 +33,16 @@ class BotGitLab(GitLabAdapter):
     """The bot's GitLab operations. Every call uses the bot token (MLTRACKER_GITLAB_TOKEN)."""
 
     def _mr(self, project_id: int, iid: int):
-        return self._client().projects.get(project_id, lazy=True).mergerequests.get(iid, lazy=True)
+        return self.client().projects.get(project_id, lazy=True).mergerequests.get(iid, lazy=True)
 
     def bot_username(self) -> str:
-        with _retryable(), _translated("GET /user (bot)"):
-            data = self._client().http_get("/user")
+        with _retryable(), translated("GET /user (bot)"):
+            data = self.client().http_get("/user")
         return str(data.get("username") or "")
 
     def merge_request_notes(self, project_id: int, iid: int) -> Iterator[Note]:
         """Every note of the merge request, across all pages."""
-        with _retryable(), _translated("GET /projects/:id/merge_requests/:iid/notes"):
+        with _retryable(), translated("GET /projects/:id/merge_requests/:iid/notes"):
             for note in self._mr(project_id, iid).notes.list(iterator=True, per_page=100, sort="asc"):
                 attrs = note.attributes
                 yield Note(
@@ -53,13 +53,13 @@ class BotGitLab(GitLabAdapter):
                 )
 
     def create_note(self, project_id: int, iid: int, body: str) -> int:
-        with _retryable(), _translated("POST /projects/:id/merge_requests/:iid/notes"):
+        with _retryable(), translated("POST /projects/:id/merge_requests/:iid/notes"):
             note = self._mr(project_id, iid).notes.create({"body": body})
         return int(note.get_id())
 
     def update_note(self, project_id: int, iid: int, note_id: int, body: str) -> None:
-        with _retryable(), _translated("PUT /projects/:id/merge_requests/:iid/notes/:note_id"):
-            self._client().http_put(
+        with _retryable(), translated("PUT /projects/:id/merge_requests/:iid/notes/:note_id"):
+            self.client().http_put(
                 f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}", post_data={"body": body}
             )
 
@@ -68,23 +68,23 @@ class BotGitLab(GitLabAdapter):
         if not discussion_id:
             self.create_note(project_id, iid, body)
             return
-        with _retryable(), _translated("POST /projects/:id/merge_requests/:iid/discussions/:id/notes"):
-            self._client().http_post(
+        with _retryable(), translated("POST /projects/:id/merge_requests/:iid/discussions/:id/notes"):
+            self.client().http_post(
                 f"/projects/{project_id}/merge_requests/{iid}/discussions/{discussion_id}/notes",
                 post_data={"body": body},
             )
 
     def react(self, project_id: int, iid: int, note_id: int, emoji: str) -> None:
-        with _retryable(), _translated("POST .../notes/:note_id/award_emoji"):
-            self._client().http_post(
+        with _retryable(), translated("POST .../notes/:note_id/award_emoji"):
+            self.client().http_post(
                 f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}/award_emoji",
                 post_data={"name": emoji},
             )
 
     def upload(self, project_id: int, filename: str, content: bytes) -> str:
         """POST /projects/:id/uploads; returns the relative `/uploads/…` URL."""
-        with _retryable(), _translated("POST /projects/:id/uploads"):
-            result = self._client().projects.get(project_id, lazy=True).upload(filename, filedata=content)
+        with _retryable(), translated("POST /projects/:id/uploads"):
+            result = self.client().projects.get(project_id, lazy=True).upload(filename, filedata=content)
         return str(result["url"])
 
     def set_commit_status(self, project_id: int, sha: str, state: str, description: str,
@@ -94,8 +94,8 @@ class BotGitLab(GitLabAdapter):
             data["target_url"] = target_url
         if ref:
             data["ref"] = ref
-        with _retryable(), _translated("POST /projects/:id/statuses/:sha"):
-            self._client().http_post(f"/projects/{project_id}/statuses/{sha}", post_data=data)
+        with _retryable(), translated("POST /projects/:id/statuses/:sha"):
+            self.client().http_post(f"/projects/{project_id}/statuses/{sha}", post_data=data)
 
     def open_merge_request_for(self, project_id: int, sha: str, ref: str):
         """The open merge request whose source branch is ref and that contains the commit."""

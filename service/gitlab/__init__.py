@@ -5,9 +5,11 @@ from mltracker.service.gitlab.client import (
     GitLabJob,
     GitLabNotVisible,
     GitLabProject,
+    GitLabRateLimited,
     GitLabTokenRejected,
     GitLabUnavailable,
     GitLabUser,
+    translated,
 )
 
 __all__ = [
@@ -16,7 +18,9 @@ __all__ = [
     "GitLabJob",
     "GitLabNotVisible",
     "GitLabProject",
+    "GitLabRateLimited",
     "GitLabTokenRejected",
     "GitLabUnavailable",
     "GitLabUser",
+    "translated",
 ]

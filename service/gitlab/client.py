@@ -1,24 +1,34 @@
 """A small port over python-gitlab: who is this token, which job, which role, which merge request.
 
-Every GitLab answer is translated into one of four outcomes the callers decide on:
+Every GitLab answer is translated into one of these outcomes the callers decide on:
 a value, `GitLabTokenRejected` (401), `GitLabNotVisible` (404: GitLab hides it from this token),
-`GitLabForbidden` (403) or `GitLabUnavailable` (unreachable, timeout, 5xx, 429, garbage). The last
-one must never turn into an allow. Tokens are passed per call and never logged.
+`GitLabForbidden` (403) or `GitLabUnavailable` (unreachable, timeout, 5xx, garbage), of which
+`GitLabRateLimited` (429) is the kind that says when to come back. "Unavailable" must never turn
+into an allow. Tokens are passed per call and never logged.
+
+Nothing here sleeps: python-gitlab's own retries (which wait out `Retry-After` inside the call, up
+to 10 times) are off; a 429 is raised at once with GitLab's wait, and the caller decides — the
+API answers 503 with `Retry-After`, the bot reschedules its job.
 """
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import gitlab
 import requests
 from gitlab import exceptions as gl_exc
+from gitlab._backends import RequestsBackend
 
 log = logging.getLogger("mltracker.gitlab")
 
 DEFAULT_TIMEOUT_S = 10.0
+# Retries python-gitlab may make after a connection error or timeout (without waiting out 429s).
+DEFAULT_MAX_RETRIES = 0
 
 
 class GitLabError(Exception):
@@ -27,6 +37,48 @@ class GitLabError(Exception):
 
 class GitLabUnavailable(GitLabError):
     """GitLab could not answer (network error, timeout, 5xx, rate limit, unparseable answer)."""
+
+
+class GitLabRateLimited(GitLabUnavailable):
+    """GitLab answered 429 Too Many Requests; `retry_after` is how many seconds it asked to wait."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+DEFAULT_RETRY_AFTER_S = 60
+MAX_RETRY_AFTER_S = 3600
+
+
+def retry_after_seconds(headers) -> int:
+    """GitLab's wait from a 429 answer: `Retry-After` (seconds), else `RateLimit-Reset` (a Unix
+    time), else a minute (doc/administration/settings/user_and_ip_rate_limits.md, "Response headers")."""
+    try:
+        value = int(headers.get("Retry-After", ""))
+    except ValueError:
+        try:
+            value = int(headers.get("RateLimit-Reset", "")) - int(time.time())
+        except ValueError:
+            value = DEFAULT_RETRY_AFTER_S
+    return max(1, min(value, MAX_RETRY_AFTER_S))
+
+
+class _NoWaitBackend(RequestsBackend):
+    """python-gitlab's HTTP backend, raising GitLabRateLimited on a 429 before python-gitlab's
+    retry loop (which would sleep) sees it, with the wait GitLab asked for."""
+
+    def http_request(self, method, url, *args, **kwargs):
+        result = super().http_request(method, url, *args, **kwargs)
+        if result.status_code == 429:
+            wait = retry_after_seconds(result.headers)
+            log.warning("GitLab rate limit on %s %s: retry after %s s", method.upper(), _path_of(url), wait)
+            raise GitLabRateLimited(f"{method.upper()} {_path_of(url)}: 429", wait)
+        return result
+
+
+def _path_of(url: str) -> str:
+    return urlsplit(url).path
 
 
 class GitLabTokenRejected(GitLabError):
@@ -105,10 +157,12 @@ def job_from_payload(data: dict) -> GitLabJob:
 class GitLabAdapter:
     """python-gitlab clients for one GitLab instance, sharing one HTTP connection pool."""
 
-    def __init__(self, url: str, bot_token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, url: str, bot_token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                 max_retries: int = DEFAULT_MAX_RETRIES):
         self.url = url.rstrip("/")
         self._bot_token = bot_token
         self._timeout = timeout
+        self._max_retries = max(0, int(max_retries))
         self._session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
         self._session.mount("http://", adapter)
@@ -120,7 +174,7 @@ class GitLabAdapter:
 
     # ------------------------------------------------------------ clients
 
-    def _client(self, *, user_token: str | None = None, job_token: str | None = None) -> gitlab.Gitlab:
+    def client(self, *, user_token: str | None = None, job_token: str | None = None) -> gitlab.Gitlab:
         """A client for one caller. user_token goes as `Authorization: Bearer` (accepted by GitLab
         for personal, project, group and OAuth tokens alike); job_token as `JOB-TOKEN`; with neither,
         the bot's own token as `PRIVATE-TOKEN`."""
@@ -131,17 +185,18 @@ class GitLabAdapter:
             kwargs["oauth_token"] = user_token
         elif self._bot_token:
             kwargs["private_token"] = self._bot_token
-        return gitlab.Gitlab(
-            self.url, session=self._session, timeout=self._timeout, retry_transient_errors=False,
-            keep_base_url=True, **kwargs,
+        return _Gitlab(
+            self.url, session=self._session, timeout=self._timeout, keep_base_url=True,
+            retry_transient_errors=self._max_retries > 0, max_retries=self._max_retries,
+            backend=_NoWaitBackend, **kwargs,
         )
 
     # ------------------------------------------------------------ identity
 
     def current_user(self, token: str) -> GitLabUser:
         """GET /user with the token as Bearer."""
-        with _translated("GET /user"):
-            data = self._client(user_token=token).http_get("/user")
+        with translated("GET /user"):
+            data = self.client(user_token=token).http_get("/user")
         user = _user(data if isinstance(data, dict) else None)
         if user is None:
             raise GitLabUnavailable("GET /user answered without a user id")
@@ -149,8 +204,8 @@ class GitLabAdapter:
 
     def job_of_token(self, token: str) -> GitLabJob:
         """GET /job with the JOB-TOKEN header: the job this CI job token belongs to."""
-        with _translated("GET /job"):
-            data = self._client(job_token=token).http_get("/job")
+        with translated("GET /job"):
+            data = self.client(job_token=token).http_get("/job")
         try:
             return job_from_payload(data)
         except (KeyError, TypeError, ValueError):
@@ -162,10 +217,10 @@ class GitLabAdapter:
         """The user's access level in the project, inherited and invited membership included
         (GET /projects/:id/members/all/:user_id). None when GitLab answers 404 — the user is no
         member, or the project is hidden from the token; `project()` tells the two apart."""
-        with _translated("GET /projects/:id/members/all/:user_id"):
+        with translated("GET /projects/:id/members/all/:user_id"):
             try:
                 member = (
-                    self._client(user_token=token).projects.get(project_id, lazy=True).members_all.get(user_id)
+                    self.client(user_token=token).projects.get(project_id, lazy=True).members_all.get(user_id)
                 )
             except gl_exc.GitlabGetError as exc:
                 if exc.response_code == 404:
@@ -176,8 +231,8 @@ class GitLabAdapter:
 
     def project(self, project_id: int, token: str | None = None) -> GitLabProject:
         """GET /projects/:id as the token (or the bot) sees it."""
-        with _translated("GET /projects/:id"):
-            project = self._client(user_token=token).projects.get(project_id)
+        with translated("GET /projects/:id"):
+            project = self.client(user_token=token).projects.get(project_id)
         attrs = project.attributes
         return GitLabProject(
             id=int(attrs["id"]),
@@ -188,8 +243,8 @@ class GitLabAdapter:
 
     def project_job(self, project_id: int, job_id: int, token: str | None = None) -> GitLabJob:
         """GET /projects/:id/jobs/:job_id — 404 (GitLabNotVisible) when the job is not the project's."""
-        with _translated("GET /projects/:id/jobs/:job_id"):
-            job = self._client(user_token=token).projects.get(project_id, lazy=True).jobs.get(job_id)
+        with translated("GET /projects/:id/jobs/:job_id"):
+            job = self.client(user_token=token).projects.get(project_id, lazy=True).jobs.get(job_id)
         try:
             parsed = job_from_payload(job.attributes)
         except (KeyError, TypeError, ValueError):
@@ -200,9 +255,9 @@ class GitLabAdapter:
 
     def merge_requests_for_commit(self, project_id: int, sha: str, token: str | None = None) -> list[MergeRequestRef]:
         """GET /projects/:id/repository/commits/:sha/merge_requests."""
-        with _translated("GET /projects/:id/repository/commits/:sha/merge_requests"):
+        with translated("GET /projects/:id/repository/commits/:sha/merge_requests"):
             items = (
-                self._client(user_token=token).projects.get(project_id, lazy=True)
+                self.client(user_token=token).projects.get(project_id, lazy=True)
                 .commits.get(sha, lazy=True).merge_requests(get_all=False, per_page=100)
             )
             items = list(items)
@@ -210,9 +265,23 @@ class GitLabAdapter:
 
     def merge_request(self, project_id: int, iid: int, token: str | None = None) -> MergeRequestRef:
         """GET /projects/:id/merge_requests/:iid."""
-        with _translated("GET /projects/:id/merge_requests/:iid"):
-            mr = self._client(user_token=token).projects.get(project_id, lazy=True).mergerequests.get(iid)
+        with translated("GET /projects/:id/merge_requests/:iid"):
+            mr = self.client(user_token=token).projects.get(project_id, lazy=True).mergerequests.get(iid)
         return _merge_request(mr.attributes)
+
+
+class _Gitlab(gitlab.Gitlab):
+    """python-gitlab with the adapter's retry policy on every call: 429 never waited out inside
+    the call (obey_rate_limit=False), transient errors retried at most `max_retries` times."""
+
+    def __init__(self, *args, max_retries: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._max_retries = max_retries
+
+    def http_request(self, *args, **kwargs):
+        kwargs["obey_rate_limit"] = False
+        kwargs["max_retries"] = self._max_retries
+        return super().http_request(*args, **kwargs)
 
 
 def _merge_request(data: dict) -> MergeRequestRef:
@@ -226,7 +295,8 @@ def _merge_request(data: dict) -> MergeRequestRef:
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
+def translated(what: str) -> Iterator[None]:
+    """Turn python-gitlab's and requests' exceptions raised inside into the adapter's outcomes."""
     try:
         yield
     except gl_exc.GitlabAuthenticationError:

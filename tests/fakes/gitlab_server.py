@@ -14,6 +14,10 @@ Behaviour modelled on GitLab:
 - a private project is 404 for non-members; public and internal ones are visible to any user;
   `members/all/:user_id` is 404 for non-members; admins (the bot) see everything.
 - mode "down" → 503 for every API call; "error" → 500.
+- `rate_limit(retry_after, count)` → the next `count` API calls (all when None) answer 429 as GitLab's
+  throttles do: text "Retry later", `Retry-After` in seconds and the `RateLimit-*` headers
+  (doc/administration/settings/user_and_ip_rate_limits.md, "Response headers";
+  lib/gitlab/rack_attack.rb and Gitlab::Throttle.rate_limiting_response_text).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import json
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import requests
@@ -57,6 +62,7 @@ class FakeState:
             self.mode = "up"
             self.finished_job_tokens = "reject"
             self.log: list[dict] = []
+            self.throttle: dict | None = None
 
     # ---- control operations (keyword arguments come from JSON)
 
@@ -105,6 +111,26 @@ class FakeState:
 
     def set_mode(self, mode: str):
         self.mode = mode
+
+    def rate_limit(self, retry_after: int = 30, count: int | None = None):
+        self.throttle = {"retry_after": int(retry_after), "left": None if count is None else int(count)}
+
+    def throttled(self) -> Response | None:
+        """GitLab's 429 when a rate limit is set (and has calls left), else None."""
+        if self.throttle is None:
+            return None
+        if self.throttle["left"] is not None:
+            if self.throttle["left"] <= 0:
+                self.throttle = None
+                return None
+            self.throttle["left"] -= 1
+        wait = self.throttle["retry_after"]
+        now = int(time.time())
+        return Response("Retry later\n", status=429, mimetype="text/plain", headers={
+            "Retry-After": str(wait), "RateLimit-Limit": "600", "RateLimit-Observed": "601",
+            "RateLimit-Remaining": "0", "RateLimit-Reset": str(now + wait),
+            "RateLimit-ResetTime": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + wait)),
+        })
 
     def set_finished_job_tokens(self, behaviour: str):
         self.finished_job_tokens = behaviour
@@ -229,6 +255,9 @@ class FakeGitLabApp:
         token = (request.headers.get("JOB-TOKEN") or request.headers.get("PRIVATE-TOKEN")
                  or request.headers.get("Authorization", "")[len("Bearer "):] or None)
         state.log.append({"method": request.method, "path": request.path, "auth": auth_kind, "token": token})
+        throttled = state.throttled()
+        if throttled is not None:
+            return throttled
         if state.mode == "down":
             return Response("<html>502 Bad Gateway</html>", status=503, mimetype="text/html")
         if state.mode == "error":
@@ -247,7 +276,7 @@ class FakeGitLabApp:
             return _json(self.state.log)
         kwargs = request.get_json(silent=True) or {}
         method = getattr(self.state, op, None)
-        if method is None or op.startswith("_") or op in ("caller", "can_see", "level") or op.endswith("_body"):
+        if method is None or op.startswith("_") or op in ("caller", "can_see", "level", "throttled") or op.endswith("_body"):
             return _json({"message": f"no operation {op}"}, 404)
         method(**kwargs)
         return _json({"ok": True})
