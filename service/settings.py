@@ -27,6 +27,21 @@ class Settings:
     data_dir: str = DEFAULT_DATA_DIR
     gitlab_oauth_client_id: str | None = None
     gitlab_oauth_client_secret: str | None = field(default=None, repr=False)
+    # Calls to GitLab: seconds before giving up, and retries after a connection error or timeout
+    # (a 429 is never waited out inside a request).
+    gitlab_timeout: float = 10.0
+    gitlab_max_retries: int = 0
+    # Authentication decisions cached per process (seconds, at most 60; entries).
+    auth_cache_ttl: float = 30.0
+    auth_cache_size: int = 10_000
+    # GitLab access level of a CI job whose user's role cannot be asked of GitLab (no bot token, or
+    # the bot cannot see the project). Reporter (20) reads only; 30 lets such jobs write.
+    unverified_job_access_level: int = 20
+    # The least GitLab access level that may promote a candidate, from the API, the UI and the bot.
+    promote_min_access_level: int = 30
+    # Reverse proxies in front of mltracker whose X-Forwarded-For/-Proto/-Host/-Port to believe
+    # (0: none; the headers are ignored).
+    trusted_proxy_hops: int = 0
 
     @property
     def local_mode(self) -> bool:
@@ -50,6 +65,16 @@ def _flag(name: str) -> bool | None:
     return None if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
+def _number(name: str, kind: type):
+    value = _env(name)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise SystemExit(f"MLTRACKER_{name} must be a number, not {value!r}") from None
+
+
 def settings_from_env(**overrides) -> Settings:
     """Build settings from the environment; keyword overrides (CLI flags) win when not None."""
     env = {
@@ -67,5 +92,12 @@ def settings_from_env(**overrides) -> Settings:
         "gitlab_oauth_client_id": _env("GITLAB_OAUTH_CLIENT_ID"),
         "gitlab_oauth_client_secret": _env("GITLAB_OAUTH_CLIENT_SECRET"),
         "run_jobs_in_process": _flag("RUN_JOBS_IN_PROCESS"),
+        "gitlab_timeout": _number("GITLAB_TIMEOUT", float),
+        "gitlab_max_retries": _number("GITLAB_MAX_RETRIES", int),
+        "auth_cache_ttl": _number("AUTH_CACHE_TTL", float),
+        "auth_cache_size": _number("AUTH_CACHE_SIZE", int),
+        "unverified_job_access_level": _number("UNVERIFIED_JOB_ACCESS_LEVEL", int),
+        "promote_min_access_level": _number("PROMOTE_MIN_ACCESS_LEVEL", int),
+        "trusted_proxy_hops": _number("TRUSTED_PROXY_HOPS", int),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)

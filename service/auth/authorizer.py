@@ -1,7 +1,12 @@
 """Token → identity → role in the project → allow, or the MLflow error to answer.
 
-Decisions (allows and 401/403/404 alike) are cached per token digest and project for at most the
-cache TTL; "GitLab unavailable" is never cached and never an allow.
+Decisions (allows and 401/403/404 alike) are cached per (credential kind, token digest) and
+project for at most the cache TTL; "GitLab unavailable" is never cached and never an allow, and
+GitLab rate limiting us fails at once with GitLab's wait (503 + Retry-After), never waited out.
+
+A CI job's role is its user's role in the project, asked of GitLab with the bot's token. When
+that cannot be asked (no bot token, or the bot cannot see the project) the job gets
+`unverified_job_level` — Reporter unless the operator chose otherwise, never write by default.
 """
 from __future__ import annotations
 
@@ -10,13 +15,14 @@ from dataclasses import dataclass
 
 from mltracker.service.auth.cache import DecisionCache
 from mltracker.service.auth.credentials import JOB, USER, Credential
-from mltracker.service.auth.policy import DEVELOPER, READ, READABLE_VISIBILITIES, REPORTER, WRITE, role_name
+from mltracker.service.auth.policy import READ, READABLE_VISIBILITIES, REPORTER, WRITE, role_name
 from mltracker.service.errors import MlflowError
 from mltracker.service.gitlab import (
     GitLabAdapter,
     GitLabForbidden,
     GitLabJob,
     GitLabNotVisible,
+    GitLabRateLimited,
     GitLabTokenRejected,
     GitLabUnavailable,
     GitLabUser,
@@ -33,9 +39,19 @@ def permission_denied(message: str) -> MlflowError:
     return MlflowError(message, "PERMISSION_DENIED")
 
 
-def gitlab_unavailable() -> MlflowError:
-    return MlflowError("GitLab is unavailable, so the request cannot be authorised; retry later.",
-                       "TEMPORARILY_UNAVAILABLE")
+class GitLabBusy(MlflowError):
+    """503 TEMPORARILY_UNAVAILABLE, with the seconds to send as `Retry-After` when GitLab said."""
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message, "TEMPORARILY_UNAVAILABLE")
+        self.retry_after = retry_after
+
+
+def gitlab_unavailable(exc: Exception | None = None) -> MlflowError:
+    if isinstance(exc, GitLabRateLimited):
+        return GitLabBusy("GitLab is rate limiting this server, so the request cannot be authorised now; "
+                          f"retry in {exc.retry_after} s.", exc.retry_after)
+    return GitLabBusy("GitLab is unavailable, so the request cannot be authorised; retry later.")
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,7 @@ class ProjectAccess:
     level: int  # GitLab access level; 0 when no member
     visibility: str | None  # known when the level alone does not allow reading
     hidden: bool = False
+    unverified: bool = False  # a CI job whose user's role GitLab could not be asked for
 
     def allows(self, needed: int) -> bool:
         if self.level >= needed:
@@ -80,12 +97,10 @@ class Grant:
 
 
 class Authorizer:
-    def __init__(self, gitlab: GitLabAdapter, cache: DecisionCache, job_default_level: int = DEVELOPER):
+    def __init__(self, gitlab: GitLabAdapter, cache: DecisionCache, unverified_job_level: int = REPORTER):
         self.gitlab = gitlab
         self.cache = cache
-        # A job's role when the bot token cannot look up its user's membership: a pipeline runs
-        # for someone allowed to run pipelines, which GitLab grants from Developer up.
-        self.job_default_level = job_default_level
+        self.unverified_job_level = unverified_job_level
 
     # ------------------------------------------------------------ public
 
@@ -110,7 +125,16 @@ class Authorizer:
             raise MlflowError(f"Project {project_id} not found.", "RESOURCE_DOES_NOT_EXIST")
         if not access.allows(needed):
             action = "write to" if needed >= WRITE else "read"
-            needs = "Developer" if needed >= WRITE else "Reporter"
+            needs = role_name(needed)
+            if access.unverified:
+                why, fix = (("mltracker's GitLab bot token cannot see the project",
+                             "give the bot token's user Reporter access to the project")
+                            if self.gitlab.has_bot_token else
+                            ("mltracker has no GitLab bot token", "set MLTRACKER_GITLAB_TOKEN"))
+                raise permission_denied(
+                    f"The role of {identity.describe()} in project {project_id} cannot be checked: {why}. "
+                    f"To {action} it needs {needs} or higher; {fix}."
+                )
             raise permission_denied(
                 f"{identity.describe()} has {role_name(access.level)} access to project {project_id}; "
                 f"to {action} it needs {needs} or higher."
@@ -118,11 +142,11 @@ class Authorizer:
         return Grant(identity=identity, project_id=project_id, access=access, credential=credential)
 
     def identify(self, credential: Credential) -> Identity:
-        return self.cache.get_or_compute(("identity", credential.digest),
+        return self.cache.get_or_compute(("identity", *credential.cache_key),
                                          lambda: self._identify(credential))
 
     def project_access(self, credential: Credential, identity: Identity, project_id: int) -> ProjectAccess:
-        return self.cache.get_or_compute(("access", credential.digest, project_id),
+        return self.cache.get_or_compute(("access", *credential.cache_key, project_id),
                                          lambda: self._project_access(credential, identity, project_id))
 
     # ------------------------------------------------------------ GitLab calls
@@ -142,8 +166,8 @@ class Authorizer:
                 except (GitLabForbidden, GitLabNotVisible):
                     scope_problem = True
                     continue
-        except GitLabUnavailable:
-            raise gitlab_unavailable() from None
+        except GitLabUnavailable as exc:
+            raise gitlab_unavailable(exc) from None
         if scope_problem:
             raise permission_denied("GitLab accepted the token but it lacks the scope to read its user "
                                     "(needs read_api or api).")
@@ -154,8 +178,8 @@ class Authorizer:
             if identity.kind == JOB:
                 return self._job_access(identity, project_id)
             return self._user_access(credential, identity, project_id)
-        except GitLabUnavailable:
-            raise gitlab_unavailable() from None
+        except GitLabUnavailable as exc:
+            raise gitlab_unavailable(exc) from None
         except GitLabTokenRejected:
             raise unauthenticated("GitLab no longer accepts the token.") from None
         except GitLabForbidden:
@@ -177,13 +201,14 @@ class Authorizer:
 
     def _job_access(self, identity: Identity, project_id: int) -> ProjectAccess:
         if identity.user is None or not self.gitlab.has_bot_token:
-            return ProjectAccess(level=self.job_default_level, visibility=None)
-        level = self.gitlab.member_access_level(project_id, identity.user.id)
-        if level is not None and level >= REPORTER:
-            return ProjectAccess(level=level, visibility=None)
+            return ProjectAccess(level=self.unverified_job_level, visibility=None, unverified=True)
         try:
+            level = self.gitlab.member_access_level(project_id, identity.user.id)
+            if level is not None and level >= REPORTER:
+                return ProjectAccess(level=level, visibility=None)
             project = self.gitlab.project(project_id)
         except (GitLabNotVisible, GitLabForbidden):
-            log.warning("the bot token cannot see project %s; CI jobs there get the default role", project_id)
-            return ProjectAccess(level=self.job_default_level, visibility=None)
+            log.warning("the bot token cannot see project %s, so the role of CI jobs' users there cannot be "
+                        "checked; they get %s access", project_id, role_name(self.unverified_job_level))
+            return ProjectAccess(level=self.unverified_job_level, visibility=None, unverified=True)
         return ProjectAccess(level=level or 0, visibility=project.visibility)

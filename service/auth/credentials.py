@@ -38,6 +38,12 @@ class Credential:
     def digest(self) -> str:
         return token_digest(self.token)
 
+    @property
+    def cache_key(self) -> tuple[str | None, str]:
+        """What a cached decision is about: the token and how it was sent. A token sent as the
+        wrong kind (a personal token as JOB-TOKEN) is refused without poisoning the right kind."""
+        return (self.hint, self.digest)
+
 
 def kind_from_shape(token: str) -> str | None:
     head = token[:64]

@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 
 from flask import Flask, current_app, g, request
 
 from mltracker.service.api.json_response import json_response
-from mltracker.service.auth.authorizer import Authorizer, Grant
-from mltracker.service.auth.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL_S, DecisionCache
+from mltracker.service.auth.authorizer import Authorizer, GitLabBusy, Grant
+from mltracker.service.auth.cache import DecisionCache
 from mltracker.service.auth.credentials import credential_of
 from mltracker.service.auth.policy import required_level
 from mltracker.service.errors import MlflowError
 from mltracker.service.gitlab import GitLabAdapter
-from mltracker.service.gitlab.client import DEFAULT_TIMEOUT_S
 from mltracker.service.settings import Settings
 
 EXTENSION = "mltracker_auth"
@@ -23,24 +21,11 @@ ROOT_API_PATH = re.compile(r"^/(?:ajax-)?api/")
 CHALLENGE = 'Bearer realm="mltracker", Basic realm="mltracker (a GitLab token as password)"'
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        return default
-
-
 def build_authorizer(settings: Settings) -> Authorizer:
-    adapter = GitLabAdapter(
-        settings.gitlab_url or "", settings.gitlab_token,
-        timeout=_env_float("MLTRACKER_GITLAB_TIMEOUT", DEFAULT_TIMEOUT_S),
-    )
-    cache = DecisionCache(
-        ttl_s=_env_float("MLTRACKER_AUTH_CACHE_TTL", DEFAULT_TTL_S),
-        max_entries=int(_env_float("MLTRACKER_AUTH_CACHE_SIZE", DEFAULT_MAX_ENTRIES)),
-    )
-    return Authorizer(adapter, cache)
+    adapter = GitLabAdapter(settings.gitlab_url or "", settings.gitlab_token,
+                            timeout=settings.gitlab_timeout, max_retries=settings.gitlab_max_retries)
+    cache = DecisionCache(ttl_s=settings.auth_cache_ttl, max_entries=settings.auth_cache_size)
+    return Authorizer(adapter, cache, unverified_job_level=settings.unverified_job_access_level)
 
 
 def install_auth(app: Flask, settings: Settings) -> None:
@@ -75,6 +60,8 @@ def _error(exc: MlflowError):
     response = json_response(exc.to_dict(), exc.http_status)
     if exc.error_code == "UNAUTHENTICATED":
         response.headers["WWW-Authenticate"] = CHALLENGE
+    if isinstance(exc, GitLabBusy) and exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

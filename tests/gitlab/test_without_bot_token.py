@@ -1,4 +1,5 @@
-"""Without MLTRACKER_GITLAB_TOKEN: job tokens still work (Developer by default), merge request
+"""Without MLTRACKER_GITLAB_TOKEN: job tokens still work (as Developer when the operator says so with
+MLTRACKER_UNVERIFIED_JOB_ACCESS_LEVEL=30; read-only otherwise), merge request
 pipelines are still linked to their MR from the ref, and client-named jobs can be checked with
 the caller's own user token but not with a job token."""
 from __future__ import annotations
@@ -14,7 +15,8 @@ from tests.conftest import run_mltracker
 def botless_server(fake_gitlab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gitlab-botless")
     with run_mltracker(tmp, f"sqlite:///{tmp}/mltracker.db", str(tmp / "artifacts"),
-                       extra_env=gitlab_env(fake_gitlab, bot_token=None), workers=1) as server:
+                       extra_env={**gitlab_env(fake_gitlab, bot_token=None),
+                                  "MLTRACKER_UNVERIFIED_JOB_ACCESS_LEVEL": "30"}, workers=1) as server:
         yield server
 
 
@@ -44,7 +46,7 @@ def test_job_tokens_without_a_bot_token(botless_server, scenario):
     tags = _tags(_create_run(botless_server, project, branch_job.token))
     assert tags["gitlab.CI_JOB_ID"] == str(branch_job.id) and "gitlab.CI_MERGE_REQUEST_IID" not in tags
 
-    # The job's user's role cannot be looked up without the bot token: jobs act as Developer.
+    # The job's user's role cannot be looked up without the bot token: jobs act as the level configured.
     reporter_job = scenario.job(project, reporter)
     assert _create_run(botless_server, project, reporter_job.token).status_code == 200
 
