@@ -2,16 +2,16 @@
 
 Pure rendering: plain data in, text and PNG bytes out; no HTTP, no database, nothing else of ours.
 """
-from .direction import Direction, infer_direction, resolve_direction
-from .inputs import BaselineData, CandidateData, ExperimentData
+from .direction import Direction
+from .inputs import BaselineData, CandidateData, ComparisonRules, ExperimentData
 from .model import Cell, Column, Delta, ExperimentReport, MetricChange, Report, Row, Verdict
 from .build import build_comparison, build_experiment, build_report
 from .markdown import REPORT_MARKER, extract_history, render_compare, render_markdown
 from .html import render_html
 
 __all__ = [
-    "BaselineData", "CandidateData", "Cell", "Column", "Delta", "Direction", "ExperimentData",
+    "BaselineData", "CandidateData", "Cell", "ComparisonRules", "Column", "Delta", "Direction", "ExperimentData",
     "ExperimentReport", "MetricChange", "REPORT_MARKER", "Report", "Row", "Verdict",
-    "build_comparison", "build_experiment", "build_report", "extract_history", "infer_direction",
-    "render_compare", "render_html", "render_markdown", "resolve_direction",
+    "build_comparison", "build_experiment", "build_report", "extract_history",
+    "render_compare", "render_html", "render_markdown",
 ]

@@ -7,68 +7,45 @@ import re
 from collections.abc import Mapping, Sequence
 
 from . import formatting as fmt
-from .direction import DIRECTION_TAG_PREFIX, Direction, parse_direction, resolve_direction
-from .inputs import BaselineData, CandidateData, ExperimentData
+from .direction import Direction
+from .inputs import BaselineData, CandidateData, ComparisonRules, ExperimentData
 from .model import Cell, Change, Column, Delta, ExperimentReport, MetricChange, Report, Row, Verdict
 
-PRIMARY_METRIC_TAG = "mltracker.primary_metric"
-INACTIVE_STATUSES = frozenset({"FAILED", "KILLED"})
 
-
-def build_report(
-    experiments: Sequence[ExperimentData],
-    *,
-    directions: Mapping[str, str] | None = None,
-    primary_metrics: Sequence[str] | None = None,
-    title: str = "mltracker report",
-) -> Report:
-    """`directions` (metric -> "min"/"max") and `primary_metrics` are explicit overrides, e.g. the
-    CI template's inputs; they win over experiment tags, which win over naming conventions."""
+def build_report(experiments: Sequence[ExperimentData], *, title: str = "mltracker report") -> Report:
     keys: set[str] = set()
     built = []
     for experiment in experiments:
         key = _unique_key(experiment.name, keys)
-        built.append(build_experiment(experiment, key=key, directions=directions, primary_metrics=primary_metrics))
+        built.append(build_experiment(experiment, key=key))
     return Report(tuple(built), title=title)
 
 
-def build_comparison(
-    a: CandidateData,
-    b: CandidateData,
-    *,
-    tags: Mapping[str, str] | None = None,
-    directions: Mapping[str, str] | None = None,
-    primary_metrics: Sequence[str] | None = None,
-) -> Report:
+def build_comparison(a: CandidateData, b: CandidateData, *, rules: ComparisonRules) -> Report:
     """Two candidates side by side; `b` is compared against `a`."""
     experiment = ExperimentData(
         name=f"{a.label} vs {b.label}",
         candidates=[b],
         baseline=BaselineData(label=a.label, candidate=a),
-        tags=tags or {},
+        rules=rules,
     )
-    built = build_experiment(experiment, key="compare", directions=directions, primary_metrics=primary_metrics)
-    built = dataclasses.replace(built, compare=True)
+    built = dataclasses.replace(build_experiment(experiment, key="compare"), compare=True)
     return Report((built,), title="mltracker comparison", compare=True)
 
 
-def build_experiment(
-    experiment: ExperimentData,
-    *,
-    key: str = "experiment",
-    directions: Mapping[str, str] | None = None,
-    primary_metrics: Sequence[str] | None = None,
-) -> ExperimentReport:
+def build_experiment(experiment: ExperimentData, *, key: str = "experiment") -> ExperimentReport:
+    rules = experiment.rules
+    if rules is None:
+        raise ValueError(f"experiment {experiment.name!r}: no comparison rules given")
     baseline = experiment.baseline
     candidates = [c for c in experiment.candidates if not (baseline and c.run_id == baseline.candidate.run_id)]
     everyone = ([baseline.candidate] if baseline else []) + candidates
-    notes: list[str] = []
+    notes: list[str] = list(rules.notes)
 
     order = _metric_order(experiment, everyone)
-    primaries = _primary_metrics(experiment, order, primary_metrics)
+    primaries = [m for m in rules.primary_metrics(order)]
     metric_keys = primaries + [k for k in order if k not in primaries]
-    resolved = {k: resolve_direction(k, experiment.tags, directions) for k in metric_keys}
-    notes += _ignored_direction_tags(experiment.tags)
+    resolved = {k: rules.direction(k) for k in metric_keys}
 
     columns = [Column(k, "metric", primary=k in primaries, direction=resolved[k]) for k in metric_keys]
     columns += [Column(k, "param") for k in _differing_params(everyone)]
@@ -87,7 +64,7 @@ def build_experiment(
         duration = fmt.format_duration(candidate.duration_s) if candidate.duration_s is not None else None
         rows.append(Row(candidate, is_baseline, tuple(cells), duration))
 
-    best = _best_candidate(candidates, primaries, resolved)
+    best = rules.best(candidates, primaries) if primaries else None
     verdict = _verdict(best, baseline, primaries, resolved, metric_cells, everyone, bool(candidates))
     return ExperimentReport(
         name=experiment.name,
@@ -115,24 +92,6 @@ def _metric_order(experiment: ExperimentData, everyone: Sequence[CandidateData])
         ordered.update(dict.fromkeys(k for k in candidate.metrics if k not in ordered))
     present = {k for c in everyone for k in c.metrics}
     return [k for k in ordered if k in present]
-
-
-def _primary_metrics(experiment: ExperimentData, order: list[str], explicit: Sequence[str] | None) -> list[str]:
-    if explicit:
-        chosen = [m.strip() for m in explicit if m.strip()]
-    else:
-        chosen = [m.strip() for m in experiment.tags.get(PRIMARY_METRIC_TAG, "").split(",") if m.strip()]
-    if not chosen:
-        chosen = order[:1]
-    return list(dict.fromkeys(chosen))
-
-
-def _ignored_direction_tags(tags: Mapping[str, str]) -> list[str]:
-    return [
-        f"ignored tag {name}={value!r} (expected min or max)"
-        for name, value in sorted(tags.items())
-        if name.startswith(DIRECTION_TAG_PREFIX) and parse_direction(value) is None
-    ]
 
 
 def _differing_params(everyone: Sequence[CandidateData]) -> list[str]:
@@ -192,32 +151,6 @@ def _as_float(value: object) -> float | None:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-
-
-def _best_candidate(
-    candidates: Sequence[CandidateData], primaries: Sequence[str], directions: Mapping[str, Direction]
-) -> CandidateData | None:
-    """Best on the first primary metric, ties broken by the next ones, then by pipeline order.
-    Failed or killed candidates only win when nothing else has a value."""
-    if not primaries:
-        return None
-
-    def sort_key(item: tuple[int, CandidateData]):
-        index, candidate = item
-        key = []
-        for metric in primaries:
-            value = _as_float(candidate.metrics.get(metric))
-            if value is None or math.isnan(value):
-                key.append((1, 0.0))
-            else:
-                key.append((0, value if directions[metric] is Direction.MIN else -value))
-        return (candidate.status.upper() in INACTIVE_STATUSES, key, index)
-
-    measured = [
-        (i, c) for i, c in enumerate(candidates)
-        if (v := _as_float(c.metrics.get(primaries[0]))) is not None and not math.isnan(v)
-    ]
-    return min(measured, key=sort_key)[1] if measured else None
 
 
 def _verdict(

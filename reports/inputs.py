@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from .direction import Direction
 
 Point = tuple[int, float]  # (step, value)
 
@@ -37,11 +40,24 @@ class BaselineData:
     pipeline_url: str | None = None
 
 
+class ComparisonRules(Protocol):
+    """The caller's judgement, which reports/ only renders."""
+
+    def primary_metrics(self, logged_order: Sequence[str]) -> Sequence[str]: ...
+
+    def direction(self, metric: str) -> Direction: ...
+
+    def best(self, candidates: Sequence[CandidateData], primaries: Sequence[str]) -> CandidateData | None: ...
+
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
 @dataclass(frozen=True)
 class ExperimentData:
     name: str
     candidates: Sequence[CandidateData]
     baseline: BaselineData | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    rules: ComparisonRules | None = None  # required: reports/ never decides which way is better
     metric_order: Sequence[str] = ()  # overrides the candidates' own order when given
     ui_url: str | None = None

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from . import escaping
-from .inputs import CandidateData
+from .inputs import CandidateData, ComparisonRules
 from .build import build_comparison
 from .model import Cell, Column, ExperimentReport, Report, Row, Verdict
 
@@ -204,16 +204,9 @@ def render_markdown(
     )
 
 
-def render_compare(
-    a: CandidateData,
-    b: CandidateData,
-    *,
-    tags: Mapping[str, str] | None = None,
-    directions: Mapping[str, str] | None = None,
-    primary_metrics: Sequence[str] | None = None,
-) -> str:
+def render_compare(a: CandidateData, b: CandidateData, *, rules: ComparisonRules) -> str:
     """The `@bot compare a b` reply: `b` against `a`, no baseline needed."""
-    report = build_comparison(a, b, tags=tags, directions=directions, primary_metrics=primary_metrics)
+    report = build_comparison(a, b, rules=rules)
     return _ENV.get_template("compare.md.j2").render(
         report=report, experiment=report.experiments[0],
         marks=dict(better=BETTER_MARK, worse=WORSE_MARK, best=BEST_ROW_MARK),

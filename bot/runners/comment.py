@@ -9,6 +9,7 @@ from mltracker.bot.context import BotContext
 from mltracker.bot.events import MergeRequestComment
 from mltracker.reports import render_compare
 from mltracker.service.auth.policy import role_name
+from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.errors import MlflowError
 from mltracker.service.registry.promote import promote
 from mltracker.service.reporting.candidates import candidate_data, experiment_tags
@@ -79,7 +80,7 @@ def _compare(ctx: BotContext, event: MergeRequestComment, command: Compare) -> s
             tags = experiment_tags(conn, second.experiment_id)
     except (CandidateNotFound, AmbiguousCandidate) as exc:
         return refusal(_explain(exc))
-    return render_compare(a, b, tags=tags)
+    return render_compare(a, b, rules=ComparisonRules(tags))
 
 
 def _explain(exc: Exception) -> str:

@@ -18,7 +18,10 @@ import urllib.request
 def add_gate_command(commands) -> None:
     gate = commands.add_parser("gate", help="fail if this pipeline's best candidate regresses (CI quality gate)")
     gate.add_argument("--metric", required=True, help="metric key to compare")
-    gate.add_argument("--direction", default="minimize", choices=["minimize", "maximize"])
+    gate.add_argument("--direction", default="auto", choices=["auto", "minimize", "maximize"],
+                      help="auto: the experiment tag mltracker.direction.<metric>, else the metric's name")
+    gate.add_argument("--no-candidates", default="pass", choices=["pass", "fail"],
+                      help="what a pipeline without candidates means (default: pass, with a warning)")
     gate.add_argument("--max-regression", default="0", help="allowed relative regression: 0.02 or 2%% (default 0)")
     gate.add_argument("--experiment", default=os.environ.get("MLFLOW_EXPERIMENT_NAME"),
                       help="experiment name or id (default $MLFLOW_EXPERIMENT_NAME)")
@@ -39,6 +42,7 @@ def run_gate(args) -> int:
     params = {
         "pipeline_id": args.pipeline_id, "metric": args.metric, "direction": args.direction,
         "max_regression": args.max_regression, "target_ref": args.target_ref,
+        "no_candidates": args.no_candidates,
     }
     if args.experiment:
         params["experiment"] = args.experiment

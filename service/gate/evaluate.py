@@ -1,17 +1,18 @@
-"""The quality gate's decision, pure: best candidate of a pipeline vs the baseline's best."""
+"""The quality gate's decision, pure: this pipeline's best candidate against the baseline, with
+the comparison rules the merge request report uses (service/comparison)."""
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
 
+from mltracker.reports import Direction
+from mltracker.service.comparison.best import best_candidate
+from mltracker.service.comparison.direction import AUTO, is_valid_setting
 from mltracker.service.errors import invalid
 
-MINIMIZE, MAXIMIZE = "minimize", "maximize"
-_DIRECTIONS = {
-    "minimize": MINIMIZE, "min": MINIMIZE, "lower": MINIMIZE, "lower_is_better": MINIMIZE,
-    "maximize": MAXIMIZE, "max": MAXIMIZE, "higher": MAXIMIZE, "higher_is_better": MAXIMIZE,
-}
 PASSED, FAILED, NO_BASELINE, NO_CANDIDATES = "passed", "failed", "no_baseline", "no_candidates"
+NO_CANDIDATES_POLICIES = ("pass", "fail")
+_WORDS = {Direction.MIN: "minimize", Direction.MAX: "maximize"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Candidate:
     value: float | None
     pipeline_id: int | None = None
     job_id: int | None = None
+    status: str = "FINISHED"
 
 
 @dataclass
@@ -28,30 +30,42 @@ class GateResult:
     status: str
     passed: bool
     metric: str
-    direction: str
+    direction: Direction
     max_regression: float
     experiment: str | None
     pipeline_id: int
     baseline_ref: str
     candidate: Candidate | None = None
     baseline: Candidate | None = None
+    baseline_label: str | None = None  # the branch, or "<model>@champion"
     change: float | None = None  # candidate − baseline, in the metric's unit
     regression: float | None = None  # relative; > 0 means worse than the baseline
     candidates: list[Candidate] = field(default_factory=list)
     baseline_candidates: list[Candidate] = field(default_factory=list)
     reason: str = ""
+    warning: bool = False
 
     def to_json(self) -> dict:
         payload = asdict(self)
+        payload["direction"] = _WORDS[self.direction]
         payload["summary"] = summary(self)
         return payload
 
 
-def parse_direction(raw: str | None) -> str:
-    direction = _DIRECTIONS.get((raw or MINIMIZE).strip().lower())
-    if direction is None:
-        raise invalid(f"direction must be 'minimize' or 'maximize', got '{raw}'.")
-    return direction
+def parse_direction_setting(raw: str | None) -> str:
+    """`auto` (the default: the experiment tag, else the metric's name) or a direction."""
+    text = (raw or AUTO).strip().lower() or AUTO
+    if not is_valid_setting(text):
+        raise invalid(f"direction must be 'auto', 'minimize' or 'maximize', got '{raw}'.")
+    return text
+
+
+def parse_no_candidates(raw: str | None) -> str:
+    """What a pipeline without candidates means: `pass` (with a warning; the default) or `fail`."""
+    text = (raw or "pass").strip().lower()
+    if text not in NO_CANDIDATES_POLICIES:
+        raise invalid(f"no_candidates must be 'pass' or 'fail', got '{raw}'.")
+    return text
 
 
 def parse_max_regression(raw: str | None) -> float:
@@ -66,37 +80,38 @@ def parse_max_regression(raw: str | None) -> float:
     return value
 
 
-def best(candidates: list[Candidate], direction: str) -> Candidate | None:
-    scored = [c for c in candidates if c.value is not None and not math.isnan(c.value)]
-    if not scored:
-        return None
-    pick = min if direction == MINIMIZE else max
-    return pick(scored, key=lambda c: c.value)
+def best(candidates: list[Candidate], metric: str, direction: Direction) -> Candidate | None:
+    return best_candidate(candidates, [metric], {metric: direction}, value=lambda c, _: c.value)
 
 
 def evaluate(
-    *, metric: str, direction: str, max_regression: float, experiment: str | None, pipeline_id: int,
+    *, metric: str, direction: Direction, max_regression: float, experiment: str | None, pipeline_id: int,
     baseline_ref: str, candidates: list[Candidate], baseline_candidates: list[Candidate],
+    baseline_run_id: str | None = None, baseline_label: str | None = None, no_candidates: str = "pass",
 ) -> GateResult:
+    """`baseline_run_id`: the baseline service/comparison chose among `baseline_candidates`."""
     result = GateResult(
-        status=NO_CANDIDATES, passed=False, metric=metric, direction=direction, max_regression=max_regression,
-        experiment=experiment, pipeline_id=pipeline_id, baseline_ref=baseline_ref,
+        status=NO_CANDIDATES, passed=no_candidates == "pass", metric=metric, direction=direction,
+        max_regression=max_regression, experiment=experiment, pipeline_id=pipeline_id,
+        baseline_ref=baseline_ref, baseline_label=baseline_label or baseline_ref,
         candidates=candidates, baseline_candidates=baseline_candidates,
     )
-    result.candidate = best(candidates, direction)
+    result.candidate = best(candidates, metric, direction)
     if result.candidate is None:
+        result.warning = result.passed
         result.reason = (
             f"no candidate of pipeline {pipeline_id} logged '{metric}'"
             if candidates else f"pipeline {pipeline_id} produced no candidates"
         )
         return result
-    result.baseline = best(baseline_candidates, direction)
+    result.baseline = next((c for c in baseline_candidates if c.run_id == baseline_run_id and c.value is not None
+                            and not math.isnan(c.value)), None)
     if result.baseline is None:
         result.status, result.passed = NO_BASELINE, True
         result.reason = f"no baseline on '{baseline_ref}' with '{metric}' yet"
         return result
     change = result.candidate.value - result.baseline.value
-    worse_by = change if direction == MINIMIZE else -change
+    worse_by = change if direction is Direction.MIN else -change
     if result.baseline.value != 0:
         regression = worse_by / abs(result.baseline.value)
     else:
@@ -125,11 +140,16 @@ def _describe(c: Candidate) -> str:
     return f"run {c.run_id} '{c.run_name}'" + (f" ({where})" if where else "")
 
 
+def _baseline_where(result: GateResult) -> str:
+    if result.baseline_label and result.baseline_label != result.baseline_ref:
+        return f"'{result.baseline_label}' (no pipeline on '{result.baseline_ref}')"
+    return f"on '{result.baseline_ref}'"
+
+
 def summary(result: GateResult) -> str:
     """Plain text; the first line starts with PASS or FAIL (the CI job greps it)."""
-    better = "lower" if result.direction == MINIMIZE else "higher"
     if result.status == NO_CANDIDATES:
-        head = f"FAIL: {result.reason}"
+        head = f"PASS (warning): {result.reason}" if result.passed else f"FAIL: {result.reason}"
     elif result.status == NO_BASELINE:
         head = f"PASS: {result.reason}; nothing to compare with"
     else:
@@ -141,12 +161,12 @@ def summary(result: GateResult) -> str:
         else:
             verb = "equals"
         head = (
-            f"{'PASS' if result.passed else 'FAIL'}: best '{result.metric}' {verb} the baseline on "
-            f"'{result.baseline_ref}' (allowed regression {_pct(result.max_regression)})"
+            f"{'PASS' if result.passed else 'FAIL'}: best '{result.metric}' {verb} the baseline "
+            f"{_baseline_where(result)} (allowed regression {_pct(result.max_regression)})"
         )
     lines = [
         head,
-        f"  metric      {result.metric} ({better} is better)",
+        f"  metric      {result.metric} ({result.direction.description})",
         f"  experiment  {result.experiment or 'n/a'}",
         f"  pipeline    {result.pipeline_id}: {len(result.candidates)} candidate(s)",
     ]
@@ -154,7 +174,7 @@ def summary(result: GateResult) -> str:
         lines.append(f"  candidate   {_fmt(result.candidate.value):>12}  {_describe(result.candidate)}")
     if result.baseline is not None:
         lines.append(f"  baseline    {_fmt(result.baseline.value):>12}  {_describe(result.baseline)}"
-                     f" on '{result.baseline_ref}'")
+                     f" {_baseline_where(result)}")
     if result.change is not None:
         lines.append(f"  change      {result.change:+.6g}")
     return "\n".join(lines) + "\n"

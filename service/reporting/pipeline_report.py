@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from mltracker.reports import BaselineData, ExperimentData, Report, build_report
-from mltracker.service.reporting.baseline import select_baseline
+from mltracker.service.comparison.baseline import select_baseline
+from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.reporting.candidates import candidate_data, experiment_of_runs, experiment_tags
 from mltracker.service.reporting.links import Links
 from mltracker.service.tracking.experiments import get_experiment_rows
@@ -24,10 +25,10 @@ def comparison_report(
     names = get_experiment_rows(conn, list(grouped))
     experiments = []
     for experiment_id, ids in grouped.items():
-        tags = experiment_tags(conn, experiment_id)
+        rules = ComparisonRules(experiment_tags(conn, experiment_id), directions or {})
         baseline = None
         if target_branch:
-            chosen = select_baseline(conn, project_id, experiment_id, target_branch, tags, exclude_pipeline_id)
+            chosen = select_baseline(conn, project_id, experiment_id, target_branch, rules, exclude_pipeline_id)
             if chosen is not None:
                 [data] = _candidates(conn, [chosen.run_id], links)
                 baseline = BaselineData(
@@ -38,10 +39,10 @@ def comparison_report(
             name=names[experiment_id].name,
             candidates=_candidates(conn, ids, links),
             baseline=baseline,
-            tags=tags,
+            rules=rules,
             ui_url=links.experiment(experiment_id),
         ))
-    return build_report(experiments, directions=directions)
+    return build_report(experiments)
 
 
 def _candidates(conn: Connection, run_ids: list[str], links: Links):

@@ -44,9 +44,15 @@ def test_gate_json(gitlab_server, scenario, client_as):
                      direction="maximize", max_regression="0.2", target_ref="main", **extra).json()
         assert body["status"] == "passed" and body["experiment"] == "gate-json"
 
+    # No direction: `auc` is higher-is-better by its name, as in the merge request report.
     text = _gate(gitlab_server, project, reporter.token, pipeline_id=job.pipeline_id, metric="auc",
                  target_ref="main", format="text")
-    assert text.headers["Content-Type"].startswith("text/plain") and text.text.startswith("FAIL: best 'auc' is 12.50% worse")  # minimising: 0.45 vs 0.4
+    assert text.headers["Content-Type"].startswith("text/plain")
+    assert text.text.startswith("FAIL: best 'auc' is 10.00% worse"), text.text
+    assert "auc (higher is better)" in text.text
+    body = _gate(gitlab_server, project, reporter.token, pipeline_id=job.pipeline_id, metric="auc",
+                 target_ref="main", direction="minimize").json()
+    assert body["direction"] == "minimize" and body["baseline"]["value"] == 0.4 and body["status"] == "failed"
 
     missing = _gate(gitlab_server, project, reporter.token, metric="auc", target_ref="main")
     assert missing.status_code == 400 and missing.json()["error_code"] == "INVALID_PARAMETER_VALUE"
@@ -56,6 +62,13 @@ def test_gate_json(gitlab_server, scenario, client_as):
     unknown = _gate(gitlab_server, project, reporter.token, pipeline_id=job.pipeline_id, metric="auc",
                     target_ref="main", experiment="nope").json()
     assert unknown["status"] == "no_candidates" and "not found" in unknown["summary"]
+    assert unknown["passed"] is True and unknown["summary"].startswith("PASS (warning)")
+    strict = _gate(gitlab_server, project, reporter.token, pipeline_id=job.pipeline_id, metric="auc",
+                   target_ref="main", experiment="nope", no_candidates="fail").json()
+    assert strict["passed"] is False and strict["summary"].startswith("FAIL")
+    bad = _gate(gitlab_server, project, reporter.token, pipeline_id=1, metric="auc", target_ref="main",
+                no_candidates="maybe")
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
 def test_gate_needs_read_access(gitlab_server, scenario):

@@ -4,6 +4,9 @@ from __future__ import annotations
 import math
 
 from mltracker.reports import BaselineData, CandidateData, ExperimentData
+from mltracker.service.comparison.rules import ComparisonRules
+
+RULES = ComparisonRules()  # the rules the service applies to an untagged experiment
 
 
 def _curve(start: float, end: float, steps: int = 20, wiggle: float = 0.0) -> list[tuple[int, float]]:
@@ -35,7 +38,7 @@ def pipeline_experiment() -> ExperimentData:
     base = candidate("resnet-main", 0.912, 0.301, "0.1", time=64.0, duration_s=3725)
     return ExperimentData(
         name="cls-resnet",
-        tags={"mltracker.primary_metric": "val_acc"},
+        rules=ComparisonRules({"mltracker.primary_metric": "val_acc"}),
         baseline=BaselineData("main", base, "https://gitlab.example.com/ml/cls/-/pipelines/100"),
         candidates=[
             candidate("lr-0.01", 0.931, 0.254, "0.01", duration_s=3602, job=1001),
@@ -69,6 +72,7 @@ def no_baseline_experiment() -> ExperimentData:
     return ExperimentData(
         name="house-prices",
         candidates=[run("depth-6", 0.123456, 0.0812, "6", 1_250_000), run("depth-8", 0.123449, 0.0799, "8", 1_250_000)],
+        rules=RULES,
     )
 
 
@@ -89,5 +93,5 @@ def hostile_experiment() -> ExperimentData:
         name="exp <img src=x onerror=alert(1)> @group",
         candidates=[evil],
         baseline=BaselineData("main @dev `", base, None),
-        tags={"mltracker.direction.acc|<b>": "sideways"},
+        rules=ComparisonRules({"mltracker.direction.acc|<b>": "sideways"}),
     )

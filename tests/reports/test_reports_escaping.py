@@ -77,11 +77,11 @@ def test_payload_everywhere(payload, where):
     cand = CandidateData("r1", name, metrics={metric: 0.9}, params={"p": payload if where == "param" else "1"})
     base = CandidateData("r0", "base", metrics={metric: 0.8}, params={"p": "0"})
     exp = ExperimentData(payload if where == "experiment" else "exp", [cand],
-                         BaselineData(payload if where == "baseline label" else "main", base))
+                         BaselineData(payload if where == "baseline label" else "main", base), rules=samples.RULES)
     markdown = render_markdown(build_report([exp]))
     assert_inert(markdown)
     assert "a" * 100 not in markdown  # long values are truncated
-    assert_inert(render_compare(base, cand))
+    assert_inert(render_compare(base, cand, rules=samples.RULES))
 
 
 def test_md_text_escapes_markdown_and_html():

@@ -33,7 +33,7 @@ def no_baseline_report() -> str:
 
 def compare_reply() -> str:
     experiment = samples.pipeline_experiment()
-    return render_compare(experiment.candidates[0], experiment.candidates[1])
+    return render_compare(experiment.candidates[0], experiment.candidates[1], rules=samples.RULES)
 
 
 def two_experiments_report() -> str:

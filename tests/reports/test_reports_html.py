@@ -15,7 +15,7 @@ def test_hostile_strings_are_escaped():
 def test_long_values_are_truncated_with_the_full_value_as_tooltip():
     long_name = "<i>" + "x" * 60
     run = CandidateData("r", long_name, metrics={"acc": 1.0})
-    html = render_html(build_report([ExperimentData("e", [run])]))
+    html = render_html(build_report([ExperimentData("e", [run], rules=samples.RULES)]))
     assert f'<span title="&lt;i&gt;{"x" * 60}">&lt;i&gt;{"x" * 36}…</span>' in html
 
 

@@ -3,6 +3,7 @@ from mltracker.reports import REPORT_MARKER, build_report, extract_history, rend
 from mltracker.reports.inputs import CandidateData
 
 import report_samples as samples
+from mltracker.service.comparison.rules import ComparisonRules
 
 
 def test_marker_is_the_first_line():
@@ -60,7 +61,7 @@ def test_history_round_trip_keeps_newest_first():
 
 def test_no_candidates():
     experiment = samples.pipeline_experiment()
-    empty = type(experiment)(experiment.name, [], experiment.baseline, experiment.tags)
+    empty = type(experiment)(experiment.name, [], experiment.baseline, experiment.rules)
     markdown = render_markdown(build_report([empty]))
     assert "this pipeline produced no candidates" in markdown
     assert "0 candidates from this pipeline" in markdown
@@ -69,9 +70,9 @@ def test_no_candidates():
 def test_compare_second_against_first():
     a = CandidateData("1", "a", metrics={"val_loss": 0.3, "acc": 0.8}, params={"lr": "0.1"})
     b = CandidateData("2", "b", metrics={"val_loss": 0.25, "acc": 0.79}, params={"lr": "0.01"})
-    reply = render_compare(a, b)
+    reply = render_compare(a, b, rules=samples.RULES)
     assert reply.startswith("**Comparison** (`b` against `a`): `b` improves `val_loss` 0.3 → 0.25 (-16.7%) over `a`")
     assert "🔵▼ -0.05 (-16.7%)" in reply and "🟠▼ -0.01 (-1.3%)" in reply
     assert "baseline" not in reply.split("<sub>")[0]
-    assert render_compare(a, b, primary_metrics=["acc"]).startswith(
+    assert render_compare(a, b, rules=ComparisonRules(explicit_primary_metrics=["acc"])).startswith(
         "**Comparison** (`b` against `a`): `b` does not improve on `a`: `acc` 0.8 → 0.79 (-1.3%)")

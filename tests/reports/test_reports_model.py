@@ -5,6 +5,7 @@ from mltracker.reports import BaselineData, CandidateData, ExperimentData, build
 from mltracker.reports.build import build_experiment
 
 import report_samples as samples
+from mltracker.service.comparison.rules import ComparisonRules
 
 
 def run(name, metrics, params=None, order=(), status="FINISHED"):
@@ -12,9 +13,10 @@ def run(name, metrics, params=None, order=(), status="FINISHED"):
                          params=params or {}, metric_order=order)
 
 
-def experiment(candidates, baseline=None, tags=None, **kwargs):
-    exp = ExperimentData("exp", candidates, BaselineData("main", baseline) if baseline else None, tags or {})
-    return build_experiment(exp, **kwargs)
+def experiment(candidates, baseline=None, tags=None, directions=None, primary_metrics=None):
+    rules = ComparisonRules(tags or {}, directions or {}, primary_metrics)
+    exp = ExperimentData("exp", candidates, BaselineData("main", baseline) if baseline else None, rules)
+    return build_experiment(exp)
 
 
 def cell(report, row, key):
@@ -160,14 +162,14 @@ def test_invalid_direction_tag_is_noted():
 
 def test_comparison_of_two_candidates():
     a, b = run("a", {"loss": 0.3}), run("b", {"loss": 0.2})
-    report = build_comparison(a, b).experiments[0]
+    report = build_comparison(a, b, rules=samples.RULES).experiments[0]
     assert report.compare and [r.candidate for r in report.rows] == [a, b]
     assert report.verdict.kind == "improves"
     assert report.rows[1].cells[0].delta.change == "better"
 
 
 def test_experiment_keys_are_unique_and_name_plots():
-    exp = ExperimentData("My Exp!", [run("a", {"m": 1.0})])
+    exp = ExperimentData("My Exp!", [run("a", {"m": 1.0})], rules=samples.RULES)
     report = build_report([exp, exp])
     assert [e.key for e in report.experiments] == ["my-exp", "my-exp-2"]
     assert report.plot_names == ["my-exp-history.png", "my-exp-metrics.png",

@@ -52,10 +52,10 @@ def test_render_plots_names_match_the_report():
 
 def test_nothing_to_draw_gives_none():
     bare = CandidateData("r", "r", metrics={"acc": 0.5})
-    exp = experiment_report(ExperimentData("e", [bare]))[0]
+    exp = experiment_report(ExperimentData("e", [bare], rules=samples.RULES))[0]
     assert plot_history(exp) is None  # no history logged
     assert plot_final_metrics(exp) is not None
-    assert plot_final_metrics(experiment_report(ExperimentData("e", [CandidateData("r", "r")]))[0]) is None
+    assert plot_final_metrics(experiment_report(ExperimentData("e", [CandidateData("r", "r")], rules=samples.RULES))[0]) is None
 
 
 def test_many_candidates_long_names_and_odd_values_still_render():
@@ -66,7 +66,7 @@ def test_many_candidates_long_names_and_odd_values_still_render():
         for i in range(9)
     ]
     base = CandidateData("b", "base", metrics={"val_loss": 1.0, "acc": 0.1})
-    exp = experiment_report(ExperimentData("e", runs, BaselineData("main", base)))[0]
+    exp = experiment_report(ExperimentData("e", runs, BaselineData("main", base), rules=samples.RULES))[0]
     for plot in (plot_history, plot_final_metrics):
         png = plot(exp)
         assert Image.open(io.BytesIO(png)).size[0] == 800

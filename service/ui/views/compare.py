@@ -9,6 +9,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from mltracker.reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
+from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.context import current_project_id, services
 from mltracker.service.db.schema import runs
 from mltracker.service.tracking.experiments import experiment_tags_of, get_experiment_rows
@@ -48,7 +49,7 @@ def compare():
     first_tags = {t["key"]: t["value"] for t in tags.get(rows[0].experiment_id, [])}
     experiment = ExperimentData(
         name=names.get(rows[0].experiment_id, ""), candidates=candidates[1:],
-        baseline=BaselineData(label=candidates[0].label, candidate=candidates[0]), tags=first_tags,
+        baseline=BaselineData(label=candidates[0].label, candidate=candidates[0]), rules=ComparisonRules(first_tags),
     )
     built = dataclasses.replace(build_experiment(experiment, key="compare"), compare=True)
     report_html = Markup(render_html(Report((built,), title="Metrics", compare=True)))

@@ -1,7 +1,8 @@
-"""Which way is better, by name, by experiment tag and by explicit override."""
+"""Which way is better: configured, by experiment tag, by name (one rule for the report and the gate)."""
 import pytest
 
-from mltracker.reports.direction import Direction, infer_direction, metric_words, resolve_direction
+from mltracker.reports import Direction
+from mltracker.service.comparison.direction import infer_direction, metric_words, parse_direction, resolve_direction
 
 MIN, MAX = Direction.MIN, Direction.MAX
 
@@ -55,3 +56,17 @@ def test_word_boundaries():
 ])
 def test_direction_overrides(tags, overrides, expected):
     assert resolve_direction("val_loss", tags, overrides) is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("min", MIN), ("MINIMIZE", MIN), (" lower ", MIN), ("max", MAX), ("maximize", MAX), ("higher", MAX),
+    ("auto", None), ("", None), ("up", None), (None, None),
+])
+def test_configured_direction_words(text, expected):
+    assert parse_direction(text) is expected
+
+
+def test_auto_leaves_the_decision_to_the_tag_and_the_name():
+    assert resolve_direction("val_acc", {}, {"val_acc": "auto"}) is MAX
+    assert resolve_direction("val_acc", {"mltracker.direction.val_acc": "min"}, {"val_acc": "auto"}) is MIN
+    assert resolve_direction("val_acc", {"mltracker.direction.val_acc": "min"}, {"val_acc": "maximize"}) is MAX

@@ -3,7 +3,8 @@ import itertools
 
 from mltracker.service.linking.links import JobLink, record_link
 from mltracker.service.registry.promote import promote
-from mltracker.service.reporting.baseline import select_baseline
+from mltracker.service.comparison.baseline import select_baseline
+from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.reporting.links import Links
 from mltracker.service.reporting.pipeline_report import comparison_report
 from mltracker.service.tracking import experiments as exps
@@ -32,7 +33,7 @@ def test_baseline_is_the_best_candidate_of_the_newest_pipeline_on_the_target_bra
         _candidate(conn, project, experiment, "main-a", 0.80, pipeline=11)
         best = _candidate(conn, project, experiment, "main-b", 0.85, pipeline=11)
         _candidate(conn, project, experiment, "feature", 0.95, pipeline=12, ref="feature", mr=3)
-        chosen = select_baseline(conn, project, experiment, "main", {})
+        chosen = select_baseline(conn, project, experiment, "main", ComparisonRules())
     assert (chosen.run_id, chosen.label, chosen.pipeline_id) == (best, "main", 11)
 
 
@@ -45,17 +46,17 @@ def test_lower_is_better_metric_picks_the_smallest(database):
         low = _candidate(conn, project, experiment, "low", 0.1, pipeline=20)
         _candidate(conn, project, experiment, "high", 0.9, pipeline=20)
         tags = {"mltracker.primary_metric": "val_acc", "mltracker.direction.val_acc": "min"}
-        assert select_baseline(conn, project, experiment, "main", tags).run_id == low
+        assert select_baseline(conn, project, experiment, "main", ComparisonRules(tags)).run_id == low
 
 
 def test_champion_alias_is_the_fallback_then_none(database):
     project = _project()
     with database.write() as conn:
         experiment = exps.create_experiment(conn, project, "fallback")
-        assert select_baseline(conn, project, experiment, "main", {}) is None
+        assert select_baseline(conn, project, experiment, "main", ComparisonRules()) is None
         run_id = _candidate(conn, project, experiment, "prod", 0.9)
         promote(conn, project, run_id, "fallback-model", "champion", actor="tester")
-        chosen = select_baseline(conn, project, experiment, "main", {})
+        chosen = select_baseline(conn, project, experiment, "main", ComparisonRules())
     assert (chosen.run_id, chosen.label, chosen.pipeline_id) == (run_id, "fallback-model@champion", None)
 
 
@@ -64,7 +65,7 @@ def test_the_current_pipeline_is_never_its_own_baseline(database):
     with database.write() as conn:
         experiment = exps.create_experiment(conn, project, "self")
         _candidate(conn, project, experiment, "on-main", 0.9, pipeline=30)
-        assert select_baseline(conn, project, experiment, "main", {}, exclude_pipeline_id=30) is None
+        assert select_baseline(conn, project, experiment, "main", ComparisonRules(), exclude_pipeline_id=30) is None
 
 
 def test_comparison_report_has_baseline_first_and_verdict(database):
