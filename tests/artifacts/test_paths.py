@@ -22,6 +22,12 @@ GOOD = [
     ("..hidden/x..y/...", "..hidden/x..y/..."),
     ("100%.txt", "100%.txt"),  # a stray % is not an encoding
     ("a%20b", "a%20b"),  # kept as sent: the key is what the client asked for
+    # MLflow <= 3.6 step images: "%17", "%2f", "%00", "%c0" here are parts of the name, not encodings
+    ("images/acc%step%3%timestamp%1700000000000%2f4e0c1a.png", "images/acc%step%3%timestamp%1700000000000%2f4e0c1a.png"),
+    ("images/acc%step%0%timestamp%1700000000000%00ab%5cde.png", "images/acc%step%0%timestamp%1700000000000%00ab%5cde.png"),
+    ("images/acc%step%2500%timestamp%1700000000000%c0ae%23.webp", "images/acc%step%2500%timestamp%1700000000000%c0ae%23.webp"),
+    ("a/%252fetc", "a/%252fetc"),  # decodes to "a//etc": no climbing out
+    ("%c0%ae%c0%ae/x", "%c0%ae%c0%ae/x"),  # not UTF-8 once decoded: only ever a name
 ]
 
 BAD = [
@@ -44,11 +50,14 @@ BAD = [
     "..%2fx",
     "%2fetc/passwd",
     "%5c..",
-    "%00",
+    "%2e%2e",
+    "%252e%252e",
+    "a%5c..%5c..%5cx",
     "%252e%252e/x",
     "%25252e%25252e/x",
-    "a/%252fetc",
-    "%c0%ae%c0%ae/x",  # overlong UTF-8 for ".": not valid UTF-8, refused
+    "a/%252e%252e%252f%252e%252e",
+    "%2F%2Fhost/x",
+    "c%3A/x",
 ]
 
 
@@ -89,6 +98,9 @@ RAW_GOOD = [
     "/projects/42/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/a%20b.txt?x=1",
     "/api/2.0/mlflow-artifacts/artifacts?path=..%2f..",  # the query is checked as a value, not here
     "http://host/api/2.0/mlflow-artifacts/artifacts/x",
+    # what MLflow <= 3.6 clients send for a step image (requests escapes every "%" of the name)
+    "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/images/acc%25step%253%25timestamp%251700000000000%252f4e.png",
+    "/api/2.0/mlflow-artifacts/artifacts/a%252fb",
 ]
 
 RAW_BAD = [
@@ -99,8 +111,8 @@ RAW_BAD = [
     "/api/2.0/mlflow-artifacts/artifacts/a%5cb",
     "/api/2.0/mlflow-artifacts/artifacts/a%00b",
     "/api/2.0/mlflow-artifacts/artifacts/%252e%252e/x",
-    "/api/2.0/mlflow-artifacts/artifacts/a%252fb",
-    "/api/2.0/mlflow-artifacts/artifacts/a%25252fb",
+    "/api/2.0/mlflow-artifacts/artifacts/a%0ab",
+    "/api/2.0/mlflow-artifacts/artifacts/a/%25252e%25252e%25252fx",
     "http://host/api/2.0/mlflow-artifacts/artifacts/%2e%2e/x",
 ]
 
