@@ -6,6 +6,7 @@ import logging
 from flask import Blueprint, Flask, request
 
 from mltracker.service.api import experiments, metrics, runs, server_info
+from mltracker.service.api.request import refuse_unstorable_query_text
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
 from mltracker.service.api.routing import install_project_scope, mount
 from mltracker.service.artifacts.factory import storage_from_destination
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     app = Flask(__name__)
     app.url_map.merge_slashes = False  # an encoded "/" (%2F) must not silently become a different path
     app.before_request(_refuse_empty_path_segments)
+    app.before_request(refuse_unstorable_query_text)
     app.config["MLTRACKER_LOCAL_MODE"] = settings.local_mode
     # Bodies are read by handlers that stream them (artifact uploads); JSON bodies are small.
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024

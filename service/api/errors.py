@@ -36,11 +36,30 @@ def install_error_handlers(app: Flask) -> None:
         return json_response({"error_code": "INTERNAL_ERROR", "message": "Internal server error"}, 500)
 
 
+# SQLite's fixed limits on one statement: the request is too big, and the same request fails again.
+SQLITE_LIMIT_MESSAGES = (
+    "expression tree is too large",
+    "too many sql variables",
+    "too many terms in compound select",
+    "parser stack overflow",
+    "like or glob pattern too complex",
+    "string or blob too big",
+    "too many arguments on function",
+    "at most 64 tables in a join",
+)
+
+
 def install_database_error_handler(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     @app.errorhandler(OperationalError)
-    def _database_unavailable(_exc):
+    def _database_unavailable(exc):
+        if _is_sqlite_limit(exc.orig):
+            return json_response(
+                {"error_code": "INVALID_PARAMETER_VALUE",
+                 "message": "The request is too large for the database; narrow the filter or send less at once."},
+                400,
+            )
         log.warning("database unavailable on %s %s", request.method, request.path)
         return json_response(
             {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "The database is temporarily unavailable; retry."},
@@ -51,3 +70,10 @@ def install_database_error_handler(app: Flask) -> None:
     def _database_error(_exc):
         log.exception("database error on %s %s", request.method, request.path)
         return json_response({"error_code": "INTERNAL_ERROR", "message": "Internal server error"}, 500)
+
+
+def _is_sqlite_limit(error) -> bool:
+    import sqlite3
+
+    message = str(error).lower()
+    return isinstance(error, sqlite3.Error) and any(limit in message for limit in SQLITE_LIMIT_MESSAGES)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from mltracker.service.errors import invalid
+from mltracker.service.search.limits import check_filter_size
 from mltracker.service.search.lexer import Kind, LexError, Token, tokenize
 from mltracker.service.search.syntax import (
     Comparison,
@@ -63,13 +64,15 @@ def parse_raw_filter(text: str | None) -> tuple[RawComparison, ...]:
         raise invalid(f"Invalid clause(s) in filter string: '{text[e.position:].strip()}'") from None
     _reject_statement_separators(text, tokens)
     try:
-        return _FilterParser(tokens, text).parse()
+        comparisons = _FilterParser(tokens, text).parse()
     except SyntaxFault as fault:
         if fault.message:
             raise invalid(fault.message) from None
         raise invalid(
             f"Invalid clause(s) in filter string: '{_clause_text(text, tokens, fault.token)}'"
         ) from None
+    check_filter_size(comparisons)
+    return comparisons
 
 
 def _reject_statement_separators(text: str, tokens: list[Token]) -> None:

@@ -7,6 +7,8 @@ import json
 
 from mltracker.service.errors import invalid
 
+MAX_OFFSET = 2**63 - 1  # databases take a signed 64-bit OFFSET
+
 
 def encode_offset(offset: int) -> str:
     return base64.b64encode(json.dumps({"offset": offset}).encode("utf-8")).decode("ascii")
@@ -32,6 +34,6 @@ def decode_offset(token: str | None) -> int:
         offset = int(offset)
     except ValueError:
         raise invalid(f"Invalid page token, not stringable {parsed['offset']}") from None
-    if offset < 0:
+    if not 0 <= offset <= MAX_OFFSET:
         raise invalid(f"Invalid page token, parsed value={parsed}")
     return offset

@@ -92,6 +92,9 @@ def check_length(entity: str, limit: int, value) -> None:
         raise invalid(exceeds_maximum_length(entity, limit))
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def validate_metric(key, value, timestamp, step, path: str = "") -> None:
     name_path = json_path(path, "key" if path else "name")
     _check_entity_name(
@@ -107,7 +110,7 @@ def validate_metric(key, value, timestamp, step, path: str = "") -> None:
                 f"(timestamp={timestamp}). Please specify value as a valid double (64-bit floating point)",
             )
         )
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp <= INT64_MAX:
         raise invalid(
             invalid_value(
                 json_path(path, "timestamp"),
@@ -115,7 +118,7 @@ def validate_metric(key, value, timestamp, step, path: str = "") -> None:
                 f"metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer) ",
             )
         )
-    if isinstance(step, bool) or not isinstance(step, int):
+    if isinstance(step, bool) or not isinstance(step, int) or not INT64_MIN <= step <= INT64_MAX:
         raise invalid(
             invalid_value(
                 json_path(path, "step"),

@@ -103,6 +103,12 @@ def many(kind: str, n: int, **extra):
     return [{"key": f"{kind[0]}{i}", "value": "1", **extra} for i in range(n)]
 
 
+def page_token(offset: int) -> str:
+    import base64
+
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
 # (id, method, path, json body or raw bytes, expected status, expected error_code).
 # {run}: the target run, {dead}: a deleted run, {exp}: their experiment, {exp_name}: its name.
 CASES = [
@@ -213,7 +219,56 @@ CASES = [
      400, "INVALID_PARAMETER_VALUE"),
     ("runs artifact list absolute", "GET", f"{API}/artifacts/list?run_id={{run}}&path=/etc", None,
      400, "INVALID_PARAMETER_VALUE"),
+    *[(f"{name} offset {offset}", "POST", path, {**body, "page_token": page_token(offset)},
+       400, "INVALID_PARAMETER_VALUE")
+      for name, path, body in (("runs", f"{API}/runs/search", {"experiment_ids": ["{exp}"]}),
+                               ("experiments", f"{API}/experiments/search", {"max_results": 10}),
+                               ("models", f"{API}/registered-models/search", {}),
+                               ("versions", f"{API}/model-versions/search", {}),
+                               ("logged models", "/api/2.0/mlflow/logged-models/search",
+                                {"experiment_ids": ["{exp}"]}))
+      for offset in (2**63, 2**64)],
+    ("JSON nested 100,000 deep", "POST", f"{API}/runs/log-metric",
+     b'{"run_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "INVALID_PARAMETER_VALUE"),
+    ("JSON object nested 5,000 deep", "POST", f"{API}/experiments/create",
+     b'{"name": "x", "tags": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}", 400, "INVALID_PARAMETER_VALUE"),
+    *[(f"{field} {value}", "POST", f"{API}/runs/log-metric",
+       {"run_id": "{run}", "key": "loss", "value": 1, "timestamp": 1, "step": 0, field: value},
+       400, "INVALID_PARAMETER_VALUE")
+      for field in ("step", "timestamp") for value in (2**63, 2**64, -(2**64))],
+    ("batch step 2**63", "POST", f"{API}/runs/log-batch",
+     {"run_id": "{run}", "metrics": [{"key": "loss", "value": 1, "timestamp": 1, "step": 2**63}]},
+     400, "INVALID_PARAMETER_VALUE"),
+    ("run start_time 2**63", "POST", f"{API}/runs/update",
+     {"run_id": "{run}", "end_time": 2**63}, 400, "INVALID_PARAMETER_VALUE"),
+    ("history end_step 2**63", "GET",
+     f"{API}/metrics/get-history-bulk-interval?run_ids={{run}}&metric_key=loss&start_step=0&end_step={2**63}",
+     None, 400, "INVALID_PARAMETER_VALUE"),
+    ("lone surrogate in a tag", "POST", f"{API}/runs/set-tag",
+     b'{"run_id": "{run}", "key": "t", "value": "\\ud800"}', 400, "INVALID_PARAMETER_VALUE"),
+    ("lone surrogate in an experiment name", "POST", f"{API}/experiments/create",
+     b'{"name": "x\\udfff"}', 400, "INVALID_PARAMETER_VALUE"),
+    ("lone surrogate with NaN (the fallback parser)", "POST", f"{API}/runs/log-metric",
+     b'{"run_id": "{run}", "key": "\\ud800", "value": NaN, "timestamp": 1}', 400, "INVALID_PARAMETER_VALUE"),
+    ("NUL in a tag value", "POST", f"{API}/runs/set-tag",
+     {"run_id": "{run}", "key": "t", "value": "a\u0000b"}, 400, "INVALID_PARAMETER_VALUE"),
+    ("NUL in a param key", "POST", f"{API}/runs/log-parameter",
+     {"run_id": "{run}", "key": "k\u0000", "value": "1"}, 400, "INVALID_PARAMETER_VALUE"),
+    ("NUL in an experiment name", "POST", f"{API}/experiments/create",
+     {"name": "x\u0000y"}, 400, "INVALID_PARAMETER_VALUE"),
+    ("NUL in a query parameter", "GET", f"{API}/experiments/get-by-name?experiment_name=x%00y",
+     None, 400, "INVALID_PARAMETER_VALUE"),
+    ("NUL in a search filter", "POST", f"{API}/runs/search",
+     {"experiment_ids": ["{exp}"], "filter": "tags.t = 'a\u0000'"}, 400, "INVALID_PARAMETER_VALUE"),
+    ("40,000 run ids", "POST", f"{API}/runs/search",
+     {"experiment_ids": ["{exp}"],
+      "filter": "attributes.run_id IN (" + ",".join(f"'{i:032x}'" for i in range(40_000)) + ")"},
+     400, "INVALID_PARAMETER_VALUE"),
+    ("1,000 ANDed clauses", "POST", f"{API}/runs/search",
+     {"experiment_ids": ["{exp}"], "filter": " AND ".join(f"params.p{i} = 'x'" for i in range(1000))},
+     400, "INVALID_PARAMETER_VALUE"),
 ]
+
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "error_code"), [c[1:] for c in CASES],

@@ -260,3 +260,18 @@ def test_own_run_filter_errors(text, message):
 def test_in_requires_a_parenthesised_list():
     with pytest.raises(MlflowError, match="Invalid clause"):
         runs("datasets.name IN 'x'")
+
+
+def test_filter_size_is_bounded_with_a_clear_message():
+    from mltracker.service.search.filter_parser import parse_raw_filter
+    from mltracker.service.search.limits import MAX_FILTER_CLAUSES, MAX_FILTER_VALUES
+
+    assert len(parse_raw_filter(" AND ".join(f"params.p{i} = 'x'" for i in range(MAX_FILTER_CLAUSES)))) == 100
+    with pytest.raises(MlflowError) as too_many:
+        parse_raw_filter(" AND ".join(f"params.p{i} = 'x'" for i in range(MAX_FILTER_CLAUSES + 1)))
+    assert too_many.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert f"at most {MAX_FILTER_CLAUSES}" in too_many.value.message
+    values = ",".join(f"'{i}'" for i in range(MAX_FILTER_VALUES + 1))
+    with pytest.raises(MlflowError) as too_long:
+        parse_raw_filter(f"attributes.run_id IN ({values})")
+    assert f"at most {MAX_FILTER_VALUES}" in too_long.value.message
