@@ -8,9 +8,9 @@ from flask import Blueprint, Flask, request
 from mltracker.service.api import experiments, metrics, runs, server_info
 from mltracker.service.api.request import refuse_unstorable_query_text
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
-from mltracker.service.api.routing import install_project_scope, mount
+from mltracker.service.api.routing import install_project_scope, install_root_api_hint, mount, project_api_blueprint
 from mltracker.service.artifacts.factory import storage_from_destination
-from mltracker.service.auth import install_auth
+from mltracker.service.auth import authenticate_api_request, install_auth
 from mltracker.service.context import LOCAL_PROJECT_ID, Services
 from mltracker.service.db.engine import Database
 from mltracker.service.errors import MlflowError
@@ -48,9 +48,14 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     install_error_handlers(app)
     install_database_error_handler(app)
     install_auth(app, settings)
-    _mount_api(app)
+    project_api = project_api_blueprint()
+    if not settings.local_mode:
+        project_api.before_request(authenticate_api_request)
+        install_root_api_hint(app)
+    _mount_api(app, project_api)
+    mount(app, project_api, gate_api.bp, GATE_PREFIXES)
+    app.register_blueprint(project_api)
     install_ui(app, settings)
-    mount(app, gate_api.bp, GATE_PREFIXES)
     for extension in load_extensions():
         extension.install(app, db, settings, start_worker=settings.run_jobs_in_process)
     logging.getLogger("mltracker").setLevel(logging.INFO)
@@ -71,22 +76,14 @@ def prepare_database(db: Database, settings: Settings) -> None:
             ensure_default_experiment(conn, LOCAL_PROJECT_ID, use_alias_id=True)
 
 
-def _mount_api(app: Flask) -> None:
-    from mltracker.service.api import artifact_list, artifacts
+def _mount_api(app: Flask, project_api: Blueprint) -> None:
+    from mltracker.service.api import artifact_list, artifacts, logged_models, registry
 
-    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp):
-        mount(app, blueprint, TRACKING_PREFIXES)
-    mount(app, artifacts.bp, ARTIFACT_PREFIXES)
-    _mount_registry(app)
+    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, logged_models.bp):
+        mount(app, project_api, blueprint, TRACKING_PREFIXES)
+    mount(app, project_api, artifacts.bp, ARTIFACT_PREFIXES)
 
     v3 = Blueprint("v3", __name__)
     v3.add_url_rule("/server-info", view_func=server_info.server_info)
-    mount(app, v3, V3_PREFIXES)
+    mount(app, project_api, v3, V3_PREFIXES)
     app.register_blueprint(server_info.bp)
-
-
-def _mount_registry(app: Flask) -> None:
-    from mltracker.service.api import logged_models, registry
-
-    for blueprint in (registry.bp, logged_models.bp):
-        mount(app, blueprint, TRACKING_PREFIXES)

@@ -6,6 +6,7 @@ from flask import Blueprint
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import MlflowError
 from mltracker.service.search.experiments import search_experiment_ids
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking.serialize import experiment_json
@@ -31,8 +32,17 @@ def create_experiment():
 def get_experiment():
     msg = message()
     raw_id = msg.string("experiment_id", required=True)
-    with services().db.read() as conn:
-        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+    try:
+        with services().db.read() as conn:
+            experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
+            row = exps.get_experiment_row(conn, current_project_id(), experiment_id)
+            return json_response({"experiment": _experiment_payload(conn, row)})
+    except MlflowError as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST" or not exps.is_default_alias(raw_id):
+            raise
+    # "0" is the project's Default experiment, created on first use (as on runs/create).
+    with services().db.write() as conn:
+        experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id, create=True)
         row = exps.get_experiment_row(conn, current_project_id(), experiment_id)
         return json_response({"experiment": _experiment_payload(conn, row)})
 

@@ -5,7 +5,7 @@ from flask import Blueprint, request
 
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message, to_int, to_number
-from mltracker.service import linking
+from mltracker.service.api import run_links
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import invalid
 from mltracker.service.search.runs import search_run_ids
@@ -37,9 +37,10 @@ def _metric_point(item: dict) -> run_store.MetricPoint:
 def create_run():
     msg = message()
     project_id = current_project_id()
-    ci_link = linking.link_for_new_run(project_id, msg.objects("tags"))
+    ci_link = run_links.link_for_new_run(project_id, msg.objects("tags"))
     with services().db.write() as conn:
-        experiment_id = exps.resolve_experiment_id(conn, project_id, msg.string("experiment_id") or "0")
+        experiment_id = exps.resolve_experiment_id(conn, project_id, msg.string("experiment_id") or "0",
+                                                   create=True)
         run_id = run_store.create_run(
             conn,
             project_id,
@@ -49,7 +50,7 @@ def create_run():
             run_tags=msg.objects("tags"),
             run_name=msg.string("run_name"),
         )
-        linking.record_link(conn, project_id, run_id, ci_link)
+        run_links.record_link(conn, project_id, run_id, ci_link)
         run = load_new_run(conn, run_id)
     return json_response({"run": run})
 
@@ -123,9 +124,9 @@ def set_tag():
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
     batch = run_store.prepare_batch(run_id, [], [], [item])
-    ci_link = linking.link_for_logged_tags(current_project_id(), run_id, [item])
+    ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, [item])
     run_store.store_batch(services().db, current_project_id(), batch,
-                          also=lambda conn: linking.record_link(conn, current_project_id(), run_id, ci_link))
+                          also=lambda conn: run_links.record_link(conn, current_project_id(), run_id, ci_link))
     return json_response({})
 
 
@@ -134,7 +135,7 @@ def delete_tag():
     msg = message()
     run_id = _run_id(msg)
     key = msg.string("key", required=True)
-    linking.check_tag_deletion(key)
+    run_links.check_tag_deletion(key)
     with services().db.write() as conn:
         run_store.delete_tag(conn, current_project_id(), run_id, key)
     return json_response({})
@@ -155,9 +156,9 @@ def log_batch():
     params = [_string_pair(p) for p in msg.objects("params")]
     tags = [_string_pair(t) for t in msg.objects("tags")]
     batch = run_store.prepare_batch(run_id, metrics, params, tags, metric_rows=rows)
-    ci_link = linking.link_for_logged_tags(current_project_id(), run_id, tags)
+    ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, tags)
     run_store.store_batch(services().db, current_project_id(), batch,
-                          also=lambda conn: linking.record_link(conn, current_project_id(), run_id, ci_link))
+                          also=lambda conn: run_links.record_link(conn, current_project_id(), run_id, ci_link))
     return json_response({})
 
 

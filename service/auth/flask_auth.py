@@ -1,8 +1,10 @@
-"""install_auth(app, settings): every request under /projects/<id>/… authenticated in GitLab mode."""
-from __future__ import annotations
+"""Authentication at the edge, GitLab mode: the API blueprints' hook, and the app's Authorizer.
 
-import json
-import re
+`install_auth(app, settings)` builds the one Authorizer of the app (the UI asks it too, with the
+signed-in user's credential); `authenticate_api_request` is installed by the app factory on the
+blueprint that holds the per-project API, and nowhere else.
+"""
+from __future__ import annotations
 
 from flask import Flask, current_app, g, request
 
@@ -11,13 +13,12 @@ from mltracker.service.auth.authorizer import Authorizer, GitLabBusy, Grant
 from mltracker.service.auth.cache import DecisionCache
 from mltracker.service.auth.credentials import credential_of
 from mltracker.service.auth.policy import required_level
+from mltracker.service.context import current_project_id
 from mltracker.service.errors import MlflowError
 from mltracker.service.gitlab import GitLabAdapter
 from mltracker.service.settings import Settings
 
 EXTENSION = "mltracker_auth"
-PROJECT_PATH = re.compile(r"^/projects/(\d+)(?:/|$)")
-ROOT_API_PATH = re.compile(r"^/(?:ajax-)?api/")
 CHALLENGE = 'Bearer realm="mltracker", Basic realm="mltracker (a GitLab token as password)"'
 
 
@@ -29,34 +30,26 @@ def build_authorizer(settings: Settings) -> Authorizer:
 
 
 def install_auth(app: Flask, settings: Settings) -> None:
-    """Local mode: nothing. GitLab mode: authenticate and authorise every /projects/<id>/ request,
-    and answer root API paths with a hint (the API is only served per project)."""
-    if settings.local_mode:
-        return
-    authorizer = build_authorizer(settings)
-    app.extensions[EXTENSION] = authorizer
+    """GitLab mode: the app's Authorizer. Local mode: none (no authentication)."""
+    if not settings.local_mode:
+        app.extensions[EXTENSION] = build_authorizer(settings)
 
-    @app.before_request
-    def _authenticate():
-        match = PROJECT_PATH.match(request.path)
-        if match is None:
-            if request.url_rule is None and ROOT_API_PATH.match(request.path):
-                return _error(MlflowError(
-                    "This server runs in GitLab mode: the API is served per project. Use "
-                    "MLFLOW_TRACKING_URI=<server>/projects/<gitlab-project-id>.", "ENDPOINT_NOT_FOUND"))
-            return None
-        project_id = int(match.group(1))
-        try:
-            g.gitlab_grant = authorizer.authorize(
-                credential_of(request), project_id, required_level(request.method, request.path)
-            )
-            _ensure_default_experiment(project_id)
-        except MlflowError as exc:
-            return _error(exc)
+
+def authenticate_api_request():
+    """before_request of the per-project API: who is calling, and may they do this here."""
+    checker = authorizer()
+    if checker is None:
         return None
+    try:
+        g.gitlab_grant = checker.authorize(
+            credential_of(request), current_project_id(), required_level(request.method, request.path)
+        )
+    except MlflowError as exc:
+        return api_error(exc)
+    return None
 
 
-def _error(exc: MlflowError):
+def api_error(exc: MlflowError):
     response = json_response(exc.to_dict(), exc.http_status)
     if exc.error_code == "UNAUTHENTICATED":
         response.headers["WWW-Authenticate"] = CHALLENGE
@@ -71,48 +64,5 @@ def authorizer() -> Authorizer | None:
 
 
 def current_grant() -> Grant | None:
-    """What this request was allowed as; None in local mode or outside /projects/<id>/."""
+    """What this API request was allowed as; None in local mode or outside the per-project API."""
     return g.get("gitlab_grant")
-
-
-# MLflow clients use experiment "0" when none is set; in a GitLab project it means that project's
-# own "Default" experiment, created on first use.
-_DEFAULT_EXPERIMENT_ENDPOINTS = {"create_run", "get_experiment"}
-
-
-def _ensure_default_experiment(project_id: int) -> None:
-    endpoint = request.endpoint or ""
-    if endpoint.rsplit(".", 1)[-1] not in _DEFAULT_EXPERIMENT_ENDPOINTS:
-        return
-    if endpoint.rsplit(".", 1)[-1] == "create_run":
-        try:
-            body = json.loads(request.get_data(cache=True) or b"{}")
-            if isinstance(body, str):
-                body = json.loads(body)
-        except ValueError:
-            return  # the endpoint answers the malformed body itself
-        raw = body.get("experiment_id") if isinstance(body, dict) else None
-    else:
-        raw = request.args.get("experiment_id")
-    if raw not in (None, "", "0", 0):
-        return
-    from mltracker.service.context import services
-    from mltracker.service.tracking.experiments import DEFAULT_EXPERIMENT_NAME, ensure_default_experiment
-    from sqlalchemy import select
-
-    from mltracker.service.db.schema import experiments
-
-    db = services().db
-    with db.read() as conn:
-        found = conn.execute(
-            select(experiments.c.experiment_id).where(
-                experiments.c.project_id == project_id, experiments.c.name == DEFAULT_EXPERIMENT_NAME
-            )
-        ).first()
-    if found is None:
-        try:
-            with db.write() as conn:
-                ensure_default_experiment(conn, project_id, use_alias_id=False)
-        except MlflowError as exc:  # created concurrently by another request
-            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise

@@ -1,5 +1,4 @@
 """CI links: every candidate tied to the job, pipeline, commit, ref and merge request that made it."""
-from mltracker.service.linking.hooks import check_tag_deletion, link_for_logged_tags, link_for_new_run
 from mltracker.service.linking.links import (
     CiLink,
     JobLink,
@@ -15,11 +14,8 @@ from mltracker.service.linking.links import (
 __all__ = [
     "CiLink",
     "JobLink",
-    "check_tag_deletion",
     "latest_pipeline_on_ref",
     "latest_pipeline_runs_on_ref",
-    "link_for_logged_tags",
-    "link_for_new_run",
     "link_of_run",
     "links_of_runs",
     "record_link",

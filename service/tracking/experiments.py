@@ -59,27 +59,42 @@ def create_experiment(
     return int(new_id)
 
 
-def resolve_experiment_id(conn: Connection, project_id: int, raw_id) -> int:
-    """The real id behind a client-supplied one; "0" means this project's Default experiment."""
+def resolve_experiment_id(conn: Connection, project_id: int, raw_id, create: bool = False) -> int:
+    """The real id behind a client-supplied one; "0" means this project's Default experiment,
+    created on first use when `create` (conn must then be a write connection)."""
     experiment_id = parse_experiment_id(raw_id)
     if experiment_id != DEFAULT_EXPERIMENT_ALIAS:
         return experiment_id
+    found = _default_experiment_id(conn, project_id)
+    if found is not None:
+        return found
+    if not create:
+        return experiment_id
+    try:
+        return ensure_default_experiment(conn, project_id, use_alias_id=False)
+    except MlflowError as exc:  # created meanwhile by a concurrent request
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return _default_experiment_id(conn, project_id)
+
+
+def is_default_alias(raw_id) -> bool:
+    return parse_experiment_id(raw_id) == DEFAULT_EXPERIMENT_ALIAS
+
+
+def _default_experiment_id(conn: Connection, project_id: int) -> int | None:
     found = conn.execute(
         select(experiments.c.experiment_id).where(
             experiments.c.project_id == project_id, experiments.c.name == DEFAULT_EXPERIMENT_NAME
         )
     ).scalar()
-    return int(found) if found is not None else experiment_id
+    return int(found) if found is not None else None
 
 
 def ensure_default_experiment(conn: Connection, project_id: int, use_alias_id: bool) -> int:
-    found = conn.execute(
-        select(experiments.c.experiment_id).where(
-            experiments.c.project_id == project_id, experiments.c.name == DEFAULT_EXPERIMENT_NAME
-        )
-    ).scalar()
+    found = _default_experiment_id(conn, project_id)
     if found is not None:
-        return int(found)
+        return found
     return create_experiment(
         conn, project_id, DEFAULT_EXPERIMENT_NAME, experiment_id=DEFAULT_EXPERIMENT_ALIAS if use_alias_id else None
     )

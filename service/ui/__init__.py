@@ -12,7 +12,7 @@ from mltracker.service.settings import Settings
 
 def install_ui(app: Flask, settings: Settings) -> None:
     from mltracker.service.ui import site, views  # noqa: F401 - views attach their routes to the blueprint
-    from mltracker.service.ui.blueprint import authorize_ui_request, bp, install_html_not_found
+    from mltracker.service.ui.blueprint import bp, install_html_not_found
     from mltracker.service.ui.security import configure_sessions
 
     configure_sessions(app, settings)
@@ -22,6 +22,4 @@ def install_ui(app: Flask, settings: Settings) -> None:
         app.register_blueprint(bp, url_prefix=None, name="ui")
     else:
         app.add_url_rule("/", endpoint="ui_projects", view_func=site.projects)
-        # Ahead of service.auth's hook, whatever the order of installation in create_app.
-        app.before_request_funcs.setdefault(None, []).insert(0, authorize_ui_request)
     install_html_not_found(app)

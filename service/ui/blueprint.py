@@ -30,23 +30,10 @@ def project_url(project_id: int) -> str:
 
 @bp.before_request
 def _authorize():
-    if "access" not in g:  # GitLab mode decided it already, before the API's auth hook
-        check_csrf()
-        g.access = project_access(current_project_id())
-
-
-def authorize_ui_request():
-    """GitLab mode, first of all before_request hooks: a UI page under /projects/<id>/ is
-    authorised from the session (CSRF, sign-in, role) and rendered as HTML on refusal; then the
-    session's token is handed to the API's auth hook, which runs next and must agree."""
-    if request.blueprint != "ui_p":
-        return None
-    from flask import session
-
+    """Every page: CSRF on forms, then the viewer's access to the project (in GitLab mode the
+    API's Authorizer decides, with the signed-in user's credential); refusals render as HTML."""
     check_csrf()
     g.access = project_access(current_project_id())
-    request.environ["HTTP_AUTHORIZATION"] = f"Bearer {session['token']}"
-    return None
 
 
 @bp.app_context_processor

@@ -1,4 +1,5 @@
-"""The linking hooks the run endpoints call (GitLab mode only; no-ops in local mode).
+"""CI linking at the API edge: what the run endpoints call, from the request's grant (GitLab mode
+only; no-ops in local mode). The domain rules and queries live in service.linking.
 
 Two phases, so that GitLab is never called while a write transaction holds the database:
 `*_link_*` functions run before the transaction (they may call GitLab and raise MLflow errors),
