@@ -22,7 +22,9 @@ def _experiment_payload(conn, row) -> dict:
 def create_experiment():
     msg = message()
     name = msg.string("name", required=True)
+    artifact_location = msg.string("artifact_location")
     tags = msg.objects("tags")
+    exps.refuse_artifact_location(artifact_location)
     with services().db.write() as conn:
         experiment_id = exps.create_experiment(conn, current_project_id(), name, tags)
     return json_response({"experiment_id": str(experiment_id)})

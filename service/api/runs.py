@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from mltracker.service.api import field_checks
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message, to_int, to_number
 from mltracker.service.api import run_links
@@ -97,12 +98,14 @@ def restore_run():
 def log_metric():
     msg = message()
     run_id = _run_id(msg)
-    point = _metric_point({
-        "key": msg.string("key", required=True),
-        "value": msg.raw("value"),
-        "timestamp": msg.raw("timestamp"),
-        "step": msg.raw("step"),
-    })
+    key = msg.string("key", required=True)
+    value, timestamp, step = msg.raw("value"), msg.raw("timestamp"), msg.raw("step")
+    field_checks.require(value, "value")
+    field_checks.floatlike(value, "value")
+    field_checks.intlike(timestamp, "timestamp")
+    field_checks.require(timestamp, "timestamp")
+    field_checks.intlike(step, "step")
+    point = _metric_point({"key": key, "value": value, "timestamp": timestamp, "step": step})
     batch = run_store.prepare_batch(run_id, [point], [], [])
     run_store.store_batch(services().db, current_project_id(), batch)
     return json_response({})
@@ -152,9 +155,14 @@ def log_batch():
     run_id = _run_id(msg)
     items = msg.objects("metrics")
     rows = fast_metric_rows(run_id, items)
+    if rows is None:
+        field_checks.require_keys(items, "metrics", ("key", "value", "timestamp"))
+    param_items, tag_items = msg.objects("params"), msg.objects("tags")
+    field_checks.require_keys(param_items, "params", ("key",))
+    field_checks.require_keys(tag_items, "tags", ("key",))
     metrics = [] if rows is not None else [_metric_point(m) for m in items]
-    params = [_string_pair(p) for p in msg.objects("params")]
-    tags = [_string_pair(t) for t in msg.objects("tags")]
+    params = [_string_pair(p) for p in param_items]
+    tags = [_string_pair(t) for t in tag_items]
     batch = run_store.prepare_batch(run_id, metrics, params, tags, metric_rows=rows)
     ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, tags)
     run_store.store_batch(services().db, current_project_id(), batch,

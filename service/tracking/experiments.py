@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.db.schema import experiment_tags, experiments, runs
-from mltracker.service.errors import MlflowError, already_exists, not_found
+from mltracker.service.errors import MlflowError, already_exists, invalid, not_found
 from mltracker.service.tracking.clock import now_ms
 from mltracker.service.tracking.validation import (
     parse_experiment_id,
@@ -22,6 +22,17 @@ DEFAULT_EXPERIMENT_ALIAS = 0
 
 def artifact_location_for(experiment_id: int) -> str:
     return f"mlflow-artifacts:/{experiment_id}"
+
+
+def refuse_artifact_location(artifact_location: str | None) -> None:
+    """Artifacts live in the configured store under mlflow-artifacts:/<experiment id>; a location
+    chosen by the client would be a place on the server's disk or in someone else's bucket."""
+    if artifact_location:
+        raise invalid(
+            f"artifact_location {artifact_location!r} cannot be set: this server keeps every experiment's "
+            "artifacts in its own artifact store (mlflow-artifacts:/<experiment_id>). Create the experiment "
+            "without artifact_location."
+        )
 
 
 def create_experiment(

@@ -23,7 +23,7 @@ def _pre_3_7_name(key: str, step: int, timestamp: int, file_uuid: str) -> str:
     return f"{key}%step%{step}%timestamp%{timestamp}%{file_uuid}-{uuid.uuid4()}"
 
 
-def test_mlflow_3_6_step_image_names_are_stored_and_read_back(client, live_server, tmp_path):
+def test_mlflow_3_6_step_image_names_are_stored_and_read_back(client, mltracker, tmp_path):
     run = client.create_run(client.create_experiment(f"images-{uuid.uuid4().hex[:8]}"))
     run_id = run.info.run_id
     sent = {}
@@ -37,7 +37,7 @@ def test_mlflow_3_6_step_image_names_are_stored_and_read_back(client, live_serve
             sent[name] = local.read_bytes()
 
     # Listed as MLflow's web UI lists them (the 3.x client's list_artifacts decodes names again).
-    listing = requests.get(f"{live_server.url}/ajax-api/2.0/mlflow/artifacts/list",
+    listing = requests.get(f"{mltracker.url}/ajax-api/2.0/mlflow/artifacts/list",
                            params={"run_id": run_id, "path": "images"}, timeout=30)
     listing.raise_for_status()
     listed = {entry["path"]: entry for entry in listing.json()["files"]}
