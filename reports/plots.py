@@ -64,6 +64,13 @@ def render_plots(report: Report) -> dict[str, bytes]:
 
 
 def plot_history(experiment: ExperimentReport) -> bytes | None:
+    """The primary metric(s) by step as PNG; None when there is nothing to draw."""
+    with matplotlib.rc_context(_STYLE):
+        fig = history_figure(experiment)
+        return None if fig is None else _png(fig)
+
+
+def history_figure(experiment: ExperimentReport) -> Figure | None:
     """The primary metric(s) by step: candidates in colour, the baseline dashed black.
     None when no row logged a history for any primary metric."""
     rows, dropped = _plotted_rows(experiment)
@@ -99,7 +106,7 @@ def plot_history(experiment: ExperimentReport) -> bytes | None:
             for row, st in zip(rows, _styles(rows)) if st["label"] in drawn
         ]
         _legend(fig, handles, dropped)
-        return _png(fig)
+        return fig
 
 
 def _spans_decades(ax) -> bool:
@@ -109,6 +116,13 @@ def _spans_decades(ax) -> bool:
 
 
 def plot_final_metrics(experiment: ExperimentReport) -> bytes | None:
+    """The final metrics as PNG bars; None when there is nothing to draw."""
+    with matplotlib.rc_context(_STYLE):
+        fig = final_metrics_figure(experiment)
+        return None if fig is None else _png(fig)
+
+
+def final_metrics_figure(experiment: ExperimentReport) -> Figure | None:
     """One horizontal-bar panel per metric (primary first), one bar per row, values printed."""
     rows, dropped = _plotted_rows(experiment)
     columns = [(i, c) for i, c in enumerate(experiment.columns) if c.kind == "metric"][:MAX_BAR_METRICS]
@@ -126,7 +140,7 @@ def plot_final_metrics(experiment: ExperimentReport) -> bytes | None:
         for ax in axes[len(columns):]:
             ax.set_visible(False)
         _legend(fig, [Patch(color=st["color"], label=st["label"]) for st in styles], dropped)
-        return _png(fig)
+        return fig
 
 
 def _bar_panel(ax, metric: str, primary: bool, direction: Direction | None, index: int,

@@ -6,7 +6,9 @@ import pytest
 from PIL import Image
 
 from mltracker.reports import BaselineData, CandidateData, ExperimentData, build_report
-from mltracker.reports.plots import MAX_CANDIDATES, plot_final_metrics, plot_history, render_plots
+from mltracker.reports.plots import (
+    MAX_CANDIDATES, final_metrics_figure, history_figure, plot_final_metrics, plot_history, render_plots,
+)
 
 import report_samples as samples
 
@@ -71,3 +73,29 @@ def test_many_candidates_long_names_and_odd_values_still_render():
         png = plot(exp)
         assert Image.open(io.BytesIO(png)).size[0] == 800
     assert MAX_CANDIDATES < len(runs)
+
+
+def test_history_lines_draw_each_rows_logged_points():
+    exp = experiment_report(samples.no_baseline_experiment())[0]
+    fig = history_figure(exp)
+    lines = {line.get_label(): line for ax in fig.axes for line in ax.get_lines()}
+    for row in exp.rows:
+        expected = sorted(row.candidate.history["test/rmse"])
+        drawn = [line for label, line in lines.items() if row.candidate.name in label]
+        assert len(drawn) == 1, (row.candidate.name, list(lines))
+        assert list(drawn[0].get_xdata()) == [step for step, _ in expected]
+        assert list(drawn[0].get_ydata()) == pytest.approx([value for _, value in expected])
+
+
+def test_final_metric_bars_are_the_rows_values(pipeline):
+    fig = final_metrics_figure(pipeline)
+    metric_columns = [(i, c) for i, c in enumerate(pipeline.columns) if c.kind == "metric"]
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.patches]
+    assert len(panels) == len(metric_columns)
+    for ax, (index, _column) in zip(panels, metric_columns):
+        # Bars are drawn bottom-up, first row on top: sort by y to compare with the rows' order.
+        bars = sorted(ax.patches, key=lambda bar: -bar.get_y())
+        expected = [row.cells[index].value for row in pipeline.rows]
+        for bar, value in zip(bars, expected):
+            finite = isinstance(value, float) and math.isfinite(value)
+            assert bar.get_width() == pytest.approx(value if finite else 0.0)
