@@ -160,7 +160,7 @@ run_models = Table(
     Column("step", BigInteger, nullable=False, default=0),
 )
 
-# ---------------------------------------------------------------- GitLab CI links (issue 4)
+# ---------------------------------------------------------------- GitLab CI links
 
 # One row per candidate produced by a CI job: which job, pipeline, commit, ref and merge request.
 # The gitlab.* run tags carry the same facts for MLflow clients; this table makes "candidates of

@@ -1,4 +1,4 @@
-"""Links to GitLab for a candidate's CI facts (the gitlab.* tags issue 4 sets).
+"""Links to GitLab for a candidate's CI facts (the gitlab.* tags that linking sets).
 
 In local mode there is no GitLab to link to: the values are shown as text.
 """
