@@ -183,3 +183,4 @@ ci_links = Table(
 )
 from mltracker.service.db import jobs_schema  # noqa: E402,F401  (registers the jobs table)
 from mltracker.service.db import registry_schema  # noqa: E402,F401  (registers the registry and logged-model tables)
+from mltracker.service.db import sessions_schema  # noqa: E402,F401  (registers the web UI sessions table)

@@ -121,6 +121,8 @@ class GitLabProject:
     visibility: str
     path_with_namespace: str = ""
     default_branch: str | None = None
+    name: str = ""
+    web_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,15 @@ class GitLabAdapter:
     def has_bot_token(self) -> bool:
         return bool(self._bot_token)
 
+    @property
+    def http(self) -> requests.Session:
+        """The shared connection pool, for GitLab endpoints outside the REST API (OAuth)."""
+        return self._session
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     # ------------------------------------------------------------ clients
 
     def client(self, *, user_token: str | None = None, job_token: str | None = None) -> gitlab.Gitlab:
@@ -195,12 +206,16 @@ class GitLabAdapter:
 
     def current_user(self, token: str) -> GitLabUser:
         """GET /user with the token as Bearer."""
+        return self.current_user_profile(token)[0]
+
+    def current_user_profile(self, token: str) -> tuple[GitLabUser, dict]:
+        """GET /user: the user, and GitLab's whole answer (name, avatar_url, web_url …)."""
         with translated("GET /user"):
             data = self.client(user_token=token).http_get("/user")
         user = _user(data if isinstance(data, dict) else None)
         if user is None:
             raise GitLabUnavailable("GET /user answered without a user id")
-        return user
+        return user, data
 
     def job_of_token(self, token: str) -> GitLabJob:
         """GET /job with the JOB-TOKEN header: the job this CI job token belongs to."""
@@ -239,7 +254,23 @@ class GitLabAdapter:
             visibility=str(attrs.get("visibility") or "private"),
             path_with_namespace=str(attrs.get("path_with_namespace") or ""),
             default_branch=attrs.get("default_branch"),
+            name=str(attrs.get("name") or ""),
+            web_url=str(attrs.get("web_url") or ""),
         )
+
+    def member_projects(self, token: str, min_access_level: int, max_pages: int = 10) -> list[dict]:
+        """GET /projects?membership=true&min_access_level=…: the projects the token's user is a member
+        of with at least that role (simple view), up to max_pages pages of 100."""
+        found: list[dict] = []
+        with translated("GET /projects"):
+            items = self.client(user_token=token).projects.list(
+                iterator=True, per_page=100, membership=True, min_access_level=min_access_level, simple=True,
+            )
+            for index, project in enumerate(items):
+                if index >= max_pages * 100:
+                    break
+                found.append(project.attributes)
+        return found
 
     def project_job(self, project_id: int, job_id: int, token: str | None = None) -> GitLabJob:
         """GET /projects/:id/jobs/:job_id — 404 (GitLabNotVisible) when the job is not the project's."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, session
+from flask import current_app, request
 
 from mltracker.service.context import services
 
@@ -59,9 +59,12 @@ def local_mode() -> bool:
 def current_viewer() -> Viewer:
     if local_mode():
         return LOCAL_VIEWER
-    user = session.get("user")
-    if not user:
+    from mltracker.service.ui.gitlab_access import signed_in_session
+
+    found = signed_in_session()
+    if found is None:
         return Viewer(None)
+    user = found.user
     return Viewer(user.get("username"), user.get("name"), user.get("avatar_url"), user.get("web_url"))
 
 

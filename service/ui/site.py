@@ -6,10 +6,8 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
 from urllib.parse import urlencode
 
-import requests
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import distinct, select
 
@@ -17,14 +15,23 @@ from mltracker.service.context import services
 from mltracker.service.db.schema import experiments
 from mltracker.service.tracking.experiments import ACTIVE
 from mltracker.service.ui.access import current_viewer, local_mode
-from mltracker.service.ui.gitlab_access import SignInRequired, readable_projects
+from mltracker.service.auth import authorizer
+from mltracker.service.gitlab import GitLabTokenRejected, GitLabUnavailable
+from mltracker.service.ui.gitlab_access import (
+    AccessDenied,
+    SignInRequired,
+    oauth_client,
+    oauth_redirect_uri,
+    readable_projects,
+    sign_out as end_all_sessions,
+    start_session,
+)
 from mltracker.service.ui.security import check_csrf, safe_next
 
 bp = Blueprint("ui_site", __name__, template_folder="templates", static_folder="static",
                static_url_path="/-/static")
 
 SCOPES = "read_api"
-TIMEOUT = 10
 
 
 def _error(status: int, title: str, message: str, hint: str | None = None):
@@ -49,16 +56,14 @@ def projects():
         found = readable_projects(services().settings, ids)
     except SignInRequired:
         return redirect(url_for("ui_site.sign_in", next="/"))
+    except AccessDenied as exc:
+        return _error(exc.status, "GitLab is unavailable", str(exc))
     return render_template("ui/projects.html", projects=found, tracking_base=services().settings.base_url)
 
 
 def _oauth_configured() -> bool:
     settings = services().settings
     return bool(settings.gitlab_url and settings.gitlab_oauth_client_id)
-
-
-def _redirect_uri() -> str:
-    return services().settings.base_url + url_for("ui_site.oauth_callback")
 
 
 def _challenge(verifier: str) -> str:
@@ -76,7 +81,7 @@ def sign_in():
             503, "Sign-in is not configured",
             "This mltracker has no GitLab OAuth application.",
             "An administrator creates one in GitLab (scope read_api, redirect URI "
-            f"{_redirect_uri()}) and sets MLTRACKER_GITLAB_OAUTH_CLIENT_ID and MLTRACKER_GITLAB_OAUTH_CLIENT_SECRET.",
+            f"{oauth_redirect_uri()}) and sets MLTRACKER_GITLAB_OAUTH_CLIENT_ID and MLTRACKER_GITLAB_OAUTH_CLIENT_SECRET.",
         )
     if request.args.get("go") != "1":
         return render_template("ui/sign_in.html", configured=True, next=next_url)
@@ -84,19 +89,18 @@ def sign_in():
     session["oauth"] = {"state": state, "verifier": verifier, "next": next_url}
     query = urlencode({
         "client_id": settings.gitlab_oauth_client_id,
-        "redirect_uri": _redirect_uri(),
+        "redirect_uri": oauth_redirect_uri(),
         "response_type": "code",
         "scope": SCOPES,
         "state": state,
         "code_challenge": _challenge(verifier),
         "code_challenge_method": "S256",
     })
-    return redirect(f"{settings.gitlab_url.rstrip('/')}/oauth/authorize?{query}")
+    return redirect(f"{oauth_client().authorize_url()}?{query}")
 
 
 @bp.get("/-/oauth/callback")
 def oauth_callback():
-    settings = services().settings
     if local_mode():
         return redirect("/")
     pending = session.pop("oauth", None)
@@ -111,35 +115,22 @@ def oauth_callback():
     code = request.args.get("code")
     if not code:
         return _error(400, "Sign-in failed", "GitLab sent no authorization code.", "Start again from Sign in.")
-    base = settings.gitlab_url.rstrip("/")
     try:
-        token_response = requests.post(f"{base}/oauth/token", data={
-            "client_id": settings.gitlab_oauth_client_id,
-            "client_secret": settings.gitlab_oauth_client_secret or "",
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": _redirect_uri(),
-            "code_verifier": pending["verifier"],
-        }, timeout=TIMEOUT)
-        if token_response.status_code != 200:
-            return _error(502, "Sign-in failed", "GitLab refused the authorization code.",
-                          "Start again; if it keeps failing, an administrator should check the OAuth application.")
-        token = token_response.json()
-        user_response = requests.get(f"{base}/api/v4/user",
-                                     headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=TIMEOUT)
-        if user_response.status_code != 200:
-            return _error(502, "Sign-in failed", "GitLab did not say who you are.", "Start again from Sign in.")
-        user = user_response.json()
-    except (requests.RequestException, ValueError, KeyError):
+        tokens = oauth_client().exchange_code(code, oauth_redirect_uri(), pending["verifier"])
+        gitlab_user, profile = authorizer().gitlab.current_user_profile(tokens.access_token)
+    except GitLabTokenRejected:
+        return _error(502, "Sign-in failed", "GitLab refused the authorization code.",
+                      "Start again; if it keeps failing, an administrator should check the OAuth application.")
+    except GitLabUnavailable:
         return _error(502, "Sign-in failed", "GitLab could not be reached.", "Try again in a moment.")
-    session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    session["user"] = {k: user.get(k) for k in ("id", "username", "name", "avatar_url", "web_url")}
-    session["token"] = token["access_token"]
-    session["token_expires"] = time.time() + int(token.get("expires_in") or 7200)
+    user = {k: profile.get(k) for k in ("name", "avatar_url", "web_url")}
+    user.update(id=gitlab_user.id, username=gitlab_user.username)
+    start_session(user, tokens)
     return redirect(pending["next"])
 
 
 @bp.post("/-/sign-out")
 def sign_out():
-    session.clear()
+    if not local_mode():
+        end_all_sessions()
     return redirect("/")

@@ -69,8 +69,8 @@ class FakeState:
     def add_user(self, id: int, username: str, admin: bool = False):
         self.users[int(id)] = {"id": int(id), "username": username, "admin": admin}
 
-    def add_token(self, token: str, user_id: int):
-        self.tokens[token] = {"kind": "user", "user_id": int(user_id), "revoked": False}
+    def add_token(self, token: str, user_id: int, expires_at: float | None = None):
+        self.tokens[token] = {"kind": "user", "user_id": int(user_id), "revoked": False, "expires_at": expires_at}
 
     def add_job_token(self, token: str, job_id: int):
         self.tokens[token] = {"kind": "job", "job_id": int(job_id), "revoked": False}
@@ -206,6 +206,8 @@ class FakeState:
         entry = self.tokens.get(token or "")
         if not entry or entry["revoked"] or entry["kind"] != "user":
             return None
+        if entry.get("expires_at") is not None and time.time() >= entry["expires_at"]:
+            return None  # an expired OAuth token is a 401 like a revoked one
         return ("user", entry["user_id"])
 
     def can_see(self, user_id: int, project_id: int) -> bool:

@@ -1,6 +1,11 @@
-"""The fake GitLab of tests/fakes, plus what "Sign in with GitLab" needs: the OAuth 2 authorization
-endpoint (the user is already signed in to GitLab and approves), the token endpoint (checks client,
-redirect URI, code and PKCE verifier, codes single use) and GET /projects (the user's memberships).
+"""The fake GitLab of tests/fakes, plus what "Sign in with GitLab" needs, as doc/api/oauth2.md
+describes it: the OAuth 2 authorization endpoint (the user is already signed in to GitLab and
+approves), the token endpoint (checks client, redirect URI, code and PKCE verifier, codes single
+use; access tokens expire after `expires_in`; the refresh_token grant "invalidates the existing
+access_token and refresh_token" and sends new ones), the revoke endpoint (POST /oauth/revoke with
+the client's credentials: 200 `{}` for any token, as RFC 7009 and Doorkeeper answer; revoking an
+access token also revokes the refresh token issued with it) and GET /projects (the user's
+memberships).
 """
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from urllib.parse import urlencode
 
 from werkzeug.serving import make_server
@@ -26,6 +32,9 @@ class OAuthFakeGitLab:
         self.browser_user: int | None = None  # who is signed in to GitLab in the browser
         self.codes: dict[str, dict] = {}
         self.token_requests: list[dict] = []
+        self.revoke_requests: list[dict] = []
+        self.refresh_tokens: dict[str, dict] = {}  # refresh token → {"user", "access_token", "revoked"}
+        self.expires_in = 7200
         self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -44,17 +53,31 @@ class OAuthFakeGitLab:
             if request.path == "/oauth/authorize":
                 response = self.authorize(request)
             elif request.path == "/oauth/token" and request.method == "POST":
-                response = self.token(request)
+                response = self.state.throttled() or self.token(request)
+            elif request.path == "/oauth/revoke" and request.method == "POST":
+                response = self.revoke(request)
             elif request.path == "/api/v4/projects" and request.method == "GET":
                 response = self.projects(request)
             else:
                 return self.api(environ, start_response)
         return response(environ, start_response)
 
-    def user_token(self, user_id: int) -> str:
+    def user_token(self, user_id: int, expires_in: int | None = None) -> str:
         token = f"oauth-{user_id}-{secrets.token_hex(8)}"
-        self.state.add_token(token, user_id)
+        self.state.add_token(token, user_id, None if expires_in is None else time.time() + expires_in)
         return token
+
+    def _issue(self, user_id: int, scope: str | None) -> dict:
+        access = self.user_token(user_id, self.expires_in)
+        refresh = secrets.token_hex(16)
+        self.refresh_tokens[refresh] = {"user": user_id, "access_token": access, "revoked": False}
+        return {"access_token": access, "token_type": "Bearer", "expires_in": self.expires_in,
+                "refresh_token": refresh, "scope": scope, "created_at": int(time.time())}
+
+    def live_tokens_of(self, user_id: int) -> list[str]:
+        now = time.time()
+        return [t for t, e in self.state.tokens.items() if e["kind"] == "user" and e["user_id"] == user_id
+                and not e["revoked"] and (e.get("expires_at") is None or e["expires_at"] > now)]
 
     def authorize(self, request: Request) -> Response:
         args = request.args
@@ -75,10 +98,17 @@ class OAuthFakeGitLab:
     def token(self, request: Request) -> Response:
         form = request.form
         self.token_requests.append(dict(form))
-        grant = self.codes.pop(form.get("code", ""), None)
         bad = {"error": "invalid_grant", "error_description": "The provided authorization grant is invalid"}
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return Response(json.dumps({"error": "invalid_client"}), status=401, mimetype="application/json")
+        if form.get("grant_type") == "refresh_token":
+            entry = self.refresh_tokens.get(form.get("refresh_token", ""))
+            if entry is None or entry["revoked"]:
+                return Response(json.dumps(bad), status=400, mimetype="application/json")
+            entry["revoked"] = True
+            self.state.tokens[entry["access_token"]]["revoked"] = True
+            return Response(json.dumps(self._issue(entry["user"], "read_api")), mimetype="application/json")
+        grant = self.codes.pop(form.get("code", ""), None)
         if grant is None or form.get("grant_type") != "authorization_code" \
                 or form.get("redirect_uri") != grant["redirect_uri"]:
             return Response(json.dumps(bad), status=400, mimetype="application/json")
@@ -86,9 +116,21 @@ class OAuthFakeGitLab:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         if challenge != grant["challenge"]:
             return Response(json.dumps(bad), status=400, mimetype="application/json")
-        body = {"access_token": self.user_token(grant["user"]), "token_type": "Bearer", "expires_in": 7200,
-                "refresh_token": secrets.token_hex(16), "scope": grant["scope"], "created_at": 1607635748}
-        return Response(json.dumps(body), mimetype="application/json")
+        return Response(json.dumps(self._issue(grant["user"], grant["scope"])), mimetype="application/json")
+
+    def revoke(self, request: Request) -> Response:
+        form = request.form
+        self.revoke_requests.append(dict(form))
+        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+            return Response(json.dumps({"error": "invalid_client"}), status=401, mimetype="application/json")
+        token = form.get("token", "")
+        if token in self.state.tokens:
+            self.state.tokens[token]["revoked"] = True
+        for entry in self.refresh_tokens.values():
+            if token in (entry["access_token"],) or self.refresh_tokens.get(token) is entry:
+                entry["revoked"] = True
+                self.state.tokens[entry["access_token"]]["revoked"] = True
+        return Response("{}", mimetype="application/json")
 
     def projects(self, request: Request) -> Response:
         caller = self.state.caller(request)
