@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mltracker.service.api import experiments, metrics, runs, server_info
 from mltracker.service.api.request import refuse_unstorable_query_text
@@ -30,6 +31,10 @@ GATE_PREFIXES = ["/api/mltracker"]
 def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None = None) -> Flask:
     settings = settings or settings_from_env()
     app = Flask(__name__)
+    if settings.trusted_proxy_hops > 0:
+        # X-Forwarded-For/-Proto/-Host/-Port believed only from the configured number of proxies.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.url_map.merge_slashes = False  # an encoded "/" (%2F) must not silently become a different path
     app.before_request(_refuse_empty_path_segments)
     app.before_request(refuse_unstorable_query_text)

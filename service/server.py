@@ -24,6 +24,10 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("timeout", 600)  # large artifact uploads stream for a while
         self.cfg.set("graceful_timeout", 10)
         self.cfg.set("keepalive", 5)
+        # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default; proxies are trusted only
+        # through MLTRACKER_TRUSTED_PROXY_HOPS (ProxyFix in the app factory).
+        self.cfg.set("forwarded_allow_ips", "")
+        self.cfg.set("secure_scheme_headers", {})
 
     def load(self):
         from mltracker.service.app import create_app

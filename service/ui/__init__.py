@@ -13,9 +13,10 @@ from mltracker.service.settings import Settings
 def install_ui(app: Flask, settings: Settings) -> None:
     from mltracker.service.ui import site, views  # noqa: F401 - views attach their routes to the blueprint
     from mltracker.service.ui.blueprint import bp, install_html_not_found
-    from mltracker.service.ui.security import configure_sessions
+    from mltracker.service.ui.security import configure_sessions, install_security_headers
 
     configure_sessions(app, settings)
+    install_security_headers(app)
     app.register_blueprint(site.bp)
     app.register_blueprint(bp, url_prefix="/projects/<int:project_id>", name="ui_p")
     if settings.local_mode:

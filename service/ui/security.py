@@ -1,7 +1,11 @@
-"""Session signing key, CSRF tokens and safe redirects for the web UI.
+"""Session signing key, CSRF tokens, safe redirects and the security headers of the web UI.
 
-The Flask session is a signed cookie (HttpOnly, SameSite=Lax, Secure when served over https);
-nothing is kept in process memory, so any replica can serve any request once they share the key.
+The Flask session is a signed cookie (HttpOnly, SameSite=Lax, Secure when served over https) that
+holds a session id and the CSRF token; the session itself is in the database (ui/sessions.py), so
+any replica can serve any request once they share the key. A request counts as https when it
+reached us over TLS, or when a proxy we were told to trust (MLTRACKER_TRUSTED_PROXY_HOPS, applied
+by werkzeug's ProxyFix in the app factory) says so in X-Forwarded-Proto; otherwise that header is
+ignored.
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from mltracker.service.settings import Settings
 
@@ -50,16 +55,33 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
     )
 
+    app.session_interface = _SessionCookie()
+
+
+class _SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the request came over https (also when a
+    trusted proxy terminated TLS), not only when the configured public URL is https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+
+
+def install_security_headers(app: Flask) -> None:
+    """No page of ours may be framed by another site (clickjacking), and no answer is sniffed
+    into another type."""
     @app.after_request
-    def _secure_cookie_over_https(response):
-        # Behind a TLS-terminating proxy that sets X-Forwarded-Proto the request is https too.
-        if request.is_secure and "Set-Cookie" in response.headers and not app.config["SESSION_COOKIE_SECURE"]:
-            cookies = response.headers.getlist("Set-Cookie")
-            response.headers.remove("Set-Cookie")
-            for cookie in cookies:
-                if "; Secure" not in cookie and cookie.startswith(app.config["SESSION_COOKIE_NAME"] + "="):
-                    cookie += "; Secure"
-                response.headers.add("Set-Cookie", cookie)
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers["X-Frame-Options"] = "DENY"
+            policy = response.headers.get("Content-Security-Policy")
+            if not policy:
+                response.headers["Content-Security-Policy"] = FRAME_ANCESTORS
+            elif "frame-ancestors" not in policy:
+                response.headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {FRAME_ANCESTORS}"
         return response
 
 
