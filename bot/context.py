@@ -1,12 +1,11 @@
 """What every runner gets: the database, GitLab as the bot, settings, the bot's own name."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from mltracker.bot.gitlab_port import BotGitLab
-from mltracker.service.auth.policy import DEVELOPER
+from mltracker.service.auth.policy import access_policy
 from mltracker.service.db.engine import Database
 from mltracker.service.reporting.links import Links
 from mltracker.service.settings import Settings
@@ -18,9 +17,10 @@ class BotContext:
     db: Database
     gitlab: BotGitLab
     settings: Settings
-    promote_min_access_level: int = field(
-        default_factory=lambda: int(os.environ.get("MLTRACKER_PROMOTE_MIN_ACCESS_LEVEL", DEVELOPER))
-    )
+
+    @property
+    def promote_min_access_level(self) -> int:
+        return access_policy(self.settings).promote_level
 
     @cached_property
     def bot_username(self) -> str:

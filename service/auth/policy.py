@@ -1,5 +1,9 @@
-"""Which GitLab role an MLflow request needs: Reporter to read, Developer to write."""
+"""The one permission policy: which GitLab role reading, writing and promoting need, for the API,
+the web UI and the bot alike. Reporter reads (or anyone, on a public or internal project),
+Developer writes, and promoting needs MLTRACKER_PROMOTE_MIN_ACCESS_LEVEL (Developer by default)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 READ, WRITE = REPORTER, DEVELOPER
@@ -18,6 +22,31 @@ READ_ONLY_POSTS = (
     "/registered-models/get-latest-versions",
 )
 READABLE_VISIBILITIES = ("public", "internal")
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    promote_level: int = DEVELOPER
+    read_level: int = READ
+    write_level: int = WRITE
+
+    def may_read(self, level: int) -> bool:
+        return level >= self.read_level
+
+    def may_write(self, level: int) -> bool:
+        return level >= self.write_level
+
+    def may_promote(self, level: int) -> bool:
+        return level >= self.promote_level
+
+    @property
+    def least_changing_level(self) -> int:
+        """The least role any change needs (a form post of the UI is at least this)."""
+        return min(self.write_level, self.promote_level)
+
+
+def access_policy(settings) -> AccessPolicy:
+    return AccessPolicy(promote_level=settings.promote_min_access_level)
 
 
 def role_name(level: int | None) -> str:

@@ -1,8 +1,8 @@
 """Who is looking, and what they may do in a project.
 
 Local mode: no sign-in; everyone may read, write and promote the one implicit project.
-GitLab mode: the signed-in user's GitLab access level decides, with the API's thresholds
-(read: Reporter or a public project; write and promote: Developer).
+GitLab mode: the signed-in user's GitLab access level decides, with the one policy of
+service.auth.policy (the same thresholds as the API and the bot).
 """
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
+from mltracker.service.auth.policy import OWNER, READ, READ_METHODS, AccessPolicy, access_policy, role_name
 from mltracker.service.context import services
-
-REPORTER, DEVELOPER = 20, 30
-READ_LEVEL, WRITE_LEVEL, PROMOTE_LEVEL = REPORTER, DEVELOPER, DEVELOPER
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,7 @@ class ProjectAccess:
     name: str | None
     level: int  # GitLab access level (0 for a non-member of a public or internal project)
     web_url: str | None = None
+    policy: AccessPolicy = AccessPolicy()
 
     @property
     def can_read(self) -> bool:
@@ -42,11 +41,15 @@ class ProjectAccess:
 
     @property
     def can_write(self) -> bool:
-        return self.level >= WRITE_LEVEL
+        return self.policy.may_write(self.level)
 
     @property
     def can_promote(self) -> bool:
-        return self.level >= PROMOTE_LEVEL
+        return self.policy.may_promote(self.level)
+
+    @property
+    def promote_role(self) -> str:
+        return role_name(self.policy.promote_level)
 
 
 LOCAL_VIEWER = Viewer("local", "Local user")
@@ -72,11 +75,12 @@ def project_access(project_id: int) -> ProjectAccess:
     """The viewer's access to a project; raises AccessDenied/SignInRequired in GitLab mode.
 
     GitLab mode uses the API's own authorizer (service.auth) with the user's OAuth token, so the
-    UI and the API always agree: reading needs Reporter (or a public/internal project), a POST
-    (promote) needs Developer."""
+    UI and the API always agree: reading needs the policy's read level, a form post at least the
+    least level any change needs; each action then checks its own (can_write, can_promote)."""
+    policy = access_policy(services().settings)
     if local_mode():
-        return ProjectAccess(project_id, None, "Local project", 50)
+        return ProjectAccess(project_id, None, "Local project", OWNER, policy=policy)
     from mltracker.service.ui.gitlab_access import gitlab_project_access
 
-    needed = WRITE_LEVEL if request.method not in ("GET", "HEAD", "OPTIONS") else READ_LEVEL
-    return gitlab_project_access(services().settings, project_id, needed)
+    needed = READ if request.method in READ_METHODS else policy.least_changing_level
+    return gitlab_project_access(services().settings, project_id, needed, policy)

@@ -155,7 +155,7 @@ def sign_out() -> None:
 
 # ---------------------------------------------------------------- access to projects
 
-def gitlab_project_access(settings, project_id: int, needed: int):
+def gitlab_project_access(settings, project_id: int, needed: int, policy):
     from mltracker.service.ui.access import ProjectAccess
 
     token = user_token()
@@ -174,7 +174,7 @@ def gitlab_project_access(settings, project_id: int, needed: int):
     path = _project_path(checker, token, project_id)
     base = (settings.gitlab_url or "").rstrip("/")
     return ProjectAccess(project_id, path, path or f"Project {project_id}", grant.access.level,
-                         f"{base}/{path}" if path else None)
+                         f"{base}/{path}" if path else None, policy=policy)
 
 
 def _project_path(checker, token: str, project_id: int) -> str | None:

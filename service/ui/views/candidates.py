@@ -45,7 +45,8 @@ def candidate(run_id: str):
 @bp.post("/candidates/<run_id>/promote")
 def promote(run_id: str):
     if not g.access.can_promote:
-        return error_page(403, "Not allowed", "Promoting a candidate needs the Developer role in this project.")
+        return error_page(403, "Not allowed",
+                          f"Promoting a candidate needs the {g.access.promote_role} role in this project.")
     model_name = request.form.get("model", "").strip()
     alias = request.form.get("alias", "").strip() or None
     if not model_name:
