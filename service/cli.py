@@ -1,4 +1,4 @@
-"""The `mltracker` command: serve, db upgrade."""
+"""The `mltracker` command: serve, worker, gate, doctor, db upgrade."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_worker)
 
     add_gate_command(commands)
+
+    doctor = commands.add_parser("doctor", help="check the GitLab bot token: which projects it sees, what it may post")
+    doctor.add_argument("--backend-store-uri", help="SQLAlchemy URL (the projects to check are the ones logging here)")
+    doctor.set_defaults(handler=_doctor)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers()
@@ -81,9 +85,31 @@ def _worker(args) -> int:
     return 1
 
 
+def _doctor(args) -> int:
+    from mltracker.service.db.engine import Database
+    from mltracker.service.doctor import bot_token_report
+
+    settings = _settings(args)
+    if settings.local_mode:
+        print("local mode (MLTRACKER_GITLAB_URL is not set): no GitLab to check")
+        return 0
+    db = Database(settings.backend_store_uri)
+    try:
+        report = bot_token_report(settings, db)
+    finally:
+        db.dispose()
+    print(f"GitLab: {settings.gitlab_url}")
+    for line in report.lines():
+        print(line)
+    problems = report.warnings()
+    print(f"{len(problems)} problem(s) found" if problems else "ok: the bot may post notes and statuses everywhere")
+    return 1 if problems else 0
+
+
 def _serve(args) -> int:
     from mltracker.service.app import prepare_database
     from mltracker.service.db.engine import Database
+    from mltracker.service.doctor import warn_about_bot_token_in_background
     from mltracker.service.server import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -91,6 +117,7 @@ def _serve(args) -> int:
     db = Database(settings.backend_store_uri)
     prepare_database(db, settings)  # once, before the workers start
     db.dispose()
+    warn_about_bot_token_in_background(settings)
     run_server(settings)
     return 0
 

@@ -69,8 +69,9 @@ class FakeState:
     def add_user(self, id: int, username: str, admin: bool = False):
         self.users[int(id)] = {"id": int(id), "username": username, "admin": admin}
 
-    def add_token(self, token: str, user_id: int, expires_at: float | None = None):
-        self.tokens[token] = {"kind": "user", "user_id": int(user_id), "revoked": False, "expires_at": expires_at}
+    def add_token(self, token: str, user_id: int, expires_at: float | None = None, scopes: list[str] | None = None):
+        self.tokens[token] = {"kind": "user", "user_id": int(user_id), "revoked": False, "expires_at": expires_at,
+                              "scopes": list(scopes) if scopes is not None else ["api"]}
 
     def add_job_token(self, token: str, job_id: int):
         self.tokens[token] = {"kind": "job", "job_id": int(job_id), "revoked": False}
@@ -226,6 +227,7 @@ class FakeState:
 
 ROUTES = [
     ("user", re.compile(r"^/api/v4/user$")),
+    ("token_self", re.compile(r"^/api/v4/personal_access_tokens/self$")),
     ("job", re.compile(r"^/api/v4/job$")),
     ("project", re.compile(r"^/api/v4/projects/(\d+)$")),
     ("member", re.compile(r"^/api/v4/projects/(\d+)/members/all/(\d+)$")),
@@ -298,6 +300,17 @@ class FakeGitLabApp:
         if caller is None or caller[0] != "user":
             return _json(UNAUTHORIZED, 401)
         return _json(self.state.user_body(caller[1]))
+
+    def get_token_self(self, request):
+        """doc/api/personal_access_tokens.md, "Get single personal access token" (`self`): the
+        token of the request, its scopes and user (also for project and group access tokens)."""
+        caller = self.state.caller(request)
+        if caller is None or caller[0] != "user":
+            return _json(UNAUTHORIZED, 401)
+        token = request.headers.get("PRIVATE-TOKEN") or request.headers.get("Authorization", "")[len("Bearer "):]
+        body = payload("personal_access_token_self")
+        body.update(user_id=caller[1], scopes=self.state.tokens[token]["scopes"])
+        return _json(body)
 
     def get_job(self, request):
         caller = self.state.caller(request)
