@@ -99,6 +99,18 @@ def retry_later(db: Database, job: Job, error: str, delay_ms: int) -> bool:
     return True
 
 
+def defer(db: Database, job: Job, reason: str, delay_ms: int) -> None:
+    """Queue the job again after delay_ms, giving back the attempt its claim counted."""
+    now = now_ms()
+    with db.write() as conn:
+        conn.execute(
+            update(jobs).where(jobs.c.id == job.id).values(
+                status=QUEUED, run_after=now + delay_ms, locked_until=None, attempts=max(0, job.attempts - 1),
+                last_error=reason[:2000], updated_time=now,
+            )
+        )
+
+
 def _finish(db: Database, job: Job, status: str, error: str | None) -> None:
     with db.write() as conn:
         conn.execute(

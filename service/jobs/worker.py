@@ -13,8 +13,25 @@ log = logging.getLogger("mltracker.jobs")
 Handler = Callable[[queue.Job], None]
 
 
+MAX_DEFER_MS = 3_600_000
+
+
 class TransientError(Exception):
-    """Worth another try later (GitLab 5xx, 429, timeouts)."""
+    """Worth another try later (GitLab 5xx, timeouts); uses up one of the job's attempts."""
+
+
+class RetryAfter(TransientError):
+    """Try again once a wait decided elsewhere is over: GitLab's `Retry-After`, a lease that has not
+    run out yet. The job is queued again for then, without using up an attempt (the wait says
+    nothing about whether the work can succeed), and no thread sleeps meanwhile."""
+
+    def __init__(self, message: str, delay_ms: int):
+        super().__init__(message)
+        self.delay_ms = max(0, int(delay_ms))
+
+
+class PermanentError(Exception):
+    """Another try cannot help (e.g. GitLab refused the request as invalid): the job fails at once."""
 
 
 def backoff_ms(attempt: int, base_ms: int = 1000, cap_ms: int = 300_000) -> int:
@@ -33,6 +50,13 @@ def run_one(db: Database, handlers: dict[str, Handler], base_backoff_ms: int = 1
         return True
     try:
         handler(job)
+    except RetryAfter as exc:
+        delay = min(exc.delay_ms, MAX_DEFER_MS)
+        queue.defer(db, job, str(exc), delay)
+        log.info("job %s (%s) waits %d ms: %s", job.id, job.kind, delay, exc)
+    except PermanentError as exc:
+        queue.fail(db, job, str(exc))
+        log.error("job %s (%s) failed for good: %s", job.id, job.kind, exc)
     except TransientError as exc:
         delay = backoff_ms(job.attempts, base_backoff_ms)
         if queue.retry_later(db, job, str(exc), delay):

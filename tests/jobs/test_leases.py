@@ -49,3 +49,62 @@ def test_concurrent_takers_get_it_once(database):
     for t in threads:
         t.join()
     assert len(winners) == 1
+
+
+def test_a_lease_held_by_a_dead_process_is_taken_over_at_once(database, tmp_path):
+    import subprocess
+    import sys
+
+    from mltracker.service.jobs.leases import new_holder
+
+    script = (
+        "import sys\n"
+        "from mltracker.service.db.engine import Database\n"
+        "from mltracker.service.jobs.leases import new_holder, try_acquire\n"
+        "db = Database(sys.argv[1])\n"
+        "assert try_acquire(db, 'report:9:1', new_holder(), 300_000)\n"
+        "import os; os._exit(0)  # dies holding it\n"
+    )
+    subprocess.run([sys.executable, "-c", script, database.uri], check=True, timeout=60)
+    assert try_acquire(database, "report:9:1", new_holder(), 300_000)
+
+
+def test_a_live_holders_lease_is_not_taken_over(database):
+    from mltracker.service.jobs.leases import new_holder
+
+    assert try_acquire(database, "report:9:2", new_holder(), 300_000)  # this process: alive
+    assert not try_acquire(database, "report:9:2", new_holder(), 300_000)
+    assert not try_acquire(database, "report:9:2", "other-host:1:abc", 300_000)
+
+
+def test_a_job_waiting_for_a_lease_retries_until_it_runs_out(database):
+    from sqlalchemy import delete
+
+    from mltracker.service.db.jobs_schema import jobs
+    from mltracker.service.jobs import queue
+    from mltracker.service.jobs.leases import expires_in_ms
+    from mltracker.service.jobs.worker import RetryAfter, run_one
+
+    with database.write() as conn:
+        conn.execute(delete(jobs))
+    assert try_acquire(database, "report:9:3", "other-host:1:crashed", 300_000)  # a crash elsewhere
+    queue.enqueue(database, project_id=9, kind="report", payload={}, dedupe_key="waits", max_attempts=2)
+    done = []
+
+    def report(job):
+        try:
+            with held(database, "report:9:3"):
+                done.append(job.id)
+        except LeaseBusy as busy:
+            raise RetryAfter("the report is being written", busy.expires_in_ms) from None
+
+    for _ in range(4):  # more tries than max_attempts while the lease is held
+        assert run_one(database, {"report": report})
+        with database.write() as conn:
+            conn.execute(update(jobs).values(run_after=0))
+    assert done == [] and queue.jobs_of_project(database, 9)[0]["status"] == "queued"
+    assert 0 < expires_in_ms(database, "report:9:3") <= 300_000
+    with database.write() as conn:  # the lease runs out
+        conn.execute(update(leases).where(leases.c.name == "report:9:3").values(expires=0))
+    assert run_one(database, {"report": report})
+    assert len(done) == 1 and queue.jobs_of_project(database, 9)[0]["status"] == "done"

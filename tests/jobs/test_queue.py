@@ -105,3 +105,44 @@ def test_concurrent_workers_run_each_job_exactly_once(database):
         worker.stop()
         worker.join(5)
     assert sorted(done) == list(range(60))
+
+
+def test_retry_after_requeues_for_then_without_using_up_an_attempt(database):
+    from mltracker.service.jobs.worker import RetryAfter
+    from mltracker.service.tracking.clock import now_ms
+
+    _clear(database)
+    queue.enqueue(database, project_id=7, kind="limited", payload={}, dedupe_key="limited", max_attempts=2)
+
+    def rate_limited(job):
+        raise RetryAfter("GitLab answered 429", delay_ms=60_000)
+
+    for _ in range(3):  # more waits than attempts: none of them counts
+        before = now_ms()
+        assert run_one(database, {"limited": rate_limited})
+        with database.read() as conn:
+            row = conn.execute(jobs.select().where(jobs.c.dedupe_key == "limited")).one()
+        assert row.status == queue.QUEUED and row.attempts == 0
+        assert row.run_after >= before + 60_000
+        assert queue.claim(database) is None  # nothing sleeps, and nothing runs before Retry-After
+        with database.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == row.id).values(run_after=0))
+    assert run_one(database, {"limited": lambda job: None})
+    assert queue.jobs_of_project(database, 7)[0]["status"] == "done"
+
+
+def test_a_permanent_error_fails_the_job_without_retrying(database):
+    from mltracker.service.jobs.worker import PermanentError
+
+    _clear(database)
+    queue.enqueue(database, project_id=8, kind="refused", payload={}, dedupe_key="refused", max_attempts=6)
+    calls = []
+
+    def refused(job):
+        calls.append(job.attempts)
+        raise PermanentError("POST /projects/8/statuses/abc: GitLab answered 400")
+
+    run_one(database, {"refused": refused}, base_backoff_ms=0)
+    assert not run_one(database, {"refused": refused}, base_backoff_ms=0)
+    [row] = queue.jobs_of_project(database, 8)
+    assert calls == [1] and row["status"] == "failed" and "400" in row["last_error"]
