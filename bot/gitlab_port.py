@@ -1,7 +1,9 @@
 """What the bot needs from GitLab, over python-gitlab with the bot's own token.
 
 Builds on the service's GitLab adapter (same connection pool and error translation). GitLab
-being unavailable (5xx, 429, timeouts) surfaces as TransientError so the job is retried.
+being unavailable (5xx, timeouts) surfaces as TransientError so the job is retried; a 429 as
+GitLabRateLimited (the job waits for `Retry-After`); a refusal (400/403/404/422) as GitLabRefused,
+which fails the job at once (see bot/gitlab_errors.py).
 """
 from __future__ import annotations
 
@@ -9,8 +11,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from mltracker.service.gitlab import GitLabAdapter, GitLabUnavailable, translated
-from mltracker.service.jobs.worker import TransientError
+from mltracker.bot.gitlab_errors import gitlab_call
+from mltracker.service.gitlab import GitLabAdapter, GitLabRateLimited, GitLabUnavailable, translated
+from mltracker.service.jobs.worker import RetryAfter, TransientError
+
+TARGET_URL_MAX = 255  # GitLab's limit on a commit status's target_url
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A pipeline as GitLab's API describes it (its real `ref`, e.g. `refs/merge-requests/7/head`)."""
+    id: int
+    project_id: int
+    sha: str
+    ref: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,8 @@ class Note:
 def _retryable() -> Iterator[None]:
     try:
         yield
+    except GitLabRateLimited as exc:
+        raise RetryAfter(str(exc), exc.retry_after * 1000) from None
     except GitLabUnavailable as exc:
         raise TransientError(str(exc)) from None
 
@@ -42,7 +59,7 @@ class BotGitLab(GitLabAdapter):
 
     def merge_request_notes(self, project_id: int, iid: int) -> Iterator[Note]:
         """Every note of the merge request, across all pages."""
-        with _retryable(), translated("GET /projects/:id/merge_requests/:iid/notes"):
+        with gitlab_call("GET", f"/projects/{project_id}/merge_requests/{iid}/notes"):
             for note in self._mr(project_id, iid).notes.list(iterator=True, per_page=100, sort="asc"):
                 attrs = note.attributes
                 yield Note(
@@ -53,15 +70,14 @@ class BotGitLab(GitLabAdapter):
                 )
 
     def create_note(self, project_id: int, iid: int, body: str) -> int:
-        with _retryable(), translated("POST /projects/:id/merge_requests/:iid/notes"):
+        with gitlab_call("POST", f"/projects/{project_id}/merge_requests/{iid}/notes"):
             note = self._mr(project_id, iid).notes.create({"body": body})
         return int(note.get_id())
 
     def update_note(self, project_id: int, iid: int, note_id: int, body: str) -> None:
-        with _retryable(), translated("PUT /projects/:id/merge_requests/:iid/notes/:note_id"):
-            self.client().http_put(
-                f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}", post_data={"body": body}
-            )
+        path = f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}"
+        with gitlab_call("PUT", path):
+            self.client().http_put(path, post_data={"body": body})
 
     def reply(self, project_id: int, iid: int, discussion_id: str | None, body: str) -> None:
         """Reply in the comment's thread when GitLab told us the thread, else as a new note."""
@@ -83,28 +99,45 @@ class BotGitLab(GitLabAdapter):
 
     def upload(self, project_id: int, filename: str, content: bytes) -> str:
         """POST /projects/:id/uploads; returns the relative `/uploads/…` URL."""
-        with _retryable(), translated("POST /projects/:id/uploads"):
+        with gitlab_call("POST", f"/projects/{project_id}/uploads", {"file": filename}):
             result = self.client().projects.get(project_id, lazy=True).upload(filename, filedata=content)
         return str(result["url"])
 
     def set_commit_status(self, project_id: int, sha: str, state: str, description: str,
-                          target_url: str | None, ref: str | None = None) -> None:
+                          target_url: str | None, ref: str | None = None, pipeline_id: int | None = None) -> None:
+        """POST /projects/:id/statuses/:sha. With `pipeline_id` (and the pipeline's own ref) the status
+        joins that pipeline; without, GitLab picks the newest pipeline of the sha and ref, or makes a
+        new `external` one."""
         data = {"state": state, "name": "mltracker", "description": description[:255]}
-        if target_url:
+        if target_url and len(target_url) <= TARGET_URL_MAX:
             data["target_url"] = target_url
         if ref:
             data["ref"] = ref
-        with _retryable(), translated("POST /projects/:id/statuses/:sha"):
-            self.client().http_post(f"/projects/{project_id}/statuses/{sha}", post_data=data)
+        if pipeline_id is not None:
+            data["pipeline_id"] = pipeline_id
+        path = f"/projects/{project_id}/statuses/{sha}"
+        with gitlab_call("POST", path, data):
+            self.client().http_post(path, post_data=data)
+
+    def pipeline(self, project_id: int, pipeline_id: int) -> Pipeline:
+        """GET /projects/:id/pipelines/:pipeline_id."""
+        path = f"/projects/{project_id}/pipelines/{pipeline_id}"
+        with gitlab_call("GET", path):
+            data = self.client().http_get(path)
+        return Pipeline(id=int(data["id"]), project_id=int(data.get("project_id") or project_id),
+                        sha=str(data.get("sha") or ""), ref=str(data.get("ref") or ""),
+                        source=str(data.get("source") or ""))
 
     def open_merge_request_for(self, project_id: int, sha: str, ref: str):
-        """The open merge request whose source branch is ref and that contains the commit."""
+        """The open merge request containing the commit whose source is branch `ref` of this very
+        project (a fork's merge request included); None for any other branch, e.g. its target."""
         with _retryable():
             candidates = self.merge_requests_for_commit(project_id, sha)
         for mr in candidates:
-            if mr.state == "opened" and mr.source_branch == ref:
+            source_project = mr.raw.get("source_project_id")
+            if mr.state == "opened" and mr.source_branch == ref and str(source_project) == str(project_id):
                 return mr
-        return next((mr for mr in candidates if mr.state == "opened"), None)
+        return None
 
     def get_merge_request(self, project_id: int, iid: int):
         with _retryable():

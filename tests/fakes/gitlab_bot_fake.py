@@ -2,15 +2,23 @@
 emoji reactions, project uploads and commit statuses. Bodies follow ../shared/gitlab-payloads/api.
 
 `fail_next(count, status, path_regex)` makes the next matching calls answer with an error, to test
-retries.
+retries; `rate_limit_next(count, retry_after, path_regex)` answers them as GitLab's rate limiter does.
+
+GitLab behaviours copied here (each cited where it is implemented): commit statuses joining the
+pipeline matched by sha, `ref` and `pipeline_id` (or a new `external` pipeline), the 255-character
+`target_url` limit; pages of 20 by default and at most 100 with GitLab's pagination headers; notes
+sorted by `order_by`/`sort` with GitLab's id tie-breaker; uploads under a fresh random secret each
+time; 429 with `Retry-After`.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
 import re
+import secrets
 import threading
 import time
+from urllib.parse import urlencode
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -25,6 +33,15 @@ DISCUSSION_NOTES = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/dis
 NOTE_AWARD = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/notes/(\d+)/award_emoji$")
 UPLOADS = re.compile(r"^/api/v4/projects/(\d+)/uploads$")
 STATUSES = re.compile(r"^/api/v4/projects/(\d+)/statuses/([0-9a-f]+)$")
+PIPELINE = re.compile(r"^/api/v4/projects/(\d+)/pipelines/(\d+)$")
+
+# lib/api/commit_statuses.rb: `state` values accepted by POST /projects/:id/statuses/:sha.
+STATUS_STATES = ("pending", "running", "success", "failed", "canceled", "skipped")
+# app/models/commit_status.rb / generic_commit_status.rb: `validates :target_url, length: { maximum: 255 }`
+# (doc/api/commits.md: "target_url ... Must be 255 characters or fewer").
+TARGET_URL_MAX = 255
+# doc/api/rest/index.md, "Offset-based pagination": per_page defaults to 20, at most 100.
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 20, 100
 
 
 class BotFakeState(FakeState):
@@ -36,7 +53,11 @@ class BotFakeState(FakeState):
         self.awards: list[dict] = []
         self.failures: list[dict] = []
         self.delays: list[dict] = []
+        self.rate_limits: list[dict] = []
+        self.pipelines: dict[int, dict] = {}
         self.next_note_id = 5000
+        self.next_pipeline_id = 900_000
+        self.clock = 0
 
     def delay(self, seconds: float, path: str = ".*", method: str | None = None):
         """Answer matching calls only after `seconds` (to widen race windows)."""
@@ -44,6 +65,51 @@ class BotFakeState(FakeState):
 
     def fail_next(self, count: int, status: int = 502, path: str = ".*", method: str | None = None):
         self.failures.append({"count": int(count), "status": int(status), "path": path, "method": method})
+
+    def rate_limit_next(self, count: int, retry_after: int = 1, path: str = ".*", method: str | None = None):
+        self.rate_limits.append({"count": int(count), "retry_after": int(retry_after), "path": path,
+                                 "method": method})
+
+    def add_pipeline(self, id: int, project_id: int, sha: str, ref: str, source: str = "push",
+                     status: str = "success"):
+        """A pipeline as GitLab stores it: merge request pipelines have the ref
+        `refs/merge-requests/<iid>/head` and the source `merge_request_event` (doc/ci/pipelines/merge_request_pipelines.md)."""
+        self.pipelines[int(id)] = {"id": int(id), "project_id": int(project_id), "sha": sha, "ref": ref,
+                                   "source": source, "status": status}
+
+    def set_merge_request_source_project(self, project_id: int, iid: int, source_project_id: int):
+        """A merge request from a fork: its source branch lives in another project."""
+        for mr in self.merge_requests.get(int(project_id), []):
+            if mr["iid"] == int(iid):
+                mr["source_project_id"] = int(source_project_id)
+
+    def mr_body(self, project_id: int, mr: dict, single: bool = False) -> dict:
+        body = super().mr_body(project_id, mr, single)
+        body["source_project_id"] = mr.get("source_project_id", project_id)
+        return body
+
+    def known_pipelines(self, project_id: int) -> list[dict]:
+        """Pipelines added explicitly, and those the scenario's jobs imply (a branch pipeline)."""
+        found = {p["id"]: p for p in self.pipelines.values() if p["project_id"] == project_id}
+        for job in self.jobs.values():
+            if job["project_id"] == project_id and job["pipeline_id"] not in found:
+                found[job["pipeline_id"]] = {"id": job["pipeline_id"], "project_id": project_id, "sha": job["sha"],
+                                             "ref": job["ref"], "source": "push", "status": "success"}
+        return list(found.values())
+
+    def take_rate_limit(self, request: Request) -> int | None:
+        for limit in self.rate_limits:
+            if limit["count"] > 0 and re.search(limit["path"], request.path) and (
+                limit["method"] in (None, request.method)
+            ):
+                limit["count"] -= 1
+                return limit["retry_after"]
+        return None
+
+    def tick(self) -> str:
+        """A strictly increasing timestamp, so created_at/updated_at order like GitLab's."""
+        self.clock += 1
+        return f"2026-01-01T00:{self.clock // 60 % 60:02d}:{self.clock % 60:02d}.{self.clock:06d}Z"
 
     def add_note(self, project_id: int, iid: int, body: str, username: str, system: bool = False,
                  discussion_id: str | None = None) -> int:
@@ -53,7 +119,9 @@ class BotFakeState(FakeState):
     def _store_note(self, project_id, iid, body, user, system=False, discussion_id=None) -> int:
         self.next_note_id += 1
         note = payload("merge_request_note")
-        note.update(id=self.next_note_id, body=body, system=system, project_id=project_id, noteable_iid=iid)
+        stamp = self.tick()
+        note.update(id=self.next_note_id, body=body, system=system, project_id=project_id, noteable_iid=iid,
+                    created_at=stamp, updated_at=stamp)
         note["author"] = dict(note["author"], id=user["id"], username=user["username"])
         note["discussion_id"] = discussion_id or hashlib.sha1(str(self.next_note_id).encode()).hexdigest()
         self.notes.setdefault((project_id, iid), []).append(note)
@@ -82,6 +150,9 @@ class BotFakeApp(FakeGitLabApp):
             if request.path == "/_fake/bot_state":
                 return _json(self._bot_state())
             return super().dispatch(request)
+        limited = self._rate_limited(request)
+        if limited is not None:
+            return limited
         status = self.state.take_failure(request)
         if status is not None:
             self.state.log.append({"method": request.method, "path": request.path, "auth": None, "token": None,
@@ -90,7 +161,10 @@ class BotFakeApp(FakeGitLabApp):
         for pattern, handler in (
             (NOTES, self.notes), (NOTE, self.note), (DISCUSSION_NOTES, self.discussion_note),
             (NOTE_AWARD, self.award), (UPLOADS, self.upload), (STATUSES, self.status),
+            (PIPELINE, self.pipeline),
         ):
+            if pattern is PIPELINE and not self._explicit_pipeline(request):
+                continue
             match = pattern.match(request.path)
             if match:
                 caller = self.state.caller(request)
@@ -102,6 +176,29 @@ class BotFakeApp(FakeGitLabApp):
                 args = [int(g) if g.isdigit() else g for g in match.groups()]
                 return handler(request, user, *args)
         return super().dispatch(request)
+
+    def _explicit_pipeline(self, request: Request) -> bool:
+        match = PIPELINE.match(request.path)
+        return bool(match) and int(match.group(2)) in self.state.pipelines
+
+    def _rate_limited(self, request: Request) -> Response | None:
+        """lib/gitlab/rack_attack.rb (throttled_responder) and doc/user/gitlab_com/_index.md: 429,
+        `Retry later` as text/plain, `Retry-After` in seconds and the `RateLimit-*` headers."""
+        throttled = self.state.throttled()  # the stand-in's instance-wide `rate_limit`
+        if throttled is not None:
+            return throttled
+        retry_after = self.state.take_rate_limit(request)
+        if retry_after is None:
+            return None
+        self.state.log.append({"method": request.method, "path": request.path, "auth": None, "token": None,
+                               "failed": 429})
+        now = int(time.time())
+        return Response("Retry later\n", status=429, mimetype="text/plain", headers={
+            "Retry-After": str(retry_after), "RateLimit-Name": "throttle_authenticated_api",
+            "RateLimit-Limit": "60", "RateLimit-Observed": "61", "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(now + retry_after),
+            "RateLimit-ResetTime": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + retry_after)),
+        })
 
     def _bot_state(self) -> dict:
         return {
@@ -117,22 +214,7 @@ class BotFakeApp(FakeGitLabApp):
         if request.method == "POST":
             note_id = self.state._store_note(project_id, iid, _form(request)["body"], user)
             return _json(notes[-1], 201) if notes[-1]["id"] == note_id else _json(NOT_FOUND, 404)
-        per_page = int(request.args.get("per_page", 20))
-        page = int(request.args.get("page", 1))
-        ordered = notes if request.args.get("sort", "desc") == "asc" else list(reversed(notes))
-        chunk = ordered[(page - 1) * per_page: page * per_page]
-        response = _json(chunk)
-        total_pages = max(1, -(-len(notes) // per_page))
-        response.headers["X-Page"] = str(page)
-        response.headers["X-Per-Page"] = str(per_page)
-        response.headers["X-Total"] = str(len(notes))
-        response.headers["X-Total-Pages"] = str(total_pages)
-        if page < total_pages:
-            base = request.base_url
-            query = "&".join(f"{k}={v}" for k, v in request.args.items() if k != "page")
-            response.headers["X-Next-Page"] = str(page + 1)
-            response.headers["Link"] = f'<{base}?{query}&page={page + 1}>; rel="next"'
-        return response
+        return _paginated(request, _sorted_notes(notes, request))
 
     def note(self, request, user, project_id, iid, note_id):
         for note in self.state.notes.get((project_id, iid), []):
@@ -141,6 +223,7 @@ class BotFakeApp(FakeGitLabApp):
                     if note["author"]["id"] != user["id"]:
                         return _json({"message": "403 Forbidden"}, 403)
                     note["body"] = _form(request)["body"]
+                    note["updated_at"] = self.state.tick()
                 return _json(note)
         return _json(NOT_FOUND, 404)
 
@@ -156,24 +239,118 @@ class BotFakeApp(FakeGitLabApp):
         return _json(body, 201)
 
     def upload(self, request, user, project_id):
+        """doc/api/project_markdown_uploads.md "Upload a file": the answer carries `url`
+        (`/uploads/<secret>/<name>`), `alt`, `full_path` and `markdown`. app/uploaders/file_uploader.rb
+        (`generate_secret`) draws a new random secret for every upload: the same bytes uploaded twice
+        are two files at two URLs."""
         file = request.files["file"]
         data = file.read()
-        secret = hashlib.md5(data).hexdigest()
+        secret = secrets.token_hex(16)
         body = payload("project_upload")
         name = file.filename
-        body.update(alt=name.rsplit(".", 1)[0], url=f"/uploads/{secret}/{name}",
+        alt = name.rsplit(".", 1)[0]
+        body.update(id=len(self.state.uploads) + 1, alt=alt, url=f"/uploads/{secret}/{name}",
                     full_path=f"/-/project/{project_id}/uploads/{secret}/{name}",
-                    markdown=f"![{name.rsplit('.', 1)[0]}](/uploads/{secret}/{name})")
+                    markdown=f"![{alt}](/uploads/{secret}/{name})")
         self.state.uploads[body["url"]] = data
         return _json(body, 201)
 
     def status(self, request, user, project_id, sha):
+        """POST /projects/:id/statuses/:sha as app/services/ci/create_commit_status_service.rb does it:
+        the status joins the newest pipeline of the sha, narrowed to `ref` and `pipeline_id` when given;
+        a `pipeline_id` that matches nothing is 404; no match without one creates a new pipeline with
+        the source `external`."""
         form = _form(request)
+        state = form.get("state")
+        if not state:
+            return _json({"message": "400 Bad request - State is required"}, 400)
+        if state not in STATUS_STATES:  # Grape's `values:` validation (lib/api/commit_statuses.rb)
+            return _json({"error": "state does not have a valid value"}, 400)
+        if len(form.get("target_url") or "") > TARGET_URL_MAX:
+            return _json({"message": {"target_url": [f"is too long (maximum is {TARGET_URL_MAX} characters)"]}}, 400)
+        pipeline = self._status_pipeline(project_id, sha, form.get("ref"), form.get("pipeline_id"))
+        if pipeline is None:
+            return _json({"message": "404 Pipeline for pipeline_id, sha and ref Not Found"}, 404)
         body = copy.deepcopy(payload("commit_status"))
-        body.update(sha=sha, name=form.get("name", "default"), status=form["state"],
-                    description=form.get("description"), target_url=form.get("target_url"), ref=form.get("ref"))
+        body.update(sha=sha, name=form.get("name") or form.get("context") or "default", status=state,
+                    description=form.get("description"), target_url=form.get("target_url"), ref=pipeline["ref"])
+        body["pipeline_id"] = pipeline["id"]
+        body["pipeline_source"] = pipeline["source"]
         self.state.statuses.append(body)
         return _json(body, 201)
+
+    def _status_pipeline(self, project_id: int, sha: str, ref: str | None, pipeline_id) -> dict | None:
+        matching = sorted((p for p in self.state.known_pipelines(project_id) if p["sha"] == sha),
+                          key=lambda p: p["id"], reverse=True)
+        if ref:
+            matching = [p for p in matching if p["ref"] == ref]
+        if pipeline_id not in (None, ""):
+            matching = [p for p in matching if p["id"] == int(pipeline_id)]
+            return matching[0] if matching else None
+        if matching:
+            return matching[0]
+        self.state.next_pipeline_id += 1
+        created = {"id": self.state.next_pipeline_id, "project_id": project_id, "sha": sha,
+                   "ref": ref or "main", "source": "external", "status": "running"}
+        self.state.pipelines[created["id"]] = created
+        return created
+
+    def pipeline(self, request, user, project_id, pipeline_id):
+        """GET /projects/:id/pipelines/:pipeline_id (doc/api/pipelines.md): the real ref, e.g.
+        `refs/merge-requests/<iid>/head` for a merge request pipeline, and its source."""
+        if request.method != "GET":
+            return _json(NOT_FOUND, 404)
+        if not self.state.can_see(user["id"], project_id):
+            return _json({"message": "404 Project Not Found"}, 404)
+        found = next((p for p in self.state.known_pipelines(project_id) if p["id"] == pipeline_id), None)
+        if found is None:
+            return _json(NOT_FOUND, 404)
+        body = payload("pipeline")
+        body.update(id=pipeline_id, project_id=project_id, sha=found["sha"], ref=found["ref"],
+                    source=found["source"], status=found["status"],
+                    web_url=f"http://gitlab.example.com/group/project-{project_id}/-/pipelines/{pipeline_id}")
+        return _json(body)
+
+
+def _sorted_notes(notes: list[dict], request: Request) -> list[dict]:
+    """lib/api/notes.rb: `order_by` created_at (default) or updated_at, `sort` desc (default) or asc;
+    lib/api/helpers.rb `order_options_with_tie_breaker`: created_at orders by id, updated_at ties by id."""
+    descending = request.args.get("sort", "desc") != "asc"
+    if request.args.get("order_by") == "updated_at":
+        return sorted(notes, key=lambda n: (n["updated_at"], n["id"]), reverse=descending)
+    return sorted(notes, key=lambda n: n["id"], reverse=descending)
+
+
+def _paginated(request: Request, items: list) -> Response:
+    """doc/api/rest/index.md, "Pagination": `page` from 1, `per_page` 20 by default and at most 100,
+    with the X-Page, X-Per-Page, X-Total, X-Total-Pages, X-Next-Page, X-Prev-Page and Link headers."""
+    try:
+        per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        return _json({"error": "per_page is invalid, page is invalid"}, 400)
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    page = max(page, 1)
+    total_pages = max(1, -(-len(items) // per_page))
+    response = _json(items[(page - 1) * per_page: page * per_page])
+    headers = response.headers
+    headers["X-Page"], headers["X-Per-Page"] = str(page), str(per_page)
+    headers["X-Total"], headers["X-Total-Pages"] = str(len(items)), str(total_pages)
+    headers["X-Next-Page"] = str(page + 1) if page < total_pages else ""
+    headers["X-Prev-Page"] = str(page - 1) if page > 1 else ""
+    query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+
+    def link(to_page: int, rel: str) -> str:
+        return f'<{request.base_url}?{urlencode({**query, "page": to_page, "per_page": per_page})}>; rel="{rel}"'
+
+    links = []
+    if page > 1:
+        links.append(link(page - 1, "prev"))
+    if page < total_pages:
+        links.append(link(page + 1, "next"))
+    links += [link(1, "first"), link(total_pages, "last")]
+    headers["Link"] = ", ".join(links)
+    return response
 
 
 def _form(request: Request) -> dict:
