@@ -33,3 +33,15 @@ leases = Table(
     Column("holder", String(64), nullable=False),
     Column("expires", BigInteger, nullable=False),
 )
+
+# Files the bot uploaded to a merge request's project, by content: a retried or re-run report links
+# the upload it already made instead of uploading the same bytes again.
+bot_uploads = Table(
+    "bot_uploads",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("merge_request_iid", BigInteger, primary_key=True),
+    Column("content_hash", String(64), primary_key=True),
+    Column("url", String(1024), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
