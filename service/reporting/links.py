@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 
+TARGET_URL_MAX = 255
+
+
 @dataclass(frozen=True)
 class Links:
     base_url: str  # MLTRACKER_PUBLIC_URL
@@ -20,6 +23,14 @@ class Links:
 
     def compare(self, run_ids: list[str]) -> str:
         return f"{self.project}/compare?{urlencode([('run', r) for r in run_ids])}"
+
+    def pipeline_page(self, pipeline_id: int, against: str | None = None) -> str:
+        """mltracker's page of one pipeline's candidates and their comparison with branch `against`:
+        short and stable whatever the number of candidates (GitLab caps a commit status's
+        target_url at 255 characters; a branch name too long for that is left out)."""
+        page = f"{self.project}/pipelines/{int(pipeline_id)}"
+        with_branch = f"{page}?{urlencode({'against': against})}" if against else page
+        return with_branch if len(with_branch) <= TARGET_URL_MAX else page
 
     def experiment(self, experiment_id: int) -> str:
         return f"{self.project}/experiments/{experiment_id}"
