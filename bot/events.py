@@ -1,6 +1,7 @@
 """GitLab webhook payloads → host-neutral events the bot acts on (or None: nothing to do)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 
 FINISHED_PIPELINE_STATUSES = ("success", "failed")
@@ -16,10 +17,16 @@ class PipelineFinished:
     merge_request_iid: int | None
     pipeline_url: str
     project_url: str | None = None
+    merge_request_project_id: int | None = None
+    finished_at: str = ""
+    jobs: str = ""  # the pipeline's job ids, sorted and joined: a retried job is a new id
 
     @property
     def dedupe_key(self) -> str:
-        return f"pipeline:{self.project_id}:{self.pipeline_id}:{self.status}"
+        """Without a delivery id: the same pipeline finishing again (a retried job: new finish time,
+        new job ids) is new work; the same finish delivered twice is not."""
+        finish = hashlib.sha1(f"{self.finished_at}|{self.jobs}".encode()).hexdigest()[:16]
+        return f"pipeline:{self.project_id}:{self.pipeline_id}:{self.status}:{finish}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ def _pipeline(body: dict) -> PipelineFinished | None:
     if attrs.get("status") not in FINISHED_PIPELINE_STATUSES:
         return None
     mr = body.get("merge_request") or {}
+    builds = body.get("builds") or []
     return PipelineFinished(
         project_id=int(body["project"]["id"]),
         pipeline_id=int(attrs["id"]),
@@ -90,6 +98,9 @@ def _pipeline(body: dict) -> PipelineFinished | None:
         merge_request_iid=int(mr["iid"]) if mr.get("iid") is not None else None,
         pipeline_url=str(attrs.get("url") or ""),
         project_url=_project_url(body),
+        merge_request_project_id=int(mr["target_project_id"]) if mr.get("target_project_id") is not None else None,
+        finished_at=str(attrs.get("finished_at") or ""),
+        jobs=",".join(sorted(str(b.get("id")) for b in builds if isinstance(b, dict))),
     )
 
 

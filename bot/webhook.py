@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, current_app, request
 
-from mltracker.bot.events import KINDS, parse_event, to_payload
+from mltracker.bot.events import KINDS, MergeRequestComment, parse_event, to_payload
 from mltracker.service.api.json_response import json_response
 from mltracker.service.context import services
 from mltracker.service.jobs import queue
@@ -22,6 +22,16 @@ def _secret_ok() -> bool:
     expected = services().settings.webhook_secret
     given = request.headers.get("X-Gitlab-Token", "")
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def delivery_dedupe_key(event) -> str:
+    """GitLab's id of the delivery (`Idempotency-Key`, the same on every retry of it; before GitLab
+    17.4 `X-Gitlab-Event-UUID`), else the event's own key. A comment is one command however often
+    and through however many hooks it arrives, so it keeps its note's key."""
+    if isinstance(event, MergeRequestComment):
+        return event.dedupe_key
+    delivery = request.headers.get("Idempotency-Key") or request.headers.get("X-Gitlab-Event-UUID")
+    return f"delivery:{KINDS[type(event)]}:{delivery.strip()[:200]}" if delivery else event.dedupe_key
 
 
 @bp.post("/webhooks/gitlab")
@@ -42,7 +52,7 @@ def receive():
         project_id=event.project_id,
         kind=KINDS[type(event)],
         payload=to_payload(event),
-        dedupe_key=event.dedupe_key,
+        dedupe_key=delivery_dedupe_key(event),
     )
     current_app.extensions.get("mltracker_worker_wakeup", lambda: None)()
     return json_response({"status": "queued" if stored else "duplicate"})

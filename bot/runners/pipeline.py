@@ -1,19 +1,31 @@
-"""A finished pipeline → one report comment on its merge request (kept up to date) and a commit status."""
+"""A finished pipeline → one report comment on its merge request (kept up to date) and a commit status
+on that very pipeline.
+
+Every side effect is safe to repeat when the job is retried: plots are uploaded once per content and
+merge request, the report comment is found by its marker and edited, the status is set again to the
+same value on the same pipeline.
+"""
 from __future__ import annotations
 
 import logging
-import uuid
+import re
 
 from mltracker.bot.context import BotContext
 from mltracker.bot.events import PipelineFinished
+from mltracker.bot.gitlab_port import Pipeline
+from mltracker.bot.runners.pipeline_owner import merge_request_of, merge_request_project_id
 from mltracker.reports import REPORT_MARKER, extract_history, render_markdown
 from mltracker.reports.plots import render_plots
 from mltracker.service.jobs.leases import LeaseBusy, held
-from mltracker.service.jobs.worker import TransientError
+from mltracker.service.jobs.uploads import upload_once
+from mltracker.service.jobs.worker import RetryAfter
 from mltracker.service.linking.links import runs_of_pipeline
 from mltracker.service.reporting.pipeline_report import comparison_report
 
 log = logging.getLogger("mltracker.bot")
+
+# A busy report is looked at again this often (sooner when its lease runs out sooner).
+LEASE_POLL_MS = 2_000
 
 
 def handle_pipeline(ctx: BotContext, event: PipelineFinished) -> None:
@@ -22,11 +34,8 @@ def handle_pipeline(ctx: BotContext, event: PipelineFinished) -> None:
     if not run_ids:
         log.info("pipeline %s of project %s produced no candidates", event.pipeline_id, event.project_id)
         return
-    mr = (
-        ctx.gitlab.get_merge_request(event.project_id, event.merge_request_iid)
-        if event.merge_request_iid
-        else ctx.gitlab.open_merge_request_for(event.project_id, event.sha, event.ref)
-    )
+    pipeline = ctx.gitlab.pipeline(event.project_id, event.pipeline_id)
+    mr = merge_request_of(ctx, event, pipeline)
     links = ctx.links(event.project_id, event.project_url or _project_url(event.pipeline_url))
     with ctx.db.read() as conn:
         report = comparison_report(
@@ -35,33 +44,55 @@ def handle_pipeline(ctx: BotContext, event: PipelineFinished) -> None:
             exclude_pipeline_id=event.pipeline_id,
         )
     if mr is not None:
+        mr_project = merge_request_project_id(mr, event.project_id)
         try:
             # One writer per merge request's comment, or two pipelines finishing together would
             # each find no comment and post one.
-            with held(ctx.db, f"report:{event.project_id}:{mr.iid}", uuid.uuid4().hex):
-                _upsert_report_note(ctx, event, mr.iid, report, links, run_ids)
-        except LeaseBusy:
-            raise TransientError(f"the report of !{mr.iid} is being written by another job") from None
+            with held(ctx.db, f"report:{mr_project}:{mr.iid}"):
+                _upsert_report_note(ctx, event, mr_project, mr.iid, report, links, mr.target_branch)
+        except LeaseBusy as busy:
+            raise RetryAfter(
+                f"the report of !{mr.iid} is being written by another job",
+                min(max(busy.expires_in_ms, 100), LEASE_POLL_MS),
+            ) from None
+    set_pipeline_status(ctx, pipeline, report, links.pipeline_page(pipeline.id, mr.target_branch if mr else None))
+
+
+def set_pipeline_status(ctx: BotContext, pipeline: Pipeline, report, page_url: str) -> None:
+    """The verdict as a commit status on this pipeline (by id and its real ref, so a merge request
+    pipeline gets it rather than a new external pipeline), linking mltracker's page of the pipeline."""
     verdicts = [e.verdict for e in report.experiments]
     state = "failed" if any(v.kind == "regresses" for v in verdicts) else "success"
     ctx.gitlab.set_commit_status(
-        event.project_id, event.sha, state, "; ".join(v.text for v in verdicts), links.compare(run_ids), ref=event.ref,
+        pipeline.project_id, pipeline.sha, state, "; ".join(v.text for v in verdicts),
+        page_url, ref=pipeline.ref, pipeline_id=pipeline.id,
     )
 
 
-def _upsert_report_note(ctx: BotContext, event: PipelineFinished, iid: int, report, links, run_ids) -> None:
-    plot_urls = {name: ctx.gitlab.upload(event.project_id, name, png) for name, png in render_plots(report).items()}
-    existing = find_report_note(ctx, event.project_id, iid)
-    history = extract_history(existing.body) if existing else []
+def _upsert_report_note(ctx: BotContext, event: PipelineFinished, mr_project: int, iid: int, report, links,
+                        target_branch: str) -> None:
+    plot_urls = {
+        name: upload_once(ctx.db, mr_project, iid, name, png,
+                          lambda n, data: ctx.gitlab.upload(mr_project, n, data))
+        for name, png in render_plots(report).items()
+    }
+    existing = find_report_note(ctx, mr_project, iid)
+    history = history_without(extract_history(existing.body), event.pipeline_id) if existing else []
     body = render_markdown(
         report, plot_urls, history, pipeline=f"#{event.pipeline_id}",
         pipeline_url=event.pipeline_url or links.pipeline(event.pipeline_id),
     )
-    body += f"\n[Compare these candidates in mltracker]({links.compare(run_ids)})\n"
-    if existing:
-        ctx.gitlab.update_note(event.project_id, iid, existing.id, body)
-    else:
-        ctx.gitlab.create_note(event.project_id, iid, body)
+    body += f"\n[This pipeline's candidates in mltracker]({links.pipeline_page(event.pipeline_id, target_branch)})\n"
+    if existing is None:
+        ctx.gitlab.create_note(mr_project, iid, body)
+    elif existing.body != body:
+        ctx.gitlab.update_note(mr_project, iid, existing.id, body)
+
+
+def history_without(lines: list[str], pipeline_id: int) -> list[str]:
+    """Earlier verdicts, less those of this pipeline: a pipeline reported again replaces its own."""
+    own = re.compile(rf"\*\*Pipeline \[?#[\u200b-\u200d\u2060]?{int(pipeline_id)}\b")
+    return [line for line in lines if not own.search(line)]
 
 
 def find_report_note(ctx: BotContext, project_id: int, iid: int):

@@ -134,7 +134,8 @@ class World:
         if mr_iid is None:
             body["merge_request"] = None
         else:
-            body["merge_request"].update(iid=mr_iid, target_branch="main", source_branch=ref)
+            body["merge_request"].update(iid=mr_iid, target_branch="main", source_branch=ref,
+                                         source_project_id=self.project_id, target_project_id=self.project_id)
         return body
 
     def note_hook(self, mr_iid: int, text: str, author: tuple, state: str = "opened", note_id=None) -> dict:

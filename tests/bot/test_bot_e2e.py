@@ -40,7 +40,7 @@ def test_pipeline_hook_posts_one_report_with_images_and_a_commit_status(world):
     status = wait_until(lambda: [s for s in world.fake.bot_state()["statuses"] if s["sha"] == SHA_FEATURE])
     assert status[0]["name"] == "mltracker" and status[0]["status"] == "success"
     assert "lr-0.01" in status[0]["description"]
-    assert status[0]["target_url"].startswith(f"http://mltracker.test/projects/{world.project_id}/compare?")
+    assert status[0]["target_url"] == f"http://mltracker.test/projects/{world.project_id}/pipelines/{pipeline}?against=main"
 
 
 def test_redelivered_hook_does_nothing_twice(world):
