@@ -1,13 +1,13 @@
 """Uploads the bot made per merge request, by content hash
 
-Revision ID: 0008_bot_uploads
-Revises: 0007_key_value_statistics
+Revision ID: 0009_bot_uploads
+Revises: 0008_ui_sessions
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0008_bot_uploads"
-down_revision = "0007_key_value_statistics"
+revision = "0009_bot_uploads"
+down_revision = "0008_ui_sessions"
 branch_labels = None
 depends_on = None
 
