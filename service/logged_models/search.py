@@ -20,7 +20,7 @@ from mltracker.service.db.registry_schema import logged_model_params, logged_mod
 from mltracker.service.errors import invalid
 from mltracker.service.logged_models.status import NAMES
 from mltracker.service.search.filter_parser import parse_raw_filter
-from mltracker.service.search.syntax import ListLiteral, RawComparison
+from mltracker.service.search.syntax import Comparator, ListLiteral, RawComparison
 from mltracker.service.search.text_match import compare_text, compare_value
 from mltracker.service.tracking import experiments as exps
 
@@ -32,8 +32,8 @@ ALIASES = {
 }
 NUMERIC_ATTRIBUTES = {"creation_timestamp_ms", "last_updated_timestamp_ms"}
 STRING_ATTRIBUTES = {"name", "model_id", "model_type", "status", "source_run_id", "experiment_id"}
-NUMERIC_OPS = ("<", "<=", ">", ">=", "=", "!=")
-STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
+NUMERIC_OPS = (Comparator.LT, Comparator.LE, Comparator.GT, Comparator.GE, Comparator.EQ, Comparator.NE)
+STRING_OPS = (Comparator.EQ, Comparator.NE, Comparator.LIKE, Comparator.ILIKE, Comparator.IN, Comparator.NOT_IN)
 _ENTITIES = ("attributes", "metrics", "params", "tags")
 _STATUS_BY_NAME = {**{name: n for n, name in NAMES.items()}, "PENDING": 1, "READY": 2, "FAILED": 3,
                    "UPLOAD_FAILED": 3, "UNSPECIFIED": 0}
@@ -80,8 +80,8 @@ def _condition(raw: RawComparison, dialect: str) -> ColumnElement:
         if key == "status":
             values = value if isinstance(value, tuple) else (value,)
             numbers = tuple(_STATUS_BY_NAME.get(v.upper(), -1) for v in values)
-            return compare_value(column, op, numbers[0]) if op in ("=", "!=") else (
-                column.in_(numbers) if op == "IN" else column.not_in(numbers)
+            return compare_value(column, op, numbers[0]) if op in (Comparator.EQ, Comparator.NE) else (
+                column.in_(numbers) if op is Comparator.IN else column.not_in(numbers)
             )
         return compare_text(column, op, value, dialect)
     if entity == "metrics":

@@ -24,15 +24,24 @@ from mltracker.service.errors import invalid
 from mltracker.service.search.filter_parser import parse_raw_filter
 from mltracker.service.search.order_by import parse_order_entry
 from mltracker.service.search.page_token import decode_offset, encode_offset
-from mltracker.service.search.syntax import ListLiteral, Literal, RawComparison
+from mltracker.service.search.syntax import (
+    LIST_COMPARATORS,
+    NUMERIC_COMPARATORS,
+    TEXT_COMPARATORS,
+    Comparator,
+    Comparison,
+    Entity,
+    ListLiteral,
+    Literal,
+    RawComparison,
+)
 from mltracker.service.search.text_match import compare_text, compare_value
 from mltracker.service.search.vocabulary import set_repr, string_list
 from mltracker.service.registry.records import versions_query
 
 IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
-STRING_COMPARATORS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
-TAG_COMPARATORS = ("=", "!=", "LIKE", "ILIKE")
-NUMERIC_COMPARATORS = ("=", "!=", ">", ">=", "<", "<=")
+STRING_COMPARATORS = TEXT_COMPARATORS | LIST_COMPARATORS
+TAG_COMPARATORS = TEXT_COMPARATORS
 ENTITY_TYPES = ("attribute", "tag", "tags")
 
 REGISTERED_MODEL_MAX_RESULTS = 1000
@@ -40,14 +49,6 @@ REGISTERED_MODEL_DEFAULT_RESULTS = 100
 MODEL_VERSION_MAX_RESULTS = 200_000
 MODEL_VERSION_DEFAULT_RESULTS = 10_000
 DEFAULT_VERSION_ORDER = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]
-
-
-@dataclass(frozen=True)
-class Clause:
-    is_tag: bool
-    key: str
-    comparator: str
-    value: object  # str, int, or tuple of str
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ VERSION_GRAMMAR = Grammar(
 )
 
 
-def _clause(raw: RawComparison, grammar: Grammar) -> Clause:
+def _clause(raw: RawComparison, grammar: Grammar) -> Comparison:
     parts = raw.name.parts
     if len(parts) == 1:
         is_tag, key = False, parts[0]
@@ -84,8 +85,8 @@ def _clause(raw: RawComparison, grammar: Grammar) -> Clause:
             raise invalid(f"Expected a quoted string value for tag (e.g. 'my-value'). Got value {value.text}")
         if comparator not in TAG_COMPARATORS:
             raise invalid(f"Invalid comparator for tag: {comparator}")
-        return Clause(True, key, comparator, value.value)
-    return Clause(False, key, comparator, _attribute_value(key, comparator, value, grammar))
+        return Comparison(Entity.TAG, key, comparator, value.value)
+    return Comparison(Entity.ATTRIBUTE, key, comparator, _attribute_value(key, comparator, value, grammar))
 
 
 def _attribute_value(key: str, comparator: str, value, grammar: Grammar):
@@ -117,22 +118,23 @@ def _attribute_value(key: str, comparator: str, value, grammar: Grammar):
             return int(parsed)
         except (TypeError, ValueError):
             raise invalid(f"Invalid value for numeric attribute '{key}': {parsed!r}") from None
-    if comparator not in STRING_COMPARATORS or (comparator in ("IN", "NOT IN") and key not in grammar.list_keys):
+    if comparator not in STRING_COMPARATORS or (comparator in LIST_COMPARATORS and key not in grammar.list_keys):
         raise invalid(f"Invalid comparator for attribute: {comparator}")
-    if isinstance(parsed, tuple) != (comparator in ("IN", "NOT IN")):
+    if isinstance(parsed, tuple) != (comparator in LIST_COMPARATORS):
         raise invalid(f"Invalid comparator for attribute: {comparator}")
     return parsed
 
 
-def parse_clauses(filter_string: str | None, grammar: Grammar) -> list[Clause]:
+def parse_clauses(filter_string: str | None, grammar: Grammar) -> list[Comparison]:
     return [_clause(raw, grammar) for raw in parse_raw_filter(filter_string)]
 
 
-def _wants_prompts(clauses: list[Clause]) -> bool:
+def _wants_prompts(clauses: list[Comparison]) -> bool:
     for c in clauses:
-        if c.is_tag and c.key == IS_PROMPT_TAG:
+        if c.entity is Entity.TAG and c.key == IS_PROMPT_TAG:
             value = str(c.value).lower()
-            return (c.comparator == "=" and value == "true") or (c.comparator == "!=" and value == "false")
+            return (c.comparator is Comparator.EQ and value == "true") or (
+                c.comparator is Comparator.NE and value == "false")
     return False
 
 
@@ -197,8 +199,8 @@ def _sortable(column, dialect: str):
     return column.collate("C") if dialect == "postgresql" and column.key in ("name", "source") else column
 
 
-def _model_condition(c: Clause, dialect: str) -> ColumnElement:
-    if not c.is_tag:
+def _model_condition(c: Comparison, dialect: str) -> ColumnElement:
+    if c.entity is not Entity.TAG:
         return compare_text(registered_models.c.name, c.comparator, c.value, dialect)
     return exists(
         select(registered_model_tags.c.key).where(
@@ -219,10 +221,10 @@ def search_registered_models(
     clauses = parse_clauses(filter_string, MODEL_GRAMMAR)
     ordering = _model_ordering(order_by or [], dialect)
     offset = decode_offset(page_token)
-    conditions = [_model_condition(c, dialect) for c in clauses if not (c.is_tag and c.key == IS_PROMPT_TAG)]
+    conditions = [_model_condition(c, dialect) for c in clauses if not (c.entity is Entity.TAG and c.key == IS_PROMPT_TAG)]
     if not _wants_prompts(clauses):
         conditions.append(not_(_is_prompt(registered_models.c.id)))
-    elif prompt_clauses := [c for c in clauses if c.is_tag and c.key == IS_PROMPT_TAG]:
+    elif prompt_clauses := [c for c in clauses if c.entity is Entity.TAG and c.key == IS_PROMPT_TAG]:
         conditions += [_model_condition(c, dialect) for c in prompt_clauses]
     rows = conn.execute(
         select(registered_models)
@@ -264,8 +266,8 @@ def _version_ordering(order_by: list[str], dialect: str) -> list:
     return clauses
 
 
-def _version_condition(c: Clause, dialect: str) -> ColumnElement:
-    if c.is_tag:
+def _version_condition(c: Comparison, dialect: str) -> ColumnElement:
+    if c.entity is Entity.TAG:
         return exists(
             select(model_version_tags.c.key).where(
                 model_version_tags.c.registered_model_id == model_versions.c.registered_model_id,
@@ -293,7 +295,7 @@ def search_model_versions(
     wants_prompts = _wants_prompts(clauses)
     conditions = [
         _version_condition(c, dialect) for c in clauses
-        if wants_prompts or not (c.is_tag and c.key == IS_PROMPT_TAG)
+        if wants_prompts or not (c.entity is Entity.TAG and c.key == IS_PROMPT_TAG)
     ]
     if not wants_prompts:
         conditions.append(not_(_is_prompt(registered_models.c.id)))

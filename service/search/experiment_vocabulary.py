@@ -3,7 +3,15 @@ SearchExperimentsUtils plus the checks its SQL store makes)."""
 from __future__ import annotations
 
 from mltracker.service.errors import invalid
-from mltracker.service.search.syntax import Comparison, Entity, ListLiteral, OrderKey, RawComparison, RawName
+from mltracker.service.search.syntax import (
+    Comparator,
+    Comparison,
+    Entity,
+    ListLiteral,
+    OrderKey,
+    RawComparison,
+    RawName,
+)
 from mltracker.service.search.vocabulary import (
     LIST_COMPARATORS,
     NUMERIC_COMPARATORS,
@@ -81,8 +89,11 @@ def _entity_and_key(name: RawName) -> tuple[Entity, str]:
     return entity, key
 
 
+_EXPERIMENT_ID_COMPARATORS = frozenset({Comparator.EQ, Comparator.NE}) | LIST_COMPARATORS
+
+
 def _experiment_id_comparison(comparator: str, value) -> Comparison:
-    if comparator not in ("=", "!=", "IN", "NOT IN"):
+    if comparator not in _EXPERIMENT_ID_COMPARATORS:
         raise invalid(f"Invalid comparator for experiment_id: {comparator}")
     check_list_comparator(comparator, value)
     if isinstance(value, tuple):

@@ -19,7 +19,7 @@ from mltracker.service.db.schema import (
     runs,
     tags,
 )
-from mltracker.service.search.syntax import Comparison, Entity
+from mltracker.service.search.syntax import Comparator, Comparison, Entity
 from mltracker.service.search.text_match import compare_text, compare_value
 
 DATASET_CONTEXT_TAG = "mlflow.data.context"
@@ -62,7 +62,7 @@ def _run_clause(c: Comparison, dialect: str) -> ColumnElement:
 def _metric_exists(c: Comparison) -> ColumnElement:
     m = latest_metrics
     # NaN is stored as value 0 with is_nan set: every comparison with NaN is false except "!=".
-    if c.comparator == "!=":
+    if c.comparator is Comparator.NE:
         matches = or_(m.c.value != c.value, m.c.is_nan == true())
     else:
         matches = and_(compare_value(m.c.value, c.comparator, c.value), m.c.is_nan == false())
@@ -71,9 +71,9 @@ def _metric_exists(c: Comparison) -> ColumnElement:
 
 def _key_value_clause(table, owner, c: Comparison, dialect: str) -> ColumnElement:
     has_key = exists().where(owner, table.c.key == c.key)
-    if c.comparator == "IS NULL":
+    if c.comparator is Comparator.IS_NULL:
         return ~has_key
-    if c.comparator == "IS NOT NULL":
+    if c.comparator is Comparator.IS_NOT_NULL:
         return has_key
     return has_key.where(compare_text(table.c.value, c.comparator, c.value, dialect))
 

@@ -18,6 +18,9 @@ from mltracker.service.errors import invalid
 from mltracker.service.search.limits import check_filter_size
 from mltracker.service.search.lexer import Kind, LexError, Token, tokenize
 from mltracker.service.search.syntax import (
+    LIST_COMPARATORS,
+    NULL_COMPARATORS,
+    Comparator,
     Comparison,
     ListLiteral,
     Literal,
@@ -26,6 +29,7 @@ from mltracker.service.search.syntax import (
     RawName,
 )
 
+_COMPARATORS_BY_TEXT = {c.value: c for c in Comparator}
 _ILL_FORMED_LIST = (
     "While parsing a list in the query, expected a non-empty list of string values, "
     "but got ill-formed list."
@@ -161,9 +165,9 @@ class _FilterParser(TokenCursor):
         try:
             name = self.name(self.source)
             comparator = self._comparator()
-            if comparator in ("IS NULL", "IS NOT NULL"):
+            if comparator in NULL_COMPARATORS:
                 return RawComparison(name, comparator, None)
-            if comparator in ("IN", "NOT IN"):
+            if comparator in LIST_COMPARATORS:
                 return RawComparison(name, comparator, self._list())
             return RawComparison(name, comparator, self._value())
         except SyntaxFault as fault:
@@ -171,20 +175,23 @@ class _FilterParser(TokenCursor):
                 raise
             raise SyntaxFault(start) from None
 
-    def _comparator(self) -> str:
+    def _comparator(self) -> Comparator | str:
         token = self.peek
         if token.kind is Kind.OP:
             self.advance()
-            return token.text
+            # `==` and `<>` lex as operators but are not MLflow's: kept as written for the
+            # vocabulary's "Invalid comparator" message.
+            return _COMPARATORS_BY_TEXT.get(token.text, token.text)
         if self.accept_word("LIKE", "ILIKE", "IN"):
-            return token.text.upper()
+            return Comparator(token.text.upper())
         if self.accept_word("NOT"):
             if negated := self.accept_word("LIKE", "ILIKE", "IN"):
-                return "NOT " + negated.text.upper()
+                text = "NOT " + negated.text.upper()  # NOT LIKE / NOT ILIKE are not MLflow's either
+                return _COMPARATORS_BY_TEXT.get(text, text)
         elif self.accept_word("IS"):
             negated = self.accept_word("NOT")
             if self.accept_word("NULL"):
-                return "IS NOT NULL" if negated else "IS NULL"
+                return Comparator.IS_NOT_NULL if negated else Comparator.IS_NULL
         raise SyntaxFault(token)
 
     def _value(self) -> Literal | ListLiteral:

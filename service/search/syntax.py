@@ -10,6 +10,37 @@ from enum import Enum
 from typing import Union
 
 
+class Comparator(str, Enum):
+    """Every comparator of MLflow's filter grammar; one vocabulary for runs, experiments, the
+    registry and logged models. Members are their own text, so they print as MLflow writes them."""
+
+    EQ = "="
+    NE = "!="
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+    LIKE = "LIKE"
+    ILIKE = "ILIKE"
+    IN = "IN"
+    NOT_IN = "NOT IN"
+    IS_NULL = "IS NULL"
+    IS_NOT_NULL = "IS NOT NULL"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+NUMERIC_COMPARATORS = frozenset({Comparator.GT, Comparator.GE, Comparator.NE, Comparator.EQ,
+                                 Comparator.LT, Comparator.LE})
+TEXT_COMPARATORS = frozenset({Comparator.NE, Comparator.EQ, Comparator.LIKE, Comparator.ILIKE})
+LIST_COMPARATORS = frozenset({Comparator.IN, Comparator.NOT_IN})
+NULL_COMPARATORS = frozenset({Comparator.IS_NULL, Comparator.IS_NOT_NULL})
+
+
 class Entity(str, Enum):
     METRIC = "metric"
     PARAM = "parameter"
@@ -46,7 +77,7 @@ class RawName:
 @dataclass(frozen=True)
 class RawComparison:
     name: RawName
-    comparator: str  # upper-case; "NOT IN", "IS NULL", ... are single comparators
+    comparator: Comparator | str  # a str only for an operator outside the grammar (`==`, `<>`)
     value: Literal | ListLiteral | None  # None for IS [NOT] NULL
 
 
@@ -54,7 +85,7 @@ class RawComparison:
 class Comparison:
     entity: Entity
     key: str  # canonical: aliases resolved ("created" -> "start_time")
-    comparator: str
+    comparator: Comparator
     value: Union[int, float, str, tuple, None]
 
 

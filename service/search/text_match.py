@@ -13,35 +13,40 @@ from __future__ import annotations
 
 from sqlalchemy.sql.elements import ColumnElement
 
+from mltracker.service.search.syntax import LIST_COMPARATORS, Comparator
+
 _GLOB_TRANSLATION = str.maketrans({"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"})
 
 
-def compare_text(column, comparator: str, value, dialect: str) -> ColumnElement:
-    if comparator == "=":
-        return column == value
-    if comparator == "!=":
-        return column != value
-    if comparator == "IN":
-        return column.in_(value)
-    if comparator == "NOT IN":
-        return column.not_in(value)
-    if comparator == "LIKE":
+def compare_text(column, comparator: Comparator, value, dialect: str) -> ColumnElement:
+    """String comparators (=, !=, IN, NOT IN, LIKE, ILIKE) with MLflow's case rules."""
+    if comparator is Comparator.LIKE:
         return _like(column, value, dialect)
-    if comparator == "ILIKE":
+    if comparator is Comparator.ILIKE:
         return _ilike(column, value, dialect)
+    if comparator in _COLUMN_OPERATORS and comparator not in _ORDERING:
+        return _COLUMN_OPERATORS[comparator](column, value)
     raise ValueError(f"not a string comparator: {comparator}")
 
 
-def compare_value(column, comparator: str, value) -> ColumnElement:
+def compare_value(column, comparator: Comparator, value) -> ColumnElement:
     """Numeric comparison operators."""
-    return {
-        "=": column.__eq__,
-        "!=": column.__ne__,
-        ">": column.__gt__,
-        ">=": column.__ge__,
-        "<": column.__lt__,
-        "<=": column.__le__,
-    }[comparator](value)
+    if comparator in LIST_COMPARATORS:
+        raise ValueError(f"not a numeric comparator: {comparator}")
+    return _COLUMN_OPERATORS[comparator](column, value)
+
+
+_COLUMN_OPERATORS = {
+    Comparator.EQ: lambda column, value: column == value,
+    Comparator.NE: lambda column, value: column != value,
+    Comparator.GT: lambda column, value: column > value,
+    Comparator.GE: lambda column, value: column >= value,
+    Comparator.LT: lambda column, value: column < value,
+    Comparator.LE: lambda column, value: column <= value,
+    Comparator.IN: lambda column, value: column.in_(value),
+    Comparator.NOT_IN: lambda column, value: column.not_in(value),
+}
+_ORDERING = frozenset({Comparator.GT, Comparator.GE, Comparator.LT, Comparator.LE})
 
 
 def like_to_glob(pattern: str) -> str:

@@ -6,13 +6,19 @@ messages are stable.
 from __future__ import annotations
 
 from mltracker.service.errors import MlflowError, invalid
-from mltracker.service.search.syntax import ListLiteral, Literal
+from mltracker.service.search.syntax import (  # noqa: F401  (re-exported for the vocabularies)
+    LIST_COMPARATORS,
+    NULL_COMPARATORS,
+    NUMERIC_COMPARATORS,
+    TEXT_COMPARATORS,
+    Comparator,
+    ListLiteral,
+    Literal,
+)
 
-NUMERIC_COMPARATORS = frozenset({">", ">=", "!=", "=", "<", "<="})
-STRING_COMPARATORS = frozenset({"!=", "=", "LIKE", "ILIKE"})
-KEY_VALUE_COMPARATORS = STRING_COMPARATORS | {"IS NULL", "IS NOT NULL"}
-LIST_COMPARATORS = frozenset({"IN", "NOT IN"})
-STRING_ATTRIBUTE_COMPARATORS = STRING_COMPARATORS | LIST_COMPARATORS
+STRING_COMPARATORS = TEXT_COMPARATORS
+KEY_VALUE_COMPARATORS = TEXT_COMPARATORS | NULL_COMPARATORS
+STRING_ATTRIBUTE_COMPARATORS = TEXT_COMPARATORS | LIST_COMPARATORS
 _KEYWORDS = {"NULL", "TRUE", "FALSE"}
 
 
