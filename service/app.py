@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mltracker.service.api import experiments, metrics, runs, server_info
+from mltracker.service.api.client_watch import install_client_watch
 from mltracker.service.api.request import refuse_unstorable_query_text
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
 from mltracker.service.api.routing import install_project_scope, install_root_api_hint, mount, project_api_blueprint
@@ -42,7 +43,11 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     # Bodies are read by handlers that stream them (artifact uploads); JSON bodies are small.
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
 
-    db = Database(settings.backend_store_uri)
+    db = Database(
+        settings.backend_store_uri,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
     if settings.auto_upgrade if upgrade_schema is None else upgrade_schema:
         prepare_database(db, settings)
     app.extensions["mltracker"] = Services(
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
 
     install_project_scope(app)
     install_error_handlers(app)
+    install_client_watch(app)
     install_database_error_handler(app)
     install_auth(app, settings)
     project_api = project_api_blueprint()

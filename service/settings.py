@@ -42,6 +42,10 @@ class Settings:
     # Reverse proxies in front of mltracker whose X-Forwarded-For/-Proto/-Host/-Port to believe
     # (0: none; the headers are ignored).
     trusted_proxy_hops: int = 0
+    # Database time limits in seconds (0: none): connecting to PostgreSQL, and any one statement
+    # (PostgreSQL's statement_timeout; on SQLite, an interrupt from a progress handler).
+    db_connect_timeout: float = 10.0
+    db_statement_timeout: float = 30.0
 
     @property
     def local_mode(self) -> bool:
@@ -95,6 +99,8 @@ def settings_from_env(**overrides) -> Settings:
         "gitlab_timeout": _number("GITLAB_TIMEOUT", float),
         "gitlab_max_retries": _number("GITLAB_MAX_RETRIES", int),
         "auth_cache_ttl": _number("AUTH_CACHE_TTL", float),
+        "db_connect_timeout": _number("DB_CONNECT_TIMEOUT", float),
+        "db_statement_timeout": _number("DB_STATEMENT_TIMEOUT", float),
         "auth_cache_size": _number("AUTH_CACHE_SIZE", int),
         "unverified_job_access_level": _number("UNVERIFIED_JOB_ACCESS_LEVEL", int),
         "promote_min_access_level": _number("PROMOTE_MIN_ACCESS_LEVEL", int),

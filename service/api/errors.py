@@ -54,6 +54,14 @@ def install_database_error_handler(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(exc):
+        if _is_statement_timeout(exc.orig):
+            log.warning("database statement stopped (time limit or client gone) on %s %s",
+                        request.method, request.path)
+            return json_response(
+                {"error_code": "DEADLINE_EXCEEDED",
+                 "message": "The request took the database longer than this server allows; narrow it down."},
+                504,
+            )
         if _is_sqlite_limit(exc.orig):
             return json_response(
                 {"error_code": "INVALID_PARAMETER_VALUE",
@@ -77,3 +85,12 @@ def _is_sqlite_limit(error) -> bool:
 
     message = str(error).lower()
     return isinstance(error, sqlite3.Error) and any(limit in message for limit in SQLITE_LIMIT_MESSAGES)
+
+
+def _is_statement_timeout(error) -> bool:
+    """SQLite's interrupt (our progress handler) or PostgreSQL's query_canceled (57014)."""
+    import sqlite3
+
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error) == "interrupted"
+    return getattr(error, "sqlstate", None) == "57014"

@@ -56,7 +56,7 @@ def _check_string(value: str) -> None:
 def refuse_unstorable_query_text() -> None:
     """A before_request hook: query parameters and the path may carry NUL as %00."""
     if "\x00" in request.path:
-        raise invalid("Invalid path: it may not contain NUL characters.")
+        raise invalid("Invalid path")
     for values in request.args.listvalues():
         for value in values:
             _check_string(value)

@@ -1,15 +1,18 @@
 """Health, version and the capability document MLflow 3 clients read."""
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
+from sqlalchemy import text
 
 from mltracker.service.api.json_response import json_response
 from mltracker.service.context import services
 
 bp = Blueprint("server_info", __name__)
+log = logging.getLogger("mltracker")
 
 # The MLflow release whose REST API this server implements. The stock client reads `/version` to
 # decide which calls it may make (for example `log_spans` needs 3.4 or later), so this is what
@@ -28,7 +31,32 @@ def mltracker_version() -> str:
 
 @bp.get("/health")
 def health():
+    """Liveness: the process answers. With ?deep=1, readiness (as /ready)."""
+    if request.args.get("deep", "").lower() in ("1", "true", "yes"):
+        return ready()
     return Response("OK", mimetype="text/plain")
+
+
+@bp.get("/ready")
+def ready():
+    """Readiness: the database answers a query and the artifact store is reachable, each within
+    the configured timeouts. 503 names the part that failed (never why: no internals leak)."""
+    checks = {"database": _check_database, "artifacts": lambda: services().artifacts.probe()}
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            log.warning("readiness check failed: %s", name, exc_info=True)
+            results[name] = "unavailable"
+    ok = all(value == "ok" for value in results.values())
+    return json_response({"status": "ok" if ok else "unavailable", **results}, 200 if ok else 503)
+
+
+def _check_database() -> None:
+    with services().db.read() as conn:
+        conn.execute(text("SELECT 1")).scalar_one()
 
 
 @bp.get("/version")

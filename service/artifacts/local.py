@@ -38,6 +38,10 @@ class LocalStorage:
             raise MlflowError("Invalid path", "INVALID_PARAMETER_VALUE")
         return full
 
+    def probe(self) -> None:
+        if not os.path.isdir(self.root) or not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
+            raise OSError(f"artifact folder {self.root} is missing or not writable")
+
     def write(self, path: str, stream: BinaryIO) -> None:
         target = self._resolve(path)
         if target == self.root:

@@ -29,6 +29,7 @@ log = logging.getLogger("mltracker.artifacts")
 PART_SIZE = 10 * 1024 * 1024  # S3 allows 10,000 parts: objects up to ~100 GB through the proxy
 MAX_PARTS = 10_000
 PRESIGNED_URL_EXPIRY_S = 3600
+S3_CONNECT_TIMEOUT_S = 10
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -49,7 +50,8 @@ def make_s3_client(endpoint_url: str | None = None):
         "s3",
         endpoint_url=endpoint_url or endpoint_url_from_env(),
         verify=None if verify else False,
-        config=Config(signature_version="s3v4", s3={"addressing_style": addressing_style}),
+        config=Config(signature_version="s3v4", s3={"addressing_style": addressing_style},
+                      connect_timeout=S3_CONNECT_TIMEOUT_S),
     )
 
 
@@ -77,6 +79,9 @@ class S3Storage:
 
     def _key(self, path: str) -> str:
         return join_key(self.prefix, path)
+
+    def probe(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
 
     # ------------------------------------------------------------------ objects
 

@@ -60,6 +60,9 @@ class ReadHandle:
 class ArtifactStorage(Protocol):
     supports_multipart: bool
 
+    def probe(self) -> None:
+        """Raise unless the store can be used now (readiness checks)."""
+
     def write(self, path: str, stream: BinaryIO) -> None:
         """Store the stream at path atomically: readers see the old object or the whole new one.
         If reading the stream fails, nothing is left behind."""

@@ -3,6 +3,8 @@
 SQLite runs in WAL mode with a busy timeout, and write transactions start with BEGIN IMMEDIATE:
 a deferred transaction that later needs the write lock fails with "database is locked" at once
 (SQLite cannot wait without risking deadlock), so writers take the lock up front and queue.
+
+Every statement has a time limit and connecting to PostgreSQL has one too (see deadlines.py).
 """
 from __future__ import annotations
 
@@ -13,6 +15,10 @@ from typing import Iterator
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
+from mltracker.service.db.deadlines import UNBOUNDED, PostgresWatchdog, bound_sqlite_statements
+
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 SQLITE_BUSY_TIMEOUT_S = 60
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
 
@@ -25,12 +31,36 @@ def normalize_uri(uri: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def make_engine(uri: str) -> Engine:
+def make_engine(
+    uri: str,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT_S,
+    statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT_S,
+) -> Engine:
+    """Timeouts in seconds; None or 0 for none."""
     uri = normalize_uri(uri)
     url = make_url(uri)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(uri, url.database)
-    return create_engine(uri, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+        engine = _sqlite_engine(uri, url.database)
+        bound_sqlite_statements(engine, statement_timeout or None)
+        return engine
+    return _postgres_engine(uri, connect_timeout or None, statement_timeout or None)
+
+
+def _postgres_engine(uri: str, connect_timeout: float | None, statement_timeout: float | None) -> Engine:
+    connect_args = {}
+    if connect_timeout:
+        connect_args["connect_timeout"] = max(1, round(connect_timeout))  # libpq takes whole seconds
+    if statement_timeout:
+        options = make_url(uri).query.get("options", "")
+        connect_args["options"] = f"{options} -c statement_timeout={int(statement_timeout * 1000)}".strip()
+    engine = create_engine(
+        uri, pool_size=10, max_overflow=20, pool_recycle=1800,
+        pool_timeout=connect_timeout or 30, connect_args=connect_args,
+    )
+    watchdog = PostgresWatchdog(statement_timeout)
+    watchdog.attach(engine)
+    watchdog.ping_on_checkout(engine, connect_timeout or DEFAULT_CONNECT_TIMEOUT_S)
+    return engine
 
 
 def _sqlite_engine(uri: str, path: str | None) -> Engine:
@@ -68,9 +98,15 @@ def _sqlite_engine(uri: str, path: str | None) -> Engine:
 class Database:
     """The engine plus the two ways code touches it: a read, or one atomic write transaction."""
 
-    def __init__(self, uri: str):
+    def __init__(
+        self,
+        uri: str,
+        *,
+        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT_S,
+        statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT_S,
+    ):
         self.uri = normalize_uri(uri)
-        self.engine = make_engine(self.uri)
+        self.engine = make_engine(self.uri, connect_timeout, statement_timeout)
         self.dialect = self.engine.dialect.name
 
     @property
@@ -89,6 +125,22 @@ class Database:
                 conn.execution_options(sqlite_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def unbounded(self) -> Iterator[Connection]:
+        """A connection whose statements have no time limit (schema migrations)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{UNBOUNDED: True})
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET statement_timeout = 0")
+                conn.commit()
+            try:
+                yield conn
+            finally:
+                if self.dialect == "postgresql" and not conn.invalidated:
+                    conn.rollback()
+                    conn.exec_driver_sql("RESET statement_timeout")
+                    conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

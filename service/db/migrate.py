@@ -35,7 +35,7 @@ def current_revision(db: Database) -> str | None:
 
 
 def upgrade(db: Database, revision: str = "heads") -> None:
-    with db.engine.connect() as conn:
+    with db.unbounded() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_UPGRADE_LOCK})
             conn.commit()
