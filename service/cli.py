@@ -6,6 +6,7 @@ import logging
 import sys
 
 from mltracker.service.gate.cli import add_gate_command
+from mltracker.service.importer.cli import add_import_command
 from mltracker.service.settings import settings_from_env
 
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_worker)
 
     add_gate_command(commands)
+    add_import_command(commands)
 
     doctor = commands.add_parser("doctor", help="check the GitLab bot token: which projects it sees, what it may post")
     doctor.add_argument("--backend-store-uri", help="SQLAlchemy URL (the projects to check are the ones logging here)")

@@ -1,0 +1,130 @@
+"""The import, phase by phase: experiments, runs (in parallel), logged models, the model registry."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mltracker.service.importer.context import ImportContext
+from mltracker.service.importer.experiments_writer import import_experiment
+from mltracker.service.importer.models_writer import import_logged_model, import_registered_model
+from mltracker.service.importer.progress import Progress
+from mltracker.service.importer.runs_writer import import_run
+from mltracker.service.importer.source import RouteUnavailable, SourceError
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    experiments: tuple[str, ...] = ()
+    since_ms: int | None = None
+    workers: int = 4
+    models: bool = True
+
+
+@dataclass
+class _Pool:
+    """A thread pool that accepts at most a few tasks beyond its workers: the runs of a page are
+    handed out as workers free up, so memory stays flat whatever the number of runs."""
+    workers: int
+    executor: ThreadPoolExecutor = field(init=False)
+    slots: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self):
+        self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="import")
+        self.slots = threading.BoundedSemaphore(self.workers * 2)
+
+    def submit(self, fn, *args) -> None:
+        self.slots.acquire()
+        future = self.executor.submit(fn, *args)
+        future.add_done_callback(lambda _: self.slots.release())
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def run_import(ctx: ImportContext, options: ImportOptions, progress: Progress) -> None:
+    experiment_map = _experiments(ctx, options, progress)
+    _runs(ctx, options, progress, experiment_map)
+    if options.models:
+        _logged_models(ctx, progress, experiment_map)
+        _registry(ctx, progress, experiment_map)
+
+
+def _experiments(ctx: ImportContext, options: ImportOptions, progress: Progress) -> dict[str, int | None]:
+    wanted = set(options.experiments)
+    found = [e for e in ctx.source.experiments() if not wanted or e["name"] in wanted]
+    for name in sorted(wanted - {e["name"] for e in found}):
+        ctx.summary.failure(f"experiment {name!r}: not found on the source")
+    phase = progress.phase("experiments", len(found))
+    mapping = {}
+    for experiment in found:
+        mapping[str(experiment["experiment_id"])] = import_experiment(ctx, experiment)
+        phase.advance()
+    phase.finish()
+    return mapping
+
+
+def _runs(ctx: ImportContext, options: ImportOptions, progress: Progress, experiment_map: dict) -> None:
+    phase = progress.phase("runs")
+    pool = _Pool(max(1, options.workers))
+    try:
+        for source_id, target_id in experiment_map.items():
+            for run in ctx.source.runs(source_id):
+                if options.since_ms is not None and int(run["info"].get("start_time") or 0) < options.since_ms:
+                    ctx.summary.add("runs_skipped")
+                    phase.advance()
+                    continue
+                pool.submit(_one_run, ctx, run, target_id, phase)
+    finally:
+        pool.close()
+    phase.finish()
+
+
+def _one_run(ctx: ImportContext, run: dict, target_id, phase) -> None:
+    try:
+        import_run(ctx, run, target_id)
+    except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the others; a rerun resumes it
+        ctx.summary.failure(f"run {run['info'].get('run_id')}: {type(exc).__name__}: {exc}")
+    finally:
+        phase.advance()
+
+
+def _logged_models(ctx: ImportContext, progress: Progress, experiment_map: dict) -> None:
+    if not experiment_map:
+        return
+    phase = progress.phase("logged models")
+    try:
+        for model in ctx.source.logged_models(list(experiment_map)):
+            try:
+                import_logged_model(ctx, model, {k: v for k, v in experiment_map.items() if v is not None})
+            except (SourceError, OSError) as exc:
+                ctx.summary.failure(f"logged model {model['info'].get('model_id')}: {exc}")
+            phase.advance()
+    except RouteUnavailable:
+        ctx.summary.note("the source has no logged models API (MLflow 3): none copied")
+    phase.finish()
+
+
+def _registry(ctx: ImportContext, progress: Progress, experiment_map: dict) -> None:
+    phase = progress.phase("registered models")
+    mapping = {k: v for k, v in experiment_map.items() if v is not None}
+    try:
+        for registered in ctx.source.registered_models():
+            try:
+                versions = _versions(ctx, registered)
+                import_registered_model(ctx, registered, versions, mapping)
+            except (SourceError, OSError) as exc:
+                ctx.summary.failure(f"registered model {registered.get('name')!r}: {exc}")
+            phase.advance()
+    except RouteUnavailable:
+        ctx.summary.note("the source has no model registry search: no registered models copied")
+    phase.finish()
+
+
+def _versions(ctx: ImportContext, registered: dict) -> list[dict]:
+    try:
+        return list(ctx.source.model_versions(registered["name"]))
+    except RouteUnavailable:
+        # GitLab's built-in registry has no version search; it lists the latest version with the model.
+        ctx.summary.note("the source has no model version search: only each model's latest versions were copied")
+        return [v for v in registered.get("latest_versions") or [] if str(v.get("version", "")).isdigit()]

@@ -1,0 +1,152 @@
+"""One run copied into the target, keeping its id: the run row, params and tags, full metric
+histories, dataset and model inputs/outputs, artifacts, then its final status and lifecycle stage.
+
+The run row is written as active and RUNNING together with the ledger's "started" entry, and takes
+its final status, end time and lifecycle stage (deleted runs stay deleted) in the same transaction
+that marks the entry done: until then the run is visibly unfinished, and a rerun resumes it.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from mltracker.service.artifacts.paths import join_key
+from mltracker.service.db.schema import runs
+from mltracker.service.errors import MlflowError
+from mltracker.service.importer import ledger as lg
+from mltracker.service.importer.artifacts_copy import copy_tree, proxied_path
+from mltracker.service.importer.context import ImportContext
+from mltracker.service.importer.metrics_copy import copy_histories
+from mltracker.service.importer.planner import Action, plan_run
+from mltracker.service.linking.links import record_link
+from mltracker.service.tracking import experiments as exps
+from mltracker.service.tracking.clock import now_ms
+from mltracker.service.tracking.inputs import log_dataset_inputs, log_models
+from mltracker.service.tracking.runs import Batch, store_batch
+
+STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+
+
+def run_fingerprint(run: dict) -> str:
+    """What the source says about the run, short of the histories and artifacts behind it."""
+    return lg.fingerprint({k: run.get(k) for k in ("info", "data", "inputs", "outputs")})
+
+
+def import_run(ctx: ImportContext, run: dict, target_experiment_id: int | None) -> None:
+    info = run["info"]
+    run_id = info.get("run_id") or info["run_uuid"]
+    info["run_id"] = run_id
+    fingerprint = run_fingerprint(run)
+    if ctx.db is None:
+        ctx.summary.plan(f"copy run {run_id}")
+        ctx.summary.add("runs_copied")
+        return
+    with ctx.db.read() as conn:
+        entry = ctx.ledger.get(conn, lg.RUN, run_id)
+        decision = plan_run(conn, ctx.project_id, entry, fingerprint, run, target_experiment_id)
+    if decision.action is Action.CONFLICT:
+        ctx.summary.conflict(decision.reason)
+        return
+    if decision.action is Action.UNCHANGED:
+        ctx.summary.add("runs_unchanged")
+        return
+    if ctx.dry_run:
+        ctx.summary.plan(f"{decision.action.value} run {run_id}" + (
+            " (present with the same data: recorded as imported)" if decision.action is Action.ADOPT else ""))
+        ctx.summary.add("runs_resumed" if decision.action is Action.RESUME else "runs_copied")
+        return
+    if decision.action is Action.ADOPT:
+        with ctx.db.write() as conn:
+            ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.DONE, fingerprint)
+        ctx.summary.add("runs_unchanged")
+        return
+    try:
+        _copy(ctx, run, target_experiment_id, fingerprint)
+    except MlflowError as exc:
+        # Our store refused the source's data for this run id (a param logged with another value…).
+        ctx.summary.conflict(f"run {run_id}: {exc.message}")
+        return
+    ctx.summary.add("runs_resumed" if decision.action is Action.RESUME else "runs_copied")
+
+
+def _copy(ctx: ImportContext, run: dict, experiment_id: int, fingerprint: str) -> None:
+    info, data = run["info"], run.get("data") or {}
+    run_id = info["run_id"]
+    artifact_uri = _start(ctx, info, experiment_id)
+    run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
+    run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
+    if run_tags or run_params:
+        store_batch(ctx.db, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
+    copy_histories(ctx, run_id, sorted({m["key"] for m in data.get("metrics") or []}))
+    _copy_inputs_outputs(ctx, run, experiment_id)
+    if ctx.copy_artifacts:
+        source_root = proxied_path(info.get("artifact_uri"))
+        if source_root is None:
+            ctx.summary.note(f"artifacts not served by the source's artifact proxy were not copied "
+                             f"(e.g. run {run_id}: {info.get('artifact_uri')})")
+        else:
+            target_root = join_key(str(ctx.project_id), proxied_path(artifact_uri))
+            copy_tree(ctx.source, ctx.storage, source_root, target_root, ctx.summary)
+    link = _ci_link(ctx, run_id, {t["key"]: t["value"] for t in run_tags})
+    _finish(ctx, info, link, fingerprint)
+
+
+def _start(ctx: ImportContext, info: dict, experiment_id: int) -> str:
+    """Insert the run (or make an earlier attempt's row writable again); returns its artifact URI."""
+    run_id = info["run_id"]
+    with ctx.db.write() as conn:
+        row = conn.execute(select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)).first()
+        if row is None:
+            experiment = exps.get_experiment_row(conn, ctx.project_id, experiment_id)
+            artifact_uri = f"{experiment.artifact_location}/{run_id}/artifacts"
+            conn.execute(runs.insert().values(
+                run_uuid=run_id, experiment_id=experiment_id, project_id=ctx.project_id,
+                name=info.get("run_name") or "", user_id=info.get("user_id") or "", status="RUNNING",
+                start_time=int(info.get("start_time") or 0), lifecycle_stage=exps.ACTIVE, artifact_uri=artifact_uri,
+            ))
+        else:
+            artifact_uri = row.artifact_uri
+            conn.execute(update(runs).where(runs.c.run_uuid == run_id)
+                         .values(lifecycle_stage=exps.ACTIVE, deleted_time=None))
+        ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.STARTED)
+    return artifact_uri
+
+
+def _copy_inputs_outputs(ctx: ImportContext, run: dict, experiment_id: int) -> None:
+    run_id = run["info"]["run_id"]
+    inputs, outputs = run.get("inputs") or {}, run.get("outputs") or {}
+    datasets = [d for d in inputs.get("dataset_inputs") or [] if isinstance(d.get("dataset"), dict)]
+    model_inputs = inputs.get("model_inputs") or []
+    model_outputs = outputs.get("model_outputs") or []
+    if not (datasets or model_inputs or model_outputs):
+        return
+    with ctx.db.write() as conn:
+        log_dataset_inputs(conn, experiment_id, run_id, datasets)
+        log_models(conn, run_id, model_inputs, "input")
+        log_models(conn, run_id, model_outputs, "output")
+
+
+def _ci_link(ctx: ImportContext, run_id: str, run_tags: dict[str, str]):
+    if ctx.linker is None:
+        return None
+    try:
+        return ctx.linker.link_for(ctx.project_id, run_tags)
+    except MlflowError as exc:
+        ctx.summary.note(f"run {run_id} kept its gitlab.* tags without a CI link: {exc.message}")
+        return None
+
+
+def _finish(ctx: ImportContext, info: dict, link, fingerprint: str) -> None:
+    run_id = info["run_id"]
+    status = info.get("status") if info.get("status") in STATUSES else "FINISHED"
+    deleted = info.get("lifecycle_stage") == exps.DELETED
+    with ctx.db.write() as conn:
+        values = dict(status=status, end_time=info.get("end_time"),
+                      lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
+                      deleted_time=now_ms() if deleted else None)
+        if info.get("run_name"):
+            values["name"] = info["run_name"]
+        conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
+        if link is not None:
+            record_link(conn, ctx.project_id, run_id, link)
+            ctx.summary.add("ci_links")
+        ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.DONE, fingerprint)

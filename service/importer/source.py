@@ -1,0 +1,208 @@
+"""The source server, read over MLflow's REST API the way the stock client reads it.
+
+Credentials follow the client's conventions: MLFLOW_TRACKING_TOKEN (Bearer), or
+MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (Basic); MLFLOW_TRACKING_INSECURE_TLS and
+MLFLOW_TRACKING_SERVER_CERT_PATH as the client reads them. GitLab's built-in tracker
+(`<gitlab>/api/v4/projects/<id>/ml/mlflow`) is the same API with fewer routes: a route it does
+not offer answers 404, which callers of the optional listings treat as "nothing there".
+Transient failures (connection errors, 429, 5xx) are retried with backoff.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Iterator
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+RETRIES = 5
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+TIMEOUT_S = 120
+STREAM_CHUNK = 1024 * 1024
+
+
+class SourceError(RuntimeError):
+    def __init__(self, message: str, status: int | None = None, error_code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+
+
+class RouteUnavailable(SourceError):
+    """The source does not offer this route (404 without an MLflow error body)."""
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    path: str  # relative to the listed root
+    is_dir: bool
+    size: int | None
+
+
+def display_uri(uri: str) -> str:
+    """The source URI without credentials, for logs and the progress ledger."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+class SourceClient:
+    def __init__(self, tracking_uri: str, env: dict | None = None, pool_size: int = 16):
+        env = os.environ if env is None else env
+        self.base = tracking_uri.rstrip("/")
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        token = env.get("MLFLOW_TRACKING_TOKEN")
+        user, password = env.get("MLFLOW_TRACKING_USERNAME"), env.get("MLFLOW_TRACKING_PASSWORD")
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        elif user and password:
+            self.session.auth = (user, password)
+        if env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+            self.session.verify = False
+        elif env.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
+            self.session.verify = env["MLFLOW_TRACKING_SERVER_CERT_PATH"]
+
+    # ------------------------------------------------------------------ transport
+
+    def _request(self, method: str, path: str, *, stream: bool = False, **kwargs) -> requests.Response:
+        url = f"{self.base}/{path.lstrip('/')}"
+        delay = 0.5
+        for attempt in range(RETRIES + 1):
+            try:
+                response = self.session.request(method, url, timeout=TIMEOUT_S, stream=stream, **kwargs)
+            except requests.RequestException as exc:
+                if attempt == RETRIES:
+                    raise SourceError(f"{method} {path}: {type(exc).__name__}") from None
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt == RETRIES:
+                    return self._checked(method, path, response)
+                response.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 10)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _checked(method: str, path: str, response: requests.Response) -> requests.Response:
+        if response.status_code < 400:
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        code = body.get("error_code") if isinstance(body, dict) else None
+        message = (body.get("message") if isinstance(body, dict) else None) or response.reason
+        response.close()
+        route = path.split("?", 1)[0]
+        if response.status_code == 404 and code is None:
+            raise RouteUnavailable(f"{method} {route}: the source does not offer this route", 404)
+        raise SourceError(f"{method} {route}: HTTP {response.status_code} {code or ''} {message}".strip(),
+                          response.status_code, code)
+
+    def get(self, route: str, **params) -> dict:
+        return self._request("GET", route, params=params).json()
+
+    def post(self, route: str, body: dict) -> dict:
+        return self._request("POST", route, json=body).json()
+
+    # ------------------------------------------------------------------ tracking
+
+    def experiments(self) -> Iterator[dict]:
+        """Every experiment, active and deleted (GitLab offers only its active ones)."""
+        token = None
+        while True:
+            body = {"max_results": 1000, "view_type": "ALL"}
+            if token:
+                body["page_token"] = token
+            page = self.post("api/2.0/mlflow/experiments/search", body)
+            yield from page.get("experiments", [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def runs(self, experiment_id: str, page_size: int = 1000) -> Iterator[dict]:
+        token = None
+        while True:
+            body = {"experiment_ids": [experiment_id], "max_results": page_size, "run_view_type": "ALL"}
+            if token:
+                body["page_token"] = token
+            page = self.post("api/2.0/mlflow/runs/search", body)
+            yield from page.get("runs", [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def metric_history(self, run_id: str, key: str, page_size: int = 5000) -> Iterator[list[dict]]:
+        """The metric's points, a page at a time (memory stays flat in the history's length)."""
+        token = None
+        while True:
+            params = {"run_id": run_id, "metric_key": key, "max_results": page_size}
+            if token:
+                params["page_token"] = token
+            page = self.get("api/2.0/mlflow/metrics/get-history", **params)
+            yield page.get("metrics", [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def logged_models(self, experiment_ids: list[str]) -> Iterator[dict]:
+        token = None
+        while True:
+            body = {"experiment_ids": experiment_ids, "max_results": 100}
+            if token:
+                body["page_token"] = token
+            page = self.post("api/2.0/mlflow/logged-models/search", body)
+            yield from page.get("models", [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    # ------------------------------------------------------------------ registry
+
+    def registered_models(self) -> Iterator[dict]:
+        token = None
+        while True:
+            params = {"max_results": 1000}
+            if token:
+                params["page_token"] = token
+            page = self.get("api/2.0/mlflow/registered-models/search", **params)
+            yield from page.get("registered_models", [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def registered_model(self, name: str) -> dict:
+        return self.get("api/2.0/mlflow/registered-models/get", name=name)["registered_model"]
+
+    def model_versions(self, name: str) -> Iterator[dict]:
+        escaped = name.replace("'", "\\'")
+        token = None
+        while True:
+            params = {"filter": f"name='{escaped}'", "max_results": 1000}
+            if token:
+                params["page_token"] = token
+            page = self.get("api/2.0/mlflow/model-versions/search", **params)
+            yield from page.get("model_versions", [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    # ------------------------------------------------------------------ artifacts (proxied)
+
+    def list_artifacts(self, path: str) -> list[ArtifactEntry]:
+        page = self.get("api/2.0/mlflow-artifacts/artifacts", path=path)
+        return [ArtifactEntry(f["path"], bool(f.get("is_dir")), int(f["file_size"]) if f.get("file_size") else None)
+                for f in page.get("files", [])]
+
+    def open_artifact(self, path: str) -> requests.Response:
+        """A streamed download; the caller reads response.raw and closes it."""
+        response = self._request("GET", f"api/2.0/mlflow-artifacts/artifacts/{quote(path)}", stream=True)
+        response.raw.decode_content = True
+        return response
