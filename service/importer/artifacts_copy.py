@@ -5,6 +5,7 @@ off midway was never stored."""
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import unquote, urlsplit
 
 from mltracker.service.artifacts.paths import join_key, safe_relative_path
@@ -13,6 +14,9 @@ from mltracker.service.importer.source import SourceClient
 from mltracker.service.importer.summary import Summary
 
 _PROXY_ANCHOR = "/api/2.0/mlflow-artifacts/artifacts/"
+# GitLab's built-in tracker: a candidate's artifact_uri is its package; the MLflow artifact routes
+# of the tracking URI serve the same files under "candidate:<iid>".
+_GITLAB_CANDIDATE_PACKAGE = re.compile(r"/packages/ml_models/(candidate:\d+)/files/?$")
 
 
 def proxied_path(artifact_uri: str | None) -> str | None:
@@ -25,6 +29,9 @@ def proxied_path(artifact_uri: str | None) -> str | None:
         return unquote(parts.path).strip("/")
     if parts.scheme in ("http", "https") and _PROXY_ANCHOR in parts.path:
         return unquote(parts.path.split(_PROXY_ANCHOR, 1)[1]).strip("/")
+    package = _GITLAB_CANDIDATE_PACKAGE.search(unquote(parts.path)) if parts.scheme in ("http", "https") else None
+    if package:
+        return package.group(1)
     return None
 
 

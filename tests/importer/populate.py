@@ -18,6 +18,7 @@ from mlflow.entities import Metric, Param, RunTag
 STEPS = int(os.environ.get("POPULATE_STEPS", "500"))
 BIG_BYTES = int(os.environ.get("POPULATE_BIG_BYTES", str(5 * 1024 * 1024)))
 PREFIX = os.environ.get("POPULATE_PREFIX", "imp")
+CI_JOB_ID = os.environ.get("POPULATE_CI_JOB_ID", "4242")
 
 
 class Doubler(mlflow.pyfunc.PythonModel):
@@ -70,6 +71,7 @@ def main() -> None:
                              context="training")
             with mlflow.start_run(run_name="child", nested=True) as child:
                 mlflow.log_param("fold", "1")
+                mlflow.set_tag("gitlab.CI_JOB_ID", CI_JOB_ID)  # GitLab's documented snippet
                 history(client, child.info.run_id, ["val_loss"])
         failed = client.create_run(alpha, run_name="failed-run")
         client.log_param(failed.info.run_id, "lr", "0.5")

@@ -1,0 +1,205 @@
+"""`mltracker import mlflow` vs `mlflow-export-import` (export-experiment + import-experiment), the
+tool teams use today, on the same source: a real `mlflow server` seeded through the stock client.
+
+Both end in the same place, an mltracker store (SQLite + local folder): mltracker import writes the
+store directly; mlflow-export-import exports to a folder and imports through mltracker's MLflow API,
+as it would into any MLflow server. Figures: wall time and runs/s of the whole copy, points/s, and
+the importer's peak memory on a short and on a long history (it must stay flat).
+
+    python benchmarks/import_vs_export_import.py [--runs 40] [--steps 500] [--long-steps 200000]
+
+mlflow-export-import comes from PyPI (`pip install mlflow-export-import tabulate shortuuid`); give
+its bin folder with --export-import-bin when it is not next to this Python.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "import_results.md"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRACKER_"))}
+    env.update(extra)
+    return env
+
+
+class Server:
+    def __init__(self, command: list[str], url: str, cwd: Path):
+        self.url = url
+        self.proc = subprocess.Popen(command, cwd=cwd, env=clean_env(), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(url + "/health")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def mlflow_server(tmp: Path) -> Server:
+    port = free_port()
+    mlflow = Path(sys.executable).with_name("mlflow")
+    return Server([str(mlflow), "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
+                   "--artifacts-destination", str(tmp / "mlartifacts"), "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", "2"], f"http://127.0.0.1:{port}", tmp)
+
+
+def mltracker_server(tmp: Path) -> Server:
+    port = free_port()
+    return Server([sys.executable, "-m", "mltracker.service.cli", "serve", "--port", str(port), "--workers", "2",
+                   "--backend-store-uri", f"sqlite:///{tmp}/mltracker.db", "--artifacts-destination",
+                   str(tmp / "artifacts")], f"http://127.0.0.1:{port}", tmp)
+
+
+def seed(url: str, experiment: str, runs: int, steps: int, metrics: int = 3) -> int:
+    """Runs with params, tags, `metrics` histories of `steps` points and a 100 KB artifact; returns points."""
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = MlflowClient(url)
+    experiment_id = client.create_experiment(experiment)
+    blob = Path(tempfile.mkdtemp()) / "weights.bin"
+    blob.write_bytes(os.urandom(100_000))
+    now = int(time.time() * 1000)
+    for n in range(runs):
+        run = client.create_run(experiment_id, run_name=f"run-{n}")
+        client.log_batch(run.info.run_id, params=[Param(f"p{i}", str(i * n)) for i in range(5)],
+                         tags=[RunTag(f"t{i}", f"v{i}") for i in range(5)])
+        points = [Metric(f"m{k}", 1.0 / (s + 1) + k, now + s, s) for s in range(steps) for k in range(metrics)]
+        for start in range(0, len(points), 1000):
+            client.log_batch(run.info.run_id, metrics=points[start:start + 1000])
+        client.log_artifact(run.info.run_id, str(blob))
+        client.set_terminated(run.info.run_id)
+    return runs * steps * metrics
+
+
+def timed(command: list[str], env: dict, cwd: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB of the command)."""
+    started = time.monotonic()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    peak_kb = int(proc.stderr.strip().splitlines()[-1])
+    return elapsed, peak_kb / 1024
+
+
+def mltracker_import(source: str, experiment: str, tmp: Path, workers: int) -> tuple[float, float]:
+    return timed([sys.executable, "-m", "mltracker.service.cli", "import", "mlflow", source,
+                  "--experiment", experiment, "--workers", str(workers),
+                  "--backend-store-uri", f"sqlite:///{tmp}/mltracker.db", "--artifacts-destination", str(tmp / "artifacts")],
+                 clean_env(), tmp)
+
+
+def export_import(bin_dir: Path, source: str, experiment: str, tmp: Path) -> tuple[float, float]:
+    target = mltracker_server(tmp)
+    try:
+        out = tmp / "export"
+        export_s, _ = timed([str(bin_dir / "export-experiment"), "--experiment", experiment, "--output-dir", str(out)],
+                            clean_env(MLFLOW_TRACKING_URI=source), tmp)
+        import_s, _ = timed([str(bin_dir / "import-experiment"), "--experiment-name", experiment,
+                             "--input-dir", str(out)], clean_env(MLFLOW_TRACKING_URI=target.url), tmp)
+    finally:
+        target.stop()
+    return export_s + import_s, 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--long-steps", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--export-import-bin", type=Path, default=Path(sys.executable).parent)
+    args = parser.parse_args()
+    if not (args.export_import_bin / "export-experiment").exists():
+        print(f"mlflow-export-import not found in {args.export_import_bin}", file=sys.stderr)
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="import-bench-"))
+    load_start = os.getloadavg()
+    (work / "source").mkdir()
+    source = mlflow_server(work / "source")
+    try:
+        points = seed(source.url, "bench", args.runs, args.steps)
+        long_points = seed(source.url, "long", 1, args.long_steps, metrics=1)
+        short_points = seed(source.url, "short", 1, args.steps, metrics=1)
+
+        rows = []
+        (work / "a").mkdir()
+        ours_s, ours_mb = mltracker_import(source.url, "bench", work / "a", args.workers)
+        (work / "b").mkdir()
+        theirs_s, _ = export_import(args.export_import_bin, source.url, "bench", work / "b")
+        rows.append(("runs copied per second", f"{args.runs / theirs_s:.2f}", f"{args.runs / ours_s:.2f}",
+                     f"{theirs_s / ours_s:.1f}×"))
+        rows.append(("wall time", f"{theirs_s:.1f} s", f"{ours_s:.1f} s", ""))
+        rows.append(("metric points per second", f"{points / theirs_s:,.0f}", f"{points / ours_s:,.0f}", ""))
+        (work / "c").mkdir()
+        short_s, short_mb = mltracker_import(source.url, "short", work / "c", 1)
+        (work / "d").mkdir()
+        long_s, long_mb = mltracker_import(source.url, "long", work / "d", 1)
+        rows.append((f"importer peak memory, {short_points:,}-point history", "", f"{short_mb:.0f} MB", ""))
+        rows.append((f"importer peak memory, {long_points:,}-point history ({long_s:.1f} s)", "",
+                     f"{long_mb:.0f} MB", ""))
+    finally:
+        source.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    load_end = os.getloadavg()
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    lines = [
+        "# `mltracker import mlflow` vs `mlflow-export-import`: results", "",
+        f"Generated by `benchmarks/import_vs_export_import.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"mltracker commit {commit}. Do not edit by hand.", "",
+        f"Source: `mlflow server` (SQLite, 2 workers), {args.runs} runs × 3 metrics × {args.steps} steps, 5 params, "
+        "5 tags and a 100 KB artifact each. Target: an mltracker store on SQLite + local folder "
+        f"(mltracker import with {args.workers} workers; mlflow-export-import's export-experiment + "
+        "import-experiment through `mltracker serve`, 2 workers).", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average "
+        f"{load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end (shared machine).", "",
+        "| figure | mlflow-export-import | mltracker import | ratio |", "|---|---:|---:|---:|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+    ]
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
