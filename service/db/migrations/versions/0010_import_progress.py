@@ -1,13 +1,13 @@
 """The importer's durable progress (source item → target item, started/done)
 
-Revision ID: 0009_import_progress
-Revises: 0008_ui_sessions
+Revision ID: 0010_import_progress
+Revises: 0009_bot_uploads
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0009_import_progress"
-down_revision = "0008_ui_sessions"
+revision = "0010_import_progress"
+down_revision = "0009_bot_uploads"
 branch_labels = None
 depends_on = None
 
