@@ -12,6 +12,8 @@ from mltracker.service.api.request import refuse_unstorable_query_text
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
 from mltracker.service.api.routing import install_project_scope, install_root_api_hint, mount, project_api_blueprint
 from mltracker.service.artifacts.factory import storage_from_destination
+from mltracker.service.artifacts.local import LocalStorage
+from mltracker.service.artifacts.sweeper import start_upload_sweeper
 from mltracker.service.auth import authenticate_api_request, install_auth
 from mltracker.service.context import LOCAL_PROJECT_ID, Services
 from mltracker.service.db.engine import Database
@@ -50,9 +52,10 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     )
     if settings.auto_upgrade if upgrade_schema is None else upgrade_schema:
         prepare_database(db, settings)
-    app.extensions["mltracker"] = Services(
-        settings=settings, db=db, artifacts=storage_from_destination(settings.artifacts_destination)
-    )
+    artifacts = storage_from_destination(settings.artifacts_destination)
+    app.extensions["mltracker"] = Services(settings=settings, db=db, artifacts=artifacts)
+    if isinstance(artifacts, LocalStorage):
+        start_upload_sweeper(artifacts.root, settings.upload_temp_max_age, settings.upload_sweep_interval)
 
     install_project_scope(app)
     install_error_handlers(app)

@@ -46,6 +46,10 @@ class Settings:
     # (PostgreSQL's statement_timeout; on SQLite, an interrupt from a progress handler).
     db_connect_timeout: float = 10.0
     db_statement_timeout: float = 30.0
+    # Local artifact folder: temp files of uploads killed mid-way are removed once older than
+    # upload_temp_max_age seconds, at start and every upload_sweep_interval seconds (0: at start only).
+    upload_temp_max_age: float = 3600.0
+    upload_sweep_interval: float = 600.0
 
     @property
     def local_mode(self) -> bool:
@@ -101,6 +105,8 @@ def settings_from_env(**overrides) -> Settings:
         "auth_cache_ttl": _number("AUTH_CACHE_TTL", float),
         "db_connect_timeout": _number("DB_CONNECT_TIMEOUT", float),
         "db_statement_timeout": _number("DB_STATEMENT_TIMEOUT", float),
+        "upload_temp_max_age": _number("UPLOAD_TEMP_MAX_AGE", float),
+        "upload_sweep_interval": _number("UPLOAD_SWEEP_INTERVAL", float),
         "auth_cache_size": _number("AUTH_CACHE_SIZE", int),
         "unverified_job_access_level": _number("UNVERIFIED_JOB_ACCESS_LEVEL", int),
         "promote_min_access_level": _number("PROMOTE_MIN_ACCESS_LEVEL", int),

@@ -31,10 +31,16 @@ class LocalStorage:
         os.makedirs(self.root, exist_ok=True)
 
     def _resolve(self, path: str) -> str:
-        full = os.path.join(self.root, *[s for s in path.split("/") if s])
-        # Defence in depth: paths are checked before they reach us, and symlinks must not lead out.
+        """The file system path of a key "<project>/<...>", confined to that project's own folder
+        once every symbolic link is resolved: a link (or a project folder that is itself a link)
+        leading anywhere else - another project, outside the root - is refused."""
+        segments = [s for s in path.split("/") if s]
+        full = os.path.join(self.root, *segments)
+        if not segments:
+            return full
+        confinement = os.path.join(self.root, segments[0])
         real = os.path.realpath(full)
-        if real != self.root and not real.startswith(self.root + os.sep):
+        if real != confinement and not real.startswith(confinement + os.sep):
             raise MlflowError("Invalid path", "INVALID_PARAMETER_VALUE")
         return full
 
@@ -91,10 +97,11 @@ class LocalStorage:
         for entry in entries:
             if entry.name.startswith(TEMP_PREFIX):
                 continue
-            if entry.is_dir():
+            # Links are not followed (nor listed): whatever they point at is not this folder's.
+            if entry.is_dir(follow_symlinks=False):
                 infos.append(FileInfo(entry.name, True, None))
-            elif entry.is_file():
-                infos.append(FileInfo(entry.name, False, entry.stat().st_size))
+            elif entry.is_file(follow_symlinks=False):
+                infos.append(FileInfo(entry.name, False, entry.stat(follow_symlinks=False).st_size))
         return sorted(infos, key=lambda info: info.path)
 
     def delete(self, path: str) -> None:
