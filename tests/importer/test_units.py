@@ -1,0 +1,130 @@
+"""The importer's parts that need no MLflow server: the source client's transport (retries, auth,
+missing routes) against a small real HTTP server, artifact roots, version sources, progress output."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from mltracker.service.importer.artifacts_copy import proxied_path
+from mltracker.service.importer.models_writer import rewrite_source
+from mltracker.service.importer.progress import Progress
+from mltracker.service.importer.source import RouteUnavailable, SourceClient, SourceError, display_uri
+
+
+class _Scripted:
+    """Answers each request with the next scripted (status, body); records the requests."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.seen = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.seen.append({"path": request.path, "auth": request.headers.get("Authorization")})
+        status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(answers):
+        app = _Scripted(answers)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}", app
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_transient_errors_are_retried(serve, monkeypatch):
+    monkeypatch.setattr("mltracker.service.importer.source.time.sleep", lambda s: None)
+    url, app = serve([(503, {}), (502, {}), (200, {"experiments": [{"experiment_id": "1", "name": "a"}]})])
+    assert [e["name"] for e in SourceClient(url, env={}).experiments()] == ["a"]
+    assert len(app.seen) == 3
+
+
+def test_persistent_errors_give_up_with_the_source_message(serve, monkeypatch):
+    monkeypatch.setattr("mltracker.service.importer.source.time.sleep", lambda s: None)
+    url, _ = serve([(500, {"error_code": "INTERNAL_ERROR", "message": "disk full"})])
+    with pytest.raises(SourceError, match="disk full"):
+        list(SourceClient(url, env={}).experiments())
+
+
+def test_a_route_the_source_lacks_is_told_apart_from_a_missing_item(serve):
+    url, _ = serve([(404, {"error": "404 Not Found"})])
+    with pytest.raises(RouteUnavailable):
+        list(SourceClient(url, env={}).logged_models(["1"]))
+    url, _ = serve([(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no such model"})])
+    with pytest.raises(SourceError) as caught:
+        SourceClient(url, env={}).registered_model("x")
+    assert not isinstance(caught.value, RouteUnavailable)
+
+
+def test_credentials_follow_the_mlflow_client(serve):
+    url, app = serve([(200, {"experiments": []})])
+    list(SourceClient(url, env={"MLFLOW_TRACKING_TOKEN": "glpat-x"}).experiments())
+    list(SourceClient(url, env={"MLFLOW_TRACKING_USERNAME": "ana", "MLFLOW_TRACKING_PASSWORD": "pw"}).experiments())
+    assert app.seen[0]["auth"] == "Bearer glpat-x"
+    assert app.seen[1]["auth"] == "Basic " + base64.b64encode(b"ana:pw").decode()
+
+
+def test_the_ledger_names_a_source_without_its_credentials():
+    assert display_uri("https://ana:secret@mlflow.example.com:8443/base/") == "https://mlflow.example.com:8443/base"
+
+
+@pytest.mark.parametrize("uri, path", [
+    ("mlflow-artifacts:/3/abc/artifacts", "3/abc/artifacts"),
+    ("mlflow-artifacts://host:5000/3/abc/artifacts", "3/abc/artifacts"),
+    ("http://mlflow:5000/api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts", "3/abc/artifacts"),
+    ("https://gitlab.example.com/api/v4/projects/20/packages/ml_models/candidate:7/files/", "candidate:7"),
+    ("s3://bucket/3/abc/artifacts", None),
+    ("/local/mlruns/3/abc/artifacts", None),
+])
+def test_artifact_roots_read_through_the_source(uri, path):
+    assert proxied_path(uri) == path
+
+
+def test_version_sources_follow_the_experiment_map():
+    mapping = {"3": 11}
+    assert rewrite_source("mlflow-artifacts:/3/abc/artifacts/model", mapping) == "mlflow-artifacts:/11/abc/artifacts/model"
+    assert rewrite_source("mlflow-artifacts:/3/models/m-1/artifacts", mapping) == "mlflow-artifacts:/11/models/m-1/artifacts"
+    assert rewrite_source("mlflow-artifacts:/4/abc/artifacts", mapping) == "mlflow-artifacts:/4/abc/artifacts"
+    assert rewrite_source("models:/m-123", mapping) == "models:/m-123"
+    assert rewrite_source("runs:/abc/model", mapping) == "runs:/abc/model"
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise():
+    tty = io.StringIO()
+    phase = Progress(tty, tty=True).phase("runs", 4)
+    for _ in range(4):
+        phase.advance()
+    phase.finish()
+    assert "\r" in tty.getvalue() and "[" + "#" * 30 + "] 4/4" in tty.getvalue()
+
+    log = io.StringIO()
+    phase = Progress(log, tty=False).phase("runs", 4)
+    for _ in range(4):
+        phase.advance()
+    phase.finish()
+    assert "\r" not in log.getvalue()
+    assert log.getvalue().splitlines()[0] == "runs: started (4 to do)"
+    assert log.getvalue().splitlines()[-1].endswith("(done)")
+
+
+def test_gitlab_mode_needs_a_project(monkeypatch, capsys):
+    from mltracker.service.cli import main
+
+    monkeypatch.setenv("MLTRACKER_GITLAB_URL", "https://gitlab.example.com")
+    assert main(["import", "mlflow", "http://127.0.0.1:9"]) == 2
+    assert "--project is required" in capsys.readouterr().err
