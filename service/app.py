@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from mltracker.service.api import experiments, metrics, runs, server_info
 from mltracker.service.api.client_watch import install_client_watch
 from mltracker.service.api.request import refuse_unstorable_query_text
+from mltracker.service.api.request_body import settle_unread_body
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
 from mltracker.service.api.routing import install_project_scope, install_root_api_hint, mount, project_api_blueprint
 from mltracker.service.artifacts.factory import storage_from_destination
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     install_project_scope(app)
     install_error_handlers(app)
     install_client_watch(app)
+    app.after_request(settle_unread_body)
     install_database_error_handler(app)
     install_auth(app, settings)
     project_api = project_api_blueprint()

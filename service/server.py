@@ -33,7 +33,25 @@ class _Gunicorn(BaseApplication):
         from mltracker.service.app import create_app
 
         # The schema was upgraded by the CLI before the workers started.
-        return create_app(self.settings, upgrade_schema=False)
+        return honour_connection_close(create_app(self.settings, upgrade_schema=False))
+
+
+def honour_connection_close(app):
+    """gunicorn drops an application's `Connection: close` header (hop-by-hop) and keeps the
+    connection alive regardless; the application says it when it left a request body unread (see
+    request_body.settle_unread_body). This tells gunicorn's response object to close."""
+
+    def wrapped(environ, start_response):
+        def start(status, headers, exc_info=None):
+            if any(k.lower() == "connection" and v.lower() == "close" for k, v in headers):
+                response = getattr(start_response, "__self__", None)
+                if hasattr(response, "force_close"):
+                    response.force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wrapped
 
 
 def run_server(settings: Settings) -> None:

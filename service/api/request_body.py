@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import socket
+import time
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
@@ -93,3 +94,60 @@ def _take(reader, sock: socket.socket) -> SocketBody:
         buffered = buffered[:length]
     reader.length = 0  # ours now; give_back returns whatever is left
     return SocketBody(sock, buffered, length)
+
+
+# A refused request's unread body is read and dropped up to this size, within this time, so the
+# connection stays usable; beyond either, the connection is closed instead.
+DRAIN_LIMIT = 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
+def settle_unread_body(response):
+    """An after_request hook. A refusal (4xx/5xx) may be sent before the request's body was read
+    (authentication, a size or header check). The rest of the body is still on its way; left
+    unread, its bytes would be parsed as the next request. So the body is read and dropped when it
+    is small and arrives promptly, and otherwise the response says `Connection: close` (which
+    server.py makes gunicorn honour) and the connection ends after it."""
+    if response.status_code >= 400 and _declares_body(request.environ) and not _drain(request.environ):
+        response.headers["Connection"] = "close"
+    return response
+
+
+def _declares_body(environ: dict) -> bool:
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        return True
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        return True
+
+
+def _drain(environ: dict) -> bool:
+    """Read the rest of the body; True when it ended within DRAIN_LIMIT bytes and DRAIN_SECONDS."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return True
+    sock = environ.get("gunicorn.socket")
+    deadline = time.monotonic() + DRAIN_SECONDS
+    prior = sock.gettimeout() if isinstance(sock, socket.socket) else None
+    drained = 0
+    try:
+        while drained <= DRAIN_LIMIT:
+            if isinstance(sock, socket.socket):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                sock.settimeout(remaining)
+            data = stream.read(64 * 1024)
+            if not data:
+                return True
+            drained += len(data)
+        return False
+    except (OSError, ValueError, ClientDisconnected):
+        return False
+    finally:
+        if isinstance(sock, socket.socket):
+            try:
+                sock.settimeout(prior)
+            except OSError:
+                pass
