@@ -13,17 +13,6 @@ from mltracker.service.auth.cache import MAX_TTL_S, DecisionCache, token_digest
 from mltracker.service.auth.credentials import JOB, USER, credential_of, kind_from_shape
 from mltracker.service.auth.policy import READ, WRITE, required_level
 from mltracker.service.errors import MlflowError
-from mltracker.service.gate.evaluate import (
-    FAILED,
-    NO_BASELINE,
-    NO_CANDIDATES,
-    PASSED,
-    Candidate,
-    evaluate,
-    parse_direction,
-    parse_max_regression,
-    summary,
-)
 
 app = Flask(__name__)
 
@@ -148,57 +137,3 @@ def test_cache_single_flight():
 
 def test_token_digest_is_not_the_token():
     assert token_digest("glpat-secret") != "glpat-secret" and len(token_digest("glpat-secret")) == 64
-
-
-# ---------------------------------------------------------------- gate decision
-
-def _c(run_id, value, pipeline=1):
-    return Candidate(run_id=run_id, run_name=run_id, value=value, pipeline_id=pipeline, job_id=10)
-
-
-def _evaluate(candidates, baseline, direction="minimize", max_regression=0.0):
-    return evaluate(metric="loss", direction=direction, max_regression=max_regression, experiment="e",
-                    pipeline_id=1, baseline_ref="main", candidates=candidates, baseline_candidates=baseline)
-
-
-def test_gate_regression_and_improvement():
-    result = _evaluate([_c("a", 0.5), _c("b", 0.4)], [_c("base", 0.3, 0), _c("base2", 0.35, 0)])
-    assert result.status == FAILED and not result.passed
-    assert result.candidate.run_id == "b" and result.baseline.run_id == "base"
-    assert result.regression == pytest.approx(1 / 3)
-    assert summary(result).startswith("FAIL: best 'loss' is 33.33% worse than the baseline on 'main'")
-    result = _evaluate([_c("a", 0.5)], [_c("base", 0.3)], max_regression=0.7)
-    assert result.status == PASSED
-    result = _evaluate([_c("a", 0.9)], [_c("base", 0.8)], direction="maximize")
-    assert result.status == PASSED and result.regression == pytest.approx(-0.125)
-    assert summary(result).startswith("PASS: best 'loss' is 12.50% better")
-    result = _evaluate([_c("a", 0.3)], [_c("base", 0.3)])
-    assert result.passed and "equals" in summary(result)
-
-
-def test_gate_edge_cases():
-    assert _evaluate([], [_c("base", 1)]).status == NO_CANDIDATES
-    assert _evaluate([_c("a", None), _c("b", math.nan)], [_c("base", 1)]).status == NO_CANDIDATES
-    result = _evaluate([_c("a", 1.0)], [])
-    assert result.status == NO_BASELINE and result.passed and summary(result).startswith("PASS")
-    result = _evaluate([_c("a", 0.1)], [_c("base", 0.0)])
-    assert result.status == FAILED and math.isinf(result.regression)
-    assert _evaluate([_c("a", 0.0)], [_c("base", 0.0)]).passed
-    assert result.to_json()["summary"].startswith("FAIL")
-
-
-@pytest.mark.parametrize("raw, value", [(None, 0.0), ("0", 0.0), ("0.05", 0.05), ("5%", 0.05), (" 2.5% ", 0.025)])
-def test_parse_max_regression(raw, value):
-    assert parse_max_regression(raw) == pytest.approx(value)
-
-
-@pytest.mark.parametrize("raw", ["-1", "abc", "nan", "%"])
-def test_parse_max_regression_refuses(raw):
-    with pytest.raises(MlflowError):
-        parse_max_regression(raw)
-
-
-def test_parse_direction():
-    assert parse_direction(None) == "minimize" and parse_direction("MAX") == "maximize"
-    with pytest.raises(MlflowError):
-        parse_direction("sideways")
