@@ -43,7 +43,9 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     app.before_request(_refuse_empty_path_segments)
     app.before_request(refuse_unstorable_query_text)
     app.config["MLTRACKER_LOCAL_MODE"] = settings.local_mode
-    # Bodies are read by handlers that stream them (artifact uploads); JSON bodies are small.
+    # Every body is read through a stream that stops at the limit, chunked or not (Werkzeug raises
+    # 413); artifact uploads set their own limit (request_body.request_body).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body or None
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
 
     db = Database(

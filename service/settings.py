@@ -49,6 +49,10 @@ class Settings:
     # Local artifact folder: temp files of uploads killed mid-way are removed once older than
     # upload_temp_max_age seconds, at start and every upload_sweep_interval seconds (0: at start only).
     upload_temp_max_age: float = 3600.0
+    # Request bodies in bytes, however they are framed (Content-Length or chunked): every request
+    # but artifact uploads (JSON, webhooks, forms), and artifact uploads (0: no limit).
+    max_request_body: int = 16 * 1024 * 1024
+    max_artifact_upload: int = 0
     upload_sweep_interval: float = 600.0
 
     @property
@@ -106,6 +110,8 @@ def settings_from_env(**overrides) -> Settings:
         "db_connect_timeout": _number("DB_CONNECT_TIMEOUT", float),
         "db_statement_timeout": _number("DB_STATEMENT_TIMEOUT", float),
         "upload_temp_max_age": _number("UPLOAD_TEMP_MAX_AGE", float),
+        "max_request_body": _number("MAX_REQUEST_BODY", int),
+        "max_artifact_upload": _number("MAX_ARTIFACT_UPLOAD", int),
         "upload_sweep_interval": _number("UPLOAD_SWEEP_INTERVAL", float),
         "auth_cache_size": _number("AUTH_CACHE_SIZE", int),
         "unverified_job_access_level": _number("UNVERIFIED_JOB_ACCESS_LEVEL", int),

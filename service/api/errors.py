@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from mltracker.service.api.json_response import json_response
 from mltracker.service.errors import MlflowError
@@ -21,6 +21,15 @@ def install_error_handlers(app: Flask) -> None:
     def _not_found(_exc):
         return json_response(
             {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No endpoint {request.method} {request.path}"}, 404
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc):
+        limit = request.max_content_length
+        return json_response(
+            {"error_code": "INVALID_PARAMETER_VALUE",
+             "message": f"The request body is larger than this server accepts ({limit} bytes)."},
+            413,
         )
 
     @app.errorhandler(HTTPException)

@@ -5,6 +5,7 @@ import json
 
 import orjson
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from mltracker.service.errors import invalid
 from mltracker.service.tracking.validation import invalid_value, missing_value
@@ -74,6 +75,11 @@ class RequestMessage:
         if request.method == "GET":
             return cls(request.args, from_query=True)
         raw = request.get_data(cache=True)
+        limit = request.max_content_length
+        # Werkzeug's limited stream stops silently at the limit (it raises only on a further read):
+        # a body that filled it was cut short.
+        if limit is not None and len(raw) >= limit:
+            raise RequestEntityTooLarge()
         if not raw.strip():
             return cls({}, from_query=False)
         try:

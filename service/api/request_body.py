@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
 from flask import request
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+UNLIMITED = 2**63 - 1
 
 try:  # gunicorn is how `mltracker serve` runs, but the app also runs without it (tests, WSGI hosts)
     from gunicorn.http.body import Body, LengthReader
@@ -63,6 +65,7 @@ def request_body() -> Iterator[BinaryIO]:
     """The current request's body; a SocketBody when gunicorn serves a Content-Length body.
     If the caller stops early (an error), the rest goes back to gunicorn, so a kept-alive
     connection never reads body bytes as the next request."""
+    _apply_upload_limit()
     reader = _gunicorn_length_reader(request.environ)
     if reader is None:
         yield request.stream
@@ -72,6 +75,15 @@ def request_body() -> Iterator[BinaryIO]:
         yield body
     finally:
         body.give_back(reader)
+
+
+def _apply_upload_limit() -> None:
+    from mltracker.service.context import services
+
+    limit = services().settings.max_artifact_upload or UNLIMITED
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
 
 
 def _gunicorn_length_reader(environ: dict):

@@ -146,10 +146,11 @@ def delete_tag():
 
 @bp.post("/runs/log-batch")
 def log_batch():
-    if request.content_length and request.content_length > MAX_BATCH_LOG_REQUEST_SIZE:
+    size = request.content_length or len(request.get_data(cache=True))  # chunked: as read
+    if size > MAX_BATCH_LOG_REQUEST_SIZE:
         raise invalid(
             f"Batched logging API requests must be at most {MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a "
-            f"request of size {request.content_length}."
+            f"request of size {size}."
         )
     msg = message()
     run_id = _run_id(msg)
