@@ -95,11 +95,13 @@ def prepare_database(db: Database, settings: Settings) -> None:
 
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:
-    from mltracker.service.api import artifact_list, artifacts, logged_models, registry
+    from mltracker.service.api import artifact_list, artifacts, logged_models, registry, ui_artifacts
 
-    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, logged_models.bp):
+    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, logged_models.bp,
+                      ui_artifacts.uploads):
         mount(app, project_api, blueprint, TRACKING_PREFIXES)
     mount(app, project_api, artifacts.bp, ARTIFACT_PREFIXES)
+    mount(app, project_api, ui_artifacts.downloads, [""])  # /get-artifact sits next to MLflow's UI
 
     v3 = Blueprint("v3", __name__)
     v3.add_url_rule("/server-info", view_func=server_info.server_info)

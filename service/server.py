@@ -28,6 +28,9 @@ class _Gunicorn(BaseApplication):
         # through MLTRACKER_TRUSTED_PROXY_HOPS (ProxyFix in the app factory).
         self.cfg.set("forwarded_allow_ips", "")
         self.cfg.set("secure_scheme_headers", {})
+        # gunicorn's own ceiling (default 4094): a get-history-bulk-interval request for 100 runs
+        # (MLflow's UI comparing 100 runs) carries 100 run ids in its query string.
+        self.cfg.set("limit_request_line", 8190)
 
     def load(self):
         from mltracker.service.app import create_app

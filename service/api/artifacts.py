@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import unicodedata
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
+from werkzeug.http import quote_header_value
 from werkzeug.wsgi import wrap_file
 
 from mltracker.service.api.json_response import json_response
@@ -23,10 +25,10 @@ from mltracker.service.errors import invalid, not_found
 bp = Blueprint("artifacts", __name__)
 
 MAX_PARTS = 10_000
-# Extensionless or unusual names MLflow serves as text (MLmodel, MLproject, requirements, ...).
-_TEXT_NAMES = {"MLmodel", "MLproject", "txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini",
-               "properties", "prop", "hocon", "toml", "yaml", "yml", "xml", "json", "md", "rst",
-               "csv", "tsv", "py", "r", "sh", "sql", "jsonnet"}
+# The extensions (and extensionless names) MLflow serves as text/plain (mlflow/utils/mime_type_utils.py).
+_TEXT_NAMES = {"txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini", "properties", "prop", "hocon",
+               "toml", "yaml", "yml", "xml", "json", "js", "py", "py3", "csv", "tsv", "md", "rst", "ipynb",
+               "MLmodel", "MLproject"}
 
 
 @bp.before_request
@@ -47,22 +49,21 @@ def file_info_json(info: FileInfo, path: str | None = None) -> dict:
 
 
 def guess_mime_type(name: str) -> str:
-    extension = posixpath.splitext(name)[1].lstrip(".") or name
-    if extension in _TEXT_NAMES or extension.lower() in _TEXT_NAMES:
+    extension = posixpath.splitext(name)[1].replace(".", "") or name
+    if extension in _TEXT_NAMES:
         return "text/plain"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def content_disposition(name: str) -> str:
+    """As MLflow writes it: a token or quoted file name, plus an RFC 5987 UTF-8 form when not ASCII."""
     try:
         name.encode("ascii")
-        fallback = name
-        extended = ""
     except UnicodeEncodeError:
-        fallback = name.encode("ascii", "ignore").decode() or "download"
-        extended = f"; filename*=UTF-8''{quote(name, safe='')}"
-    fallback = fallback.replace("\\", "\\\\").replace('"', '\\"')
-    return f'attachment; filename="{fallback}"{extended}'
+        fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii") or "download"
+        encoded = quote(name, safe="!#$&+-.^_`|~")
+        return f"attachment; filename={quote_header_value(fallback, allow_token=True)}; filename*=UTF-8''{encoded}"
+    return f"attachment; filename={quote_header_value(name, allow_token=True)}"
 
 
 def _file_path(artifact_path: str) -> str:
@@ -94,7 +95,8 @@ def stream_artifact(key: str, shown_path: str) -> Response:
     name = posixpath.basename(shown_path)
     # A local file goes to the WSGI server's file wrapper: gunicorn sends it with sendfile(2).
     body = wrap_file(request.environ, handle.file, CHUNK_SIZE) if handle.file is not None else handle.chunks
-    response = Response(body, mimetype=guess_mime_type(name), direct_passthrough=True)
+    response = Response(body, direct_passthrough=True)
+    response.headers["Content-Type"] = guess_mime_type(name)  # exactly, without a charset, as MLflow
     if handle.size is not None:
         response.content_length = handle.size
     response.headers["Content-Disposition"] = content_disposition(name)

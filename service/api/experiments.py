@@ -6,6 +6,8 @@ from flask import Blueprint
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import invalid
+from mltracker.service.tracking.inputs import dataset_summaries
 from mltracker.service.errors import MlflowError
 from mltracker.service.search.experiments import search_experiment_ids
 from mltracker.service.tracking import experiments as exps
@@ -129,3 +131,24 @@ def delete_experiment_tag():
         experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
         exps.delete_experiment_tag(conn, current_project_id(), experiment_id, key)
     return json_response({})
+
+
+MAX_EXPERIMENTS_PER_DATASET_SEARCH = 20
+
+
+@bp.post("/experiments/search-datasets")
+def search_datasets():
+    """The datasets the experiments' runs used (MLflow's UI offers them as run filters)."""
+    raw_ids = message().strings("experiment_ids")
+    if not raw_ids:
+        raise invalid("SearchDatasets request must specify at least one experiment_id.")
+    if len(raw_ids) > MAX_EXPERIMENTS_PER_DATASET_SEARCH:
+        raise invalid(
+            f"SearchDatasets request cannot specify more than {MAX_EXPERIMENTS_PER_DATASET_SEARCH}"
+            f" experiment_ids. Received {len(raw_ids)} experiment_ids."
+        )
+    project_id = current_project_id()
+    with services().db.read() as conn:
+        ids = [exps.resolve_experiment_id(conn, project_id, raw) for raw in raw_ids]
+        owned = [i for i, row in exps.get_experiment_rows(conn, ids).items() if row.project_id == project_id]
+        return json_response({"dataset_summaries": dataset_summaries(conn, owned)})

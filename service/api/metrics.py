@@ -1,14 +1,24 @@
 """Metric history endpoints."""
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
+from mltracker.service.api.field_checks import DOCS_HINT
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import invalid
 from mltracker.service.tracking import runs as run_store
-from mltracker.service.tracking.metric_history import MAX_RESULTS_PER_RUN, history_page, history_stream, sampled_history
+from mltracker.service.tracking.metric_history import (
+    MAX_HISTORY_BULK_RESULTS,
+    MAX_RESULTS_PER_RUN,
+    bulk_history,
+    decode_after,
+    history_page,
+    history_stream,
+    sampled_history,
+)
+from mltracker.service.tracking.validation import missing_value
 
 bp = Blueprint("metrics", __name__)
 
@@ -23,12 +33,14 @@ def get_metric_history():
     max_results = msg.integer("max_results")
     if max_results is not None and max_results < 1:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied.")
+    page_token = msg.string("page_token")
+    decode_after(page_token)  # a bad token is refused even for an unknown run, as MLflow does
     db = services().db
     with db.read() as conn:
         if not run_store.run_in_project(conn, current_project_id(), run_id):
             return json_response({})  # as mlflow server answers for an unknown run
         if max_results is not None:
-            body = history_page(conn, run_id, key, max_results, msg.string("page_token"))
+            body = history_page(conn, run_id, key, max_results, page_token)
             return Response(body, mimetype="application/json")
     return Response(history_stream(db, run_id, key), mimetype="application/json")
 
@@ -38,17 +50,17 @@ def get_metric_history_bulk_interval():
     msg = message()
     run_ids = msg.strings("run_ids")
     if not run_ids:
-        raise invalid("Missing value for required parameter 'run_ids'.")
+        raise invalid(missing_value("run_ids") + DOCS_HINT)
     if len(run_ids) > MAX_RUNS_BULK:
         raise invalid(
             f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK} run_ids. "
-            f"Received {len(run_ids)} run_ids."
+            f"Received {len(run_ids)} run_ids." + DOCS_HINT
         )
     key = msg.string("metric_key", required=True)
+    start_step, end_step = msg.integer("start_step"), msg.integer("end_step")
     max_results = msg.integer("max_results", default=MAX_RESULTS_PER_RUN)
     if not 1 <= max_results <= MAX_RESULTS_PER_RUN:
-        raise invalid(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN}.")
-    start_step, end_step = msg.integer("start_step"), msg.integer("end_step")
+        raise invalid(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN}." + DOCS_HINT)
     if (start_step is None) != (end_step is None):
         raise invalid("If either start step or end step are specified, both must be specified.")
     if start_step is not None and start_step > end_step:
@@ -62,4 +74,26 @@ def get_metric_history_bulk_interval():
             run_store.get_run_row(conn, current_project_id(), run_id)
         for run_id in run_ids:
             points.extend(sampled_history(conn, run_id, key, max_results, start_step, end_step))
+    return json_response({"metrics": points})
+
+
+@bp.get("/metrics/get-history-bulk")
+def get_metric_history_bulk():
+    """The whole history of one metric for up to 100 runs (MLflow's UI compares runs with it)."""
+    run_ids = request.args.getlist("run_id")
+    if not run_ids:
+        raise invalid("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > MAX_RUNS_BULK:
+        raise invalid(
+            f"GetMetricHistoryBulk request cannot specify more than {MAX_RUNS_BULK} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+    key = request.args.get("metric_key")
+    if key is None:
+        raise invalid("GetMetricHistoryBulk request must specify a metric_key.")
+    max_results = message().integer("max_results", default=MAX_HISTORY_BULK_RESULTS)
+    max_results = min(max_results, MAX_HISTORY_BULK_RESULTS)
+    with services().db.read() as conn:
+        owned = run_store.runs_in_project(conn, current_project_id(), run_ids)
+        points = bulk_history(conn, sorted(owned), key, max_results)
     return json_response({"metrics": points})

@@ -153,3 +153,34 @@ def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple
         outputs = {"model_outputs": model_outputs[run_id]} if model_outputs[run_id] else {}
         result[run_id] = (inputs, outputs)
     return result
+
+
+MAX_DATASET_SUMMARIES = 1000
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+
+
+def dataset_summaries(conn: Connection, experiment_ids: list[int]) -> list[dict]:
+    """Distinct (experiment, dataset name, digest, context) of the experiments' run inputs,
+    as MLflow's UI lists them; the context is the input's "mlflow.data.context" tag."""
+    if not experiment_ids:
+        return []
+    context = input_tags.alias("context")
+    query = (
+        select(datasets.c.experiment_id, datasets.c.name, datasets.c.digest, context.c.value)
+        .distinct()
+        .select_from(
+            datasets.join(run_inputs, run_inputs.c.dataset_uuid == datasets.c.dataset_uuid).outerjoin(
+                context,
+                (context.c.input_uuid == run_inputs.c.input_uuid) & (context.c.name == DATASET_CONTEXT_TAG),
+            )
+        )
+        .where(datasets.c.experiment_id.in_(experiment_ids))
+        .limit(MAX_DATASET_SUMMARIES)
+    )
+    summaries = []
+    for experiment_id, name, digest, value in conn.execute(query):
+        summary = {"experiment_id": str(experiment_id), "name": name, "digest": digest}
+        if value is not None:
+            summary["context"] = value
+        summaries.append(summary)
+    return summaries

@@ -70,6 +70,15 @@ def run_in_project(conn: Connection, project_id: int, run_id: str) -> bool:
     ).first() is not None
 
 
+def runs_in_project(conn: Connection, project_id: int, run_ids: list[str]) -> set[str]:
+    """Those of run_ids that are runs of the project."""
+    wanted = [r for r in set(run_ids) if isinstance(r, str)]
+    if not wanted:
+        return set()
+    query = select(runs.c.run_uuid).where(runs.c.project_id == project_id, runs.c.run_uuid.in_(wanted))
+    return set(conn.execute(query).scalars())
+
+
 def get_active_run_row(conn: Connection, project_id: int, run_id):
     row = get_run_row(conn, project_id, run_id)
     if row.lifecycle_stage != exps.ACTIVE:

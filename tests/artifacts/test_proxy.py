@@ -23,7 +23,7 @@ def test_upload_download_round_trip(client, destination):
     assert response.data == payload
     assert response.headers["Content-Length"] == str(len(payload))
     assert response.headers["Content-Type"] == "application/octet-stream"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="weights.bin"'
+    assert response.headers["Content-Disposition"] == "attachment; filename=weights.bin"  # as mlflow server writes it
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert destination.keys() == ["0/0/run1/artifacts/model/weights.bin"]  # local mode = project 0
 
