@@ -3,9 +3,9 @@ the projects that log here, and may it post what the bot posts there?"""
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from mltracker.service.db.engine import Database
 from mltracker.service.gitlab import GitLabAdapter
@@ -21,7 +21,7 @@ def tracked_projects(db: Database, limit: int = MAX_PROJECTS) -> list[int]:
 
     with db.read() as conn:
         return [int(p) for p in conn.execute(
-            select(distinct(experiments.c.project_id)).where(experiments.c.project_id > 0)
+            select(experiments.c.project_id).distinct().where(experiments.c.project_id > 0)
             .order_by(experiments.c.project_id).limit(limit)
         ).scalars()]
 
@@ -32,18 +32,23 @@ def bot_token_report(settings: Settings, db: Database) -> BotTokenReport:
 
 
 def warn_about_bot_token_in_background(settings: Settings) -> None:
-    """At `serve` start, without delaying it: one log warning per problem found."""
+    """At `serve` start, without delaying it: one log warning per problem found. The check runs in
+    a spawned process: a thread in gunicorn's master would be forked into the workers mid-call
+    (holding locks the workers then wait on forever)."""
     if settings.local_mode:
         return
+    multiprocessing.get_context("spawn").Process(
+        target=_log_bot_token_warnings, args=(settings,), name="mltracker-doctor", daemon=True,
+    ).start()
 
-    def check():
-        db = Database(settings.backend_store_uri)
-        try:
-            for problem in bot_token_report(settings, db).warnings():
-                log.warning("bot token: %s (run `mltracker doctor` for details)", problem)
-        except Exception as exc:  # noqa: BLE001 - a diagnostic must never stop the server
-            log.warning("could not check the bot token: %s", type(exc).__name__)
-        finally:
-            db.dispose()
 
-    threading.Thread(target=check, name="mltracker-doctor", daemon=True).start()
+def _log_bot_token_warnings(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = Database(settings.backend_store_uri)
+    try:
+        for problem in bot_token_report(settings, db).warnings():
+            log.warning("bot token: %s (run `mltracker doctor` for details)", problem)
+    except Exception as exc:  # noqa: BLE001 - a diagnostic must never stop the server
+        log.warning("could not check the bot token: %s", type(exc).__name__)
+    finally:
+        db.dispose()
