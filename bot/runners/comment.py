@@ -8,6 +8,7 @@ from mltracker.bot.commands import Compare, Help, Ignore, Promote, Reply, help_t
 from mltracker.bot.context import BotContext
 from mltracker.bot.events import MergeRequestComment
 from mltracker.reports import render_compare
+from mltracker.service.artifacts.factory import storage_from_destination
 from mltracker.service.auth.policy import role_name
 from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.errors import MlflowError
@@ -56,7 +57,8 @@ def _promote(ctx: BotContext, event: MergeRequestComment, command: Promote, link
             match = resolve_candidate(conn, event.project_id, event.merge_request_iid, command.candidate)
             model = command.model or get_experiment_rows(conn, [match.experiment_id])[match.experiment_id].name
             result = promote(
-                conn, event.project_id, match.run_id, model, command.alias,
+                conn, storage_from_destination(ctx.settings.artifacts_destination),
+                event.project_id, match.run_id, model, command.alias,
                 actor=event.author_username, source_mr=event.merge_request_iid, force=command.force,
             )
     except (CandidateNotFound, AmbiguousCandidate, MlflowError) as exc:

@@ -1,7 +1,13 @@
 """promote: turn a candidate (run) into a model version — the service the UI and the bot call.
 
-    promotion = promote(conn, project_id, run_id, "churn", alias="champion",
+    promotion = promote(conn, storage, project_id, run_id, "churn", alias="champion",
                         actor="alice", source_mr=42)
+
+Only a version that `mlflow.pyfunc.load_model("models:/<name>@<alias>")` can load is made: its
+source is one of the candidate's loadable models (`model_sources`): an output logged model that
+finished uploading (MLflow 3 `log_model`), or a folder of the candidate's artifacts holding an
+`MLmodel` file (MLflow 2 `log_model`, or a model uploaded with `log_artifacts`). A candidate with
+neither is refused with the reason.
 
 Runs inside the caller's write transaction: the registered model (created when missing), the
 version, its tags and the alias move all land together or not at all.
@@ -12,11 +18,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from mltracker.service.artifacts.storage import ArtifactStorage
+
 from mltracker.service.db.schema import runs
 from mltracker.service.errors import MlflowError, invalid, not_found
 from mltracker.service.logged_models import store as logged_model_store
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import versions
+from mltracker.service.registry.model_sources import ModelSource, model_sources
 from mltracker.service.tracking.experiments import DELETED
 
 PROMOTED_BY_TAG = "mltracker.promoted_by"
@@ -37,6 +46,7 @@ class Promotion:
 
 def promote(
     conn: Connection,
+    storage: ArtifactStorage,
     project_id: int,
     candidate_run_id: str,
     model_name: str,
@@ -45,36 +55,51 @@ def promote(
     actor: str,
     source_mr: int | str | None = None,
     force: bool = False,
-    artifact_path: str | None = None,
+    source: str | None = None,
 ) -> Promotion:
-    """Register the candidate's model as a new version of `model_name`.
+    """Register one of the candidate's loadable models as a new version of `model_name`.
 
-    The version's source is the candidate's latest output logged model (MLflow 3 `log_model`);
-    without one, the candidate's artifacts (`artifact_path` inside them, or their root).
-    Refused: an unknown candidate, a candidate of another project, a deleted candidate, and a
-    FAILED candidate unless `force`.
+    `source` is the `ModelSource.choice` to register; by default the first of `model_sources`
+    (the latest output logged model, else the first artifact folder holding an MLmodel).
+    Refused: an unknown candidate, a candidate of another project, a deleted candidate, a FAILED
+    candidate unless `force`, a candidate with no loadable model, and a `source` that is not one.
     """
     run = _candidate(conn, project_id, candidate_run_id, force)
+    chosen = choose_source(model_sources(conn, storage, project_id, run), run, source)
     created = _ensure_registered_model(conn, project_id, model_name)
     tags = [{"key": PROMOTED_BY_TAG, "value": actor}, {"key": CANDIDATE_TAG, "value": run.run_uuid}]
     if source_mr is not None and str(source_mr) != "":
         tags.append({"key": SOURCE_MR_TAG, "value": str(source_mr)})
-
-    logged = logged_model_store.latest_output_model(conn, project_id, run.run_uuid)
-    if logged is not None:
-        source, model_id = f"models:/{logged.model_id}", logged.model_id
-    else:
-        root = run.artifact_uri.rstrip("/")
-        source = f"{root}/{artifact_path.strip('/')}" if artifact_path else root
-        model_id = None
     row = versions.create(
-        conn, project_id, model_name, source, run_id=run.run_uuid, model_id=model_id, tags=tags, user_id=actor,
+        conn, project_id, model_name, chosen.uri, run_id=run.run_uuid, model_id=chosen.model_id, tags=tags,
+        user_id=actor,
     )
-    if model_id is not None:
-        logged_model_store.record_model_version(conn, project_id, model_id, model_name, row.version)
+    if chosen.model_id is not None:
+        logged_model_store.record_model_version(conn, project_id, chosen.model_id, model_name, row.version)
     if alias:
         rms.set_alias(conn, project_id, model_name, alias, row.version)
-    return Promotion(model_name, row.version, row.source, run.run_uuid, model_id, alias or None, created)
+    return Promotion(model_name, row.version, row.source, run.run_uuid, chosen.model_id, alias or None, created)
+
+
+def choose_source(options: list[ModelSource], run, wanted: str | None) -> ModelSource:
+    if not options:
+        raise invalid(no_model_reason(run))
+    if wanted is None:
+        return options[0]
+    for option in options:
+        if option.choice == wanted:
+            return option
+    offered = "; ".join(o.label for o in options)
+    raise invalid(f"{wanted!r} is not a loadable model of candidate {run.name or run.run_uuid}. It has: {offered}.")
+
+
+def no_model_reason(run) -> str:
+    """Why a candidate (a runs row) without a loadable model cannot be promoted."""
+    return (
+        f"Candidate {run.name or run.run_uuid} ({run.run_uuid}) has no model to register: it logged no model "
+        "(mlflow.<flavor>.log_model) and none of its artifact folders holds an MLmodel file, so "
+        "mlflow.pyfunc.load_model could not load the version. Log a model in the run, then promote it."
+    )
 
 
 def _candidate(conn: Connection, project_id: int, run_id: str, force: bool):

@@ -1,5 +1,5 @@
-"""Model registry reads for the pages (models, versions, aliases, source candidates) and the
-bridge to the promote service (issue 3). One query per table, never per row."""
+"""Model registry reads for the pages (models, versions, aliases, source candidates, a candidate's
+logged models) and the call into the promote service. One query per table, never per row."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,12 +7,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
-from mltracker.service.db.schema import runs
+from mltracker.service.db.registry_schema import (
+    logged_models,
+    model_version_tags,
+    model_versions,
+    registered_model_aliases,
+    registered_models,
+)
+from mltracker.service.db.schema import run_models, runs, tags
+from mltracker.service.logged_models.status import FAILED, PENDING, READY
+from mltracker.service.registry.promote import promote as promote_candidate
+from mltracker.service.tracking.experiments import ACTIVE
 
-try:
-    from mltracker.service.db.registry_schema import model_versions, registered_model_aliases, registered_models
-except ImportError:  # the registry is not part of this build
-    registered_models = model_versions = registered_model_aliases = None
+LOGGED_MODEL_STATUS = {PENDING: "pending", READY: "ready", FAILED: "failed"}
 
 
 @dataclass
@@ -39,12 +46,8 @@ class ModelView:
     aliases: dict[str, int] = field(default_factory=dict)
 
 
-def available() -> bool:
-    return registered_models is not None
-
-
 def _registry_ready(conn: Connection) -> bool:
-    return available() and conn.dialect.has_table(conn, "registered_models")
+    return conn.dialect.has_table(conn, "registered_models")
 
 
 def models_of_project(conn: Connection, project_id: int) -> list[ModelView]:
@@ -135,25 +138,93 @@ def versions_of_runs(conn: Connection, project_id: int, run_ids: list[str]) -> d
     return result
 
 
-def _promote_service():
-    try:
-        from mltracker.service.promote import promote as service
-    except ImportError:
-        return None
-    return service
-
-
-def promote_available() -> bool:
-    return _promote_service() is not None
-
-
-def promote(project_id: int, run_id: str, model_name: str, alias: str | None, actor: str) -> int:
-    """Promote through the registry's promote service (issue 3); returns the new version number."""
-    service = _promote_service()
-    if service is None:
-        raise NotImplementedError("Promotion is not available in this build of mltracker.")
+def promote(project_id: int, run_id: str, model_name: str, alias: str | None, actor: str,
+            source: str | None) -> int:
+    """Promote through the registry's promote service; returns the new version number."""
     from mltracker.service.context import services
 
     with services().db.write() as conn:
-        promotion = service(conn, project_id, run_id, model_name, alias, actor=actor)
+        promotion = promote_candidate(conn, services().artifacts, project_id, run_id, model_name, alias,
+                                      actor=actor, source=source)
     return promotion.version
+
+
+@dataclass
+class LoggedModelView:
+    model_id: str
+    name: str
+    status: str
+    model_type: str | None
+    creation_time: int
+    step: int
+
+
+def logged_models_of_run(conn: Connection, project_id: int, run_id: str) -> list[LoggedModelView]:
+    """The models a candidate logged (its output logged models), latest step first."""
+    if not _registry_ready(conn):
+        return []
+    rows = conn.execute(
+        select(logged_models, run_models.c.step)
+        .join(run_models, run_models.c.model_id == logged_models.c.model_id)
+        .where(run_models.c.run_uuid == run_id, run_models.c.direction == "output",
+               logged_models.c.project_id == project_id, logged_models.c.lifecycle_stage == ACTIVE)
+        .order_by(run_models.c.step.desc(), logged_models.c.creation_timestamp_ms.desc())
+    ).all()
+    return [
+        LoggedModelView(r.model_id, r.name, LOGGED_MODEL_STATUS.get(r.status, "unknown"), r.model_type,
+                        r.creation_timestamp_ms, r.step)
+        for r in rows
+    ]
+
+
+@dataclass
+class VersionDetail:
+    model: str
+    version: int
+    status: str
+    status_message: str | None
+    source: str
+    storage_location: str
+    run_id: str | None
+    run_name: str | None
+    experiment_id: int | None
+    model_id: str | None
+    description: str | None
+    user_id: str | None
+    creation_time: int
+    last_updated_time: int
+    aliases: list[str]
+    tags: dict[str, str]
+    candidate_tags: dict[str, str]
+
+
+def version_detail(conn: Connection, project_id: int, name: str, version: int) -> VersionDetail | None:
+    if not _registry_ready(conn):
+        return None
+    row = conn.execute(
+        select(model_versions, registered_models.c.name.label("model_name"),
+               runs.c.name.label("run_name"), runs.c.experiment_id)
+        .join(registered_models, registered_models.c.id == model_versions.c.registered_model_id)
+        .outerjoin(runs, (runs.c.run_uuid == model_versions.c.run_id) & (runs.c.project_id == project_id))
+        .where(registered_models.c.project_id == project_id, registered_models.c.name == name,
+               model_versions.c.version == version)
+    ).first()
+    if row is None:
+        return None
+    aliases = [a for a, v in _aliases(conn, [row.registered_model_id]).get(row.registered_model_id, []) if v == version]
+    version_tags = dict(conn.execute(
+        select(model_version_tags.c.key, model_version_tags.c.value)
+        .where(model_version_tags.c.registered_model_id == row.registered_model_id,
+               model_version_tags.c.version == version)
+        .order_by(model_version_tags.c.key)
+    ).all())
+    candidate_tags = {}
+    if row.experiment_id is not None:
+        candidate_tags = dict(conn.execute(
+            select(tags.c.key, tags.c.value).where(tags.c.run_uuid == row.run_id, tags.c.key.like("gitlab.%"))
+        ).all())
+    return VersionDetail(
+        row.model_name, row.version, row.status, row.status_message, row.source, row.storage_location,
+        row.run_id, row.run_name, row.experiment_id, row.model_id, row.description, row.user_id,
+        row.creation_time, row.last_updated_time, aliases, version_tags, candidate_tags,
+    )

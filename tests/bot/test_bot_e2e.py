@@ -118,8 +118,36 @@ def test_malformed_and_unknown_events_are_acknowledged_and_ignored(world):
     assert requests.post(url, json={"object_kind": "push"}, headers=headers, timeout=10).json()["status"] == "ignored"
 
 
+def _log_model_folder(world, run_name: str) -> None:
+    """The candidate uploads a model folder (an MLmodel file in `model/`), as MLflow 2's log_model does."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from mlflow import MlflowClient
+
+    os.environ["MLFLOW_TRACKING_TOKEN"] = world.dev[2]
+    try:
+        client = MlflowClient(tracking_uri=f"{world.server_url}/projects/{world.project_id}")
+        experiment = client.get_experiment_by_name("churn")
+        [run] = client.search_runs([experiment.experiment_id], f"attributes.run_name = '{run_name}'")
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: mlflow.pyfunc.model\n")
+            client.log_artifacts(run.info.run_id, folder, "model")
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+
+
+def test_promote_of_a_candidate_without_a_model_is_refused_with_the_reason(world):
+    iid, _ = _baseline_and_feature(world)
+    world.deliver("Note Hook", world.note_hook(iid, f"@{BOT_NAME} promote lr-0.1", world.dev))
+    [reply] = wait_until(lambda: world.bot_notes(iid))
+    assert "❌" in reply["body"] and "has no model to register" in reply["body"], reply["body"]
+
+
 def test_promote_by_a_developer_creates_the_version_and_replies(world):
     iid, pipeline = _baseline_and_feature(world)
+    _log_model_folder(world, "lr-0.01")
     note = world.note_hook(iid, f"@{BOT_NAME} promote lr-0.01 to churn-model --alias champion", world.dev)
     assert world.deliver("Note Hook", note).json()["status"] == "queued"
     reply = wait_until(lambda: [n for n in world.bot_notes(iid) if "Promoted" in n["body"] or "❌" in n["body"]])

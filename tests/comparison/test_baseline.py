@@ -2,9 +2,10 @@
 import itertools
 
 from mltracker.service.linking.links import JobLink, record_link
-from mltracker.service.registry.promote import promote
 from mltracker.service.comparison.baseline import select_baseline
 from mltracker.service.comparison.rules import ComparisonRules
+from mltracker.service.registry import registered_models as rms
+from mltracker.service.registry import versions
 from mltracker.service.reporting.links import Links
 from mltracker.service.reporting.pipeline_report import comparison_report
 from mltracker.service.tracking import experiments as exps
@@ -55,7 +56,10 @@ def test_champion_alias_is_the_fallback_then_none(database):
         experiment = exps.create_experiment(conn, project, "fallback")
         assert select_baseline(conn, project, experiment, "main", ComparisonRules()) is None
         run_id = _candidate(conn, project, experiment, "prod", 0.9)
-        promote(conn, project, run_id, "fallback-model", "champion", actor="tester")
+        rms.create(conn, project, "fallback-model")
+        source = run_store.get_run_row(conn, project, run_id).artifact_uri + "/model"
+        version = versions.create(conn, project, "fallback-model", source, run_id=run_id, tags=[], user_id="tester")
+        rms.set_alias(conn, project, "fallback-model", "champion", version.version)
         chosen = select_baseline(conn, project, experiment, "main", ComparisonRules())
     assert (chosen.run_id, chosen.label, chosen.pipeline_id) == (run_id, "fallback-model@champion", None)
 

@@ -180,16 +180,23 @@ def test_download_folder_as_zip(page, local_server):
 
 
 def test_promote(page, local_server):
-    run = local_server.seeded.runs["run-010"]
+    run = local_server.seeded.artifact_run  # its artifacts hold model/MLmodel
     page.goto(f"{local_server.url}/candidates/{run}")
     form = page.locator("form#promote")
+    expect(form.locator("input[name=source]")).to_have_count(1)
+    expect(form).to_contain_text("artifact folder 'model/'")
     form.locator("input[name=model]").fill("churn-classifier")
     form.locator("input[name=alias]").fill("champion")
     screenshot(page, "11-promote-form", full_page=False)
     form.get_by_role("button", name="Promote").click()
     expect(page.get_by_role("heading", name="churn-classifier")).to_be_visible()
     expect(page.locator(".alert-success")).to_contain_text("version 1")
-    expect(page.locator("table")).to_contain_text("run-010")
+    expect(page.locator("#details")).to_contain_text("run-001")
+    expect(page.locator("#details")).to_contain_text("/artifacts/model")
+    expect(page.locator(".page-header")).to_contain_text("@champion")
+    screenshot(page, "12-model-version")
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="churn-classifier").click()
+    expect(page.locator("table")).to_contain_text("run-001")
     expect(page.locator("table")).to_contain_text("@champion")
     screenshot(page, "12-model")
     page.get_by_role("navigation", name="Project").get_by_role("link", name="Models").click()

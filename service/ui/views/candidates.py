@@ -1,11 +1,13 @@
 """A candidate's page: details, params, metrics with history charts, tags, CI, datasets, artifacts,
-model versions; and the Promote form."""
+logged models, model versions; and the Promote form."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request
+from flask import flash, g, redirect, render_template, request
 
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import MlflowError
+from mltracker.service.registry.model_sources import ModelSource, model_sources
+from mltracker.service.registry.promote import no_model_reason
 from mltracker.service.tracking.experiments import get_experiment_row
 from mltracker.service.tracking.run_loading import load_runs
 from mltracker.service.tracking.runs import get_run_row
@@ -22,6 +24,16 @@ def load_candidate(conn, run_id: str) -> CandidateRow:
     return CandidateRow.from_json(load_runs(conn, [run_id])[0])
 
 
+def promote_options(conn, run_id: str) -> tuple[list[ModelSource], str | None]:
+    """What the Promote form may register, or why nothing can be."""
+    run = get_run_row(conn, current_project_id(), run_id)
+    try:
+        options = model_sources(conn, services().artifacts, current_project_id(), run)
+    except MlflowError as exc:
+        return [], f"The candidate's models could not be listed: {exc.message}"
+    return options, None if options else no_model_reason(run)
+
+
 @bp.get("/candidates/<run_id>")
 def candidate(run_id: str):
     with services().db.read() as conn:
@@ -30,6 +42,8 @@ def candidate(run_id: str):
         history = histories(conn, [run_id]).get(run_id, {})
         versions = registry_view.versions_of_runs(conn, current_project_id(), [run_id])
         models = registry_view.model_names(conn, current_project_id())
+        logged = registry_view.logged_models_of_run(conn, current_project_id(), run_id)
+        sources, refusal = promote_options(conn, run_id)
     metric_charts = {
         key: charts.line_chart(key, [charts.Series(row.name, points, charts.color(0))])
         for key, points in sorted(history.items()) if len(points) > 1
@@ -38,7 +52,7 @@ def candidate(run_id: str):
     return render_template(
         "ui/candidate.html", run=row, experiment=experiment, metric_charts=metric_charts,
         entries=entries, artifact_error=artifact_error, versions=versions.get(run_id, []),
-        model_names=models, promote_available=registry_view.promote_available(),
+        model_names=models, logged_models=logged, model_sources=sources, promote_refusal=refusal,
     )
 
 
@@ -49,6 +63,7 @@ def promote(run_id: str):
                           f"Promoting a candidate needs the {g.access.promote_role} role in this project.")
     model_name = request.form.get("model", "").strip()
     alias = request.form.get("alias", "").strip() or None
+    source = request.form.get("source") or None
     if not model_name:
         flash("Enter the name of the model to promote this candidate to.", "error")
         return redirect(ui_url("candidate", run_id=run_id) + "#promote")
@@ -56,11 +71,9 @@ def promote(run_id: str):
         load_candidate(conn, run_id)
     try:
         version = registry_view.promote(current_project_id(), run_id, model_name, alias,
-                                        current_viewer().username or "unknown")
+                                        current_viewer().username or "unknown", source)
     except MlflowError as exc:
         flash(f"Could not promote: {exc.message}", "error")
         return redirect(ui_url("candidate", run_id=run_id) + "#promote")
-    except NotImplementedError as exc:
-        abort(501, description=str(exc))
     flash(f"Promoted to {model_name} version {version}.", "success")
-    return redirect(ui_url("model", name=model_name))
+    return redirect(ui_url("model_version", name=model_name, version=version))
