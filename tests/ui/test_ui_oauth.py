@@ -138,7 +138,7 @@ def test_reader_sees_but_reporter_cannot_promote(gitlab_env):
 def test_post_without_csrf_token_is_refused(gitlab_env):
     server, fake = gitlab_env
     session = sign_in(server, fake, DORA)
-    run = server.seeded.runs["run-002"]
+    run = server.seeded.artifact_run  # its artifacts hold a model folder
     url = f"{server.url}/projects/{PROJECT}/candidates/{run}/promote"
     page = session.get(f"{server.url}/projects/{PROJECT}/candidates/{run}")
     assert 'id="promote"' in page.text
@@ -148,9 +148,9 @@ def test_post_without_csrf_token_is_refused(gitlab_env):
     signed_out = session.post(f"{server.url}/-/sign-out", allow_redirects=False)
     assert signed_out.status_code == 400  # sign-out is a form too
     done = session.post(url, data={"model": "churn", "csrf_token": csrf_of(page.text)}, allow_redirects=False)
-    assert done.status_code == 302 and done.headers["Location"] == f"/projects/{PROJECT}/models/churn"
-    model = session.get(server.url + done.headers["Location"])
-    assert "v1" in model.text and "run-002" in model.text
+    assert done.status_code == 302 and done.headers["Location"] == f"/projects/{PROJECT}/models/churn/versions/1"
+    version = session.get(server.url + done.headers["Location"])
+    assert "version 1" in version.text and "run-001" in version.text
 
 
 def test_non_member_gets_not_found(gitlab_env):

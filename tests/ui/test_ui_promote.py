@@ -3,6 +3,7 @@ without a model is refused with the reason, and a promoted logged model loads by
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import mlflow
 import pandas as pd
@@ -11,6 +12,18 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import tracking_uri_env
 from tests.ui.conftest import screenshot
+
+
+@contextmanager
+def stock_client(url: str):
+    """The fluent client on this server for tracking and the registry (another test may have left a
+    registry URI of its own set globally)."""
+    with tracking_uri_env(url):
+        mlflow.set_registry_uri(url)
+        try:
+            yield
+        finally:
+            mlflow.set_registry_uri(None)
 
 
 class Doubler(mlflow.pyfunc.PythonModel):
@@ -43,7 +56,7 @@ def test_a_candidate_without_a_model_is_refused_with_the_reason(page, local_serv
 
 def test_a_promoted_logged_model_loads_by_alias_and_predicts(page, local_server):
     name = f"doubler-{uuid.uuid4().hex[:6]}"
-    with tracking_uri_env(local_server.url):
+    with stock_client(local_server.url):
         mlflow.set_experiment("churn-model")
         with mlflow.start_run(run_name="pyfunc-candidate") as run:
             logged = mlflow.pyfunc.log_model(name="model", python_model=Doubler())
@@ -61,6 +74,6 @@ def test_a_promoted_logged_model_loads_by_alias_and_predicts(page, local_server)
     expect(page.locator(".alert-success")).to_contain_text("version 1")
     expect(page.locator("#details")).to_contain_text(f"models:/{logged.model_id}")
     screenshot(page, "22-model-version")
-    with tracking_uri_env(local_server.url):
+    with stock_client(local_server.url):
         model = mlflow.pyfunc.load_model(f"models:/{name}@prod")
     assert list(model.predict(pd.DataFrame({"x": [1.0, 4.0]}))) == [2.0, 8.0]
