@@ -162,3 +162,22 @@ def test_non_member_gets_not_found(gitlab_env):
     assert "No projects to show" in home.text
     other = sign_in(server, fake, DORA, next_path="/")
     assert other.get(f"{server.url}/projects/{OTHER}/").status_code == 404
+
+
+def test_view_run_link_in_gitlab_mode_opens_the_candidate_after_sign_in(gitlab_env, browser):
+    """The client's link is <tracking URI>/#/experiments/<id>/runs/<run_id>, the tracking URI being
+    <server>/projects/<id> (the format the stock client prints; see test_ui_mlflow_links.py)."""
+    server, fake = gitlab_env
+    fake.browser_user = DORA
+    run = server.seeded.runs["run-003"]
+    experiment = server.seeded.experiment_id
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{server.url}/projects/{PROJECT}/#/experiments/{experiment}/runs/{run}")
+    page.get_by_role("link", name="Sign in with GitLab").click()
+    expect(page).to_have_url(f"{server.url}/projects/{PROJECT}/candidates/{run}")
+    expect(page.get_by_role("heading", name=re.compile("run-003"))).to_be_visible()
+    page.goto(f"{server.url}/projects/{PROJECT}/#/experiments/{experiment}")
+    expect(page).to_have_url(f"{server.url}/projects/{PROJECT}/experiments/{experiment}")
+    expect(page.get_by_role("heading", name="churn-model")).to_be_visible()
+    context.close()

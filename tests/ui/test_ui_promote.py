@@ -3,27 +3,14 @@ without a model is refused with the reason, and a promoted logged model loads by
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 
 import mlflow
 import pandas as pd
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import tracking_uri_env
+from tests.ui.clients import stock_client
 from tests.ui.conftest import screenshot
-
-
-@contextmanager
-def stock_client(url: str):
-    """The fluent client on this server for tracking and the registry (another test may have left a
-    registry URI of its own set globally)."""
-    with tracking_uri_env(url):
-        mlflow.set_registry_uri(url)
-        try:
-            yield
-        finally:
-            mlflow.set_registry_uri(None)
 
 
 class Doubler(mlflow.pyfunc.PythonModel):
