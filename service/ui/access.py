@@ -12,6 +12,7 @@ from flask import current_app, request
 
 from mltracker.service.auth.policy import OWNER, READ, READ_METHODS, AccessPolicy, access_policy, role_name
 from mltracker.service.context import services
+from mltracker.service.ui.gitlab_access import gitlab_project_access, signed_in_session
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Viewer:
 
 
 @dataclass(frozen=True)
-class ProjectAccess:
+class ViewerAccess:
     project_id: int
     path: str | None  # "group/project" in GitLab mode
     name: str | None
@@ -62,8 +63,6 @@ def local_mode() -> bool:
 def current_viewer() -> Viewer:
     if local_mode():
         return LOCAL_VIEWER
-    from mltracker.service.ui.gitlab_access import signed_in_session
-
     found = signed_in_session()
     if found is None:
         return Viewer(None)
@@ -71,7 +70,7 @@ def current_viewer() -> Viewer:
     return Viewer(user.get("username"), user.get("name"), user.get("avatar_url"), user.get("web_url"))
 
 
-def project_access(project_id: int) -> ProjectAccess:
+def project_access(project_id: int) -> ViewerAccess:
     """The viewer's access to a project; raises AccessDenied/SignInRequired in GitLab mode.
 
     GitLab mode uses the API's own authorizer (service.auth) with the user's OAuth token, so the
@@ -79,8 +78,9 @@ def project_access(project_id: int) -> ProjectAccess:
     least level any change needs; each action then checks its own (can_write, can_promote)."""
     policy = access_policy(services().settings)
     if local_mode():
-        return ProjectAccess(project_id, None, "Local project", OWNER, policy=policy)
-    from mltracker.service.ui.gitlab_access import gitlab_project_access
-
+        return ViewerAccess(project_id, None, "Local project", OWNER, policy=policy)
     needed = READ if request.method in READ_METHODS else policy.least_changing_level
-    return gitlab_project_access(services().settings, project_id, needed, policy)
+    level, path = gitlab_project_access(project_id, needed)
+    base = (services().settings.gitlab_url or "").rstrip("/")
+    return ViewerAccess(project_id, path, path or f"Project {project_id}", level,
+                        f"{base}/{path}" if path else None, policy=policy)

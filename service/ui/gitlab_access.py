@@ -155,9 +155,9 @@ def sign_out() -> None:
 
 # ---------------------------------------------------------------- access to projects
 
-def gitlab_project_access(settings, project_id: int, needed: int, policy):
-    from mltracker.service.ui.access import ProjectAccess
-
+def gitlab_project_access(project_id: int, needed: int) -> tuple[int, str | None]:
+    """The signed-in user's access level in the project, and its path ("group/project"), once the
+    Authorizer allowed `needed`; SignInRequired or AccessDenied otherwise."""
     token = user_token()
     checker = _checker()
     try:
@@ -171,10 +171,7 @@ def gitlab_project_access(settings, project_id: int, needed: int, policy):
         if exc.error_code == "PERMISSION_DENIED":
             raise AccessDenied(exc.message, 403) from None
         raise AccessDenied(exc.message, 503) from None
-    path = _project_path(checker, token, project_id)
-    base = (settings.gitlab_url or "").rstrip("/")
-    return ProjectAccess(project_id, path, path or f"Project {project_id}", grant.access.level,
-                         f"{base}/{path}" if path else None, policy=policy)
+    return grant.access.level, _project_path(checker, token, project_id)
 
 
 def _project_path(checker, token: str, project_id: int) -> str | None:
@@ -197,7 +194,7 @@ def _project_path(checker, token: str, project_id: int) -> str | None:
     return path
 
 
-def readable_projects(settings, project_ids: list[int], max_pages: int = 10) -> list[dict]:
+def readable_projects(project_ids: list[int], max_pages: int = 10) -> list[dict]:
     """Which of these projects the user can read: memberships with Reporter+, then the remaining
     ones one by one (public and internal projects are readable by any signed-in user)."""
     from mltracker.service.auth.policy import READ

@@ -53,7 +53,7 @@ def projects():
             .order_by(experiments.c.project_id)
         ).scalars())
     try:
-        found = readable_projects(services().settings, ids)
+        found = readable_projects(ids)
     except SignInRequired:
         return redirect(url_for("ui_site.sign_in", next="/"))
     except AccessDenied as exc:
