@@ -47,7 +47,9 @@ def job_handlers(ctx: BotContext) -> dict:
 def bot_context(db: Database, settings: Settings) -> BotContext | None:
     if not (settings.gitlab_url and settings.gitlab_token):
         return None
-    return BotContext(db=db, gitlab=BotGitLab(settings.gitlab_url, settings.gitlab_token), settings=settings)
+    gitlab = BotGitLab(settings.gitlab_url, settings.gitlab_token,
+                       timeout=settings.gitlab_timeout, max_retries=settings.gitlab_max_retries)
+    return BotContext(db=db, gitlab=gitlab, settings=settings)
 
 
 def install(app: Flask, db: Database, settings: Settings, *, start_worker: bool) -> None:

@@ -1,6 +1,6 @@
 """What the bot needs from GitLab, over python-gitlab with the bot's own token.
 
-Builds on the service's GitLab adapter (same connection pool and error translation). GitLab
+Uses the service's GitLab adapter (its clients, connection pool and error translation). GitLab
 being unavailable (5xx, timeouts) surfaces as TransientError so the job is retried; a 429 as
 GitLabRateLimited (the job waits for `Retry-After`); a refusal (400/403/404/422) as GitLabRefused,
 which fails the job at once (see bot/gitlab_errors.py).
@@ -46,8 +46,14 @@ def _retryable() -> Iterator[None]:
         raise TransientError(str(exc)) from None
 
 
-class BotGitLab(GitLabAdapter):
+class BotGitLab:
     """The bot's GitLab operations. Every call uses the bot token (MLTRACKER_GITLAB_TOKEN)."""
+
+    def __init__(self, url: str, bot_token: str | None, **adapter_options):
+        self._gitlab = GitLabAdapter(url, bot_token, **adapter_options)
+
+    def client(self):
+        return self._gitlab.client()
 
     def _mr(self, project_id: int, iid: int):
         return self.client().projects.get(project_id, lazy=True).mergerequests.get(iid, lazy=True)
@@ -132,7 +138,7 @@ class BotGitLab(GitLabAdapter):
         """The open merge request containing the commit whose source is branch `ref` of this very
         project (a fork's merge request included); None for any other branch, e.g. its target."""
         with _retryable():
-            candidates = self.merge_requests_for_commit(project_id, sha)
+            candidates = self._gitlab.merge_requests_for_commit(project_id, sha)
         for mr in candidates:
             source_project = mr.raw.get("source_project_id")
             if mr.state == "opened" and mr.source_branch == ref and str(source_project) == str(project_id):
@@ -141,8 +147,8 @@ class BotGitLab(GitLabAdapter):
 
     def get_merge_request(self, project_id: int, iid: int):
         with _retryable():
-            return self.merge_request(project_id, iid)
+            return self._gitlab.merge_request(project_id, iid)
 
     def access_level(self, project_id: int, user_id: int) -> int:
         with _retryable():
-            return self.member_access_level(project_id, user_id) or 0
+            return self._gitlab.member_access_level(project_id, user_id) or 0
