@@ -34,7 +34,7 @@ def model_version_json(row, name: str, tag_list: list[dict], alias_list: list[st
     payload["current_stage"] = row.current_stage
     _put(payload, "description", row.description)
     payload["source"] = row.source
-    _put(payload, "run_id", row.run_id)
+    payload["run_id"] = row.run_id or ""  # as mlflow server: a version made without a run has ""
     payload["status"] = row.status
     if row.status_message:
         payload["status_message"] = row.status_message

@@ -13,7 +13,6 @@ Local paths are refused: this server's artifacts are never on the client's file 
 """
 from __future__ import annotations
 
-import pathlib
 import posixpath
 import re
 import urllib.parse
@@ -24,6 +23,7 @@ from sqlalchemy import Connection, select
 from mltracker.service.db.schema import runs
 from mltracker.service.errors import MlflowError, invalid
 from mltracker.service.logged_models import store as logged_model_store
+from mltracker.service.registry import host_addressed
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,12 @@ def _logged_model(conn: Connection, project_id: int, model_id: str, source: str)
         raise
 
 
-def _local_refused(source: str, id_name: str, owner: str) -> MlflowError:
+def _local_refused(source: str, id_name: str, owner: str, id_given: bool) -> MlflowError:
+    # With an id, MLflow names the path it resolved: a file: URI's path (our paths stay unresolved:
+    # the server's working directory is none of the client's business).
+    shown = urllib.parse.urlparse(source).path if id_given and source.startswith("file:") else source
     return invalid(
-        f"Invalid model version source: '{pathlib.PurePosixPath(source)}'. To use a local path as a model version "
+        f"Invalid model version source: '{shown}'. To use a local path as a model version "
         f"source, the {id_name} request parameter has to be specified and the local path has to be "
         f"contained within the artifact directory of the {owner}."
     )
@@ -160,6 +163,8 @@ def resolve(
 
     `lookup_version(name, ModelUri) -> model_versions row` resolves registered-model sources.
     """
+    if (refused := host_addressed.refusal(source, "source")) is not None:
+        raise refused
     parsed = urllib.parse.urlparse(source)
     if parsed.scheme == "models":
         if parsed.netloc:
@@ -181,7 +186,7 @@ def resolve(
     if model_id:
         model = _logged_model(conn, project_id, model_id, source)
         if _is_local(source):
-            raise _local_refused(source, "model_id", "run specified by the model_id")
+            raise _local_refused(source, "model_id", "run specified by the model_id", id_given=True)
         _check_no_relative_paths(source)
         if parsed.scheme == "runs":
             raise _not_identified(source, "model_id")
@@ -190,7 +195,7 @@ def resolve(
         return ResolvedSource(source, source, run_id or model.source_run_id, model_id)
 
     if _is_local(source):
-        raise _local_refused(source, "run_id", "run specified by the run_id")
+        raise _local_refused(source, "run_id", "run specified by the run_id", id_given=bool(run_id))
     _check_no_relative_paths(source)
     if parsed.scheme == "runs":
         source_run = parsed.path.lstrip("/").split("/", 1)[0] if not parsed.netloc else None
