@@ -73,6 +73,9 @@ def _sign_in(_exc):
 
 @bp.errorhandler(AccessDenied)
 def _denied(exc: AccessDenied):
+    if exc.status >= 500:
+        page, status = error_page(exc.status, "GitLab is unavailable", str(exc), "Reload the page in a moment.")
+        return page, status, ({"Retry-After": str(exc.retry_after)} if exc.retry_after else {})
     hint = "Ask a maintainer of the GitLab project for access, or sign in as another user."
     return error_page(exc.status, "Not found" if exc.status == 404 else "Not allowed", str(exc), hint)
 

@@ -33,9 +33,10 @@ class SignInRequired(Exception):
 
 
 class AccessDenied(Exception):
-    def __init__(self, message: str, status: int = 403):
+    def __init__(self, message: str, status: int = 403, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # seconds, when GitLab said how long to wait
 
 
 def _checker():
@@ -110,9 +111,9 @@ def _refreshed(found: UiSession) -> UiSession:
             return again
         end_session()
         raise SignInRequired() from None
-    except GitLabUnavailable:
+    except GitLabUnavailable as exc:
         raise AccessDenied("GitLab is unavailable, so your sign-in cannot be renewed; retry in a moment.",
-                           503) from None
+                           503, getattr(exc, "retry_after", None)) from None
     with services().db.write() as conn:
         sessions.replace_tokens(conn, _box(), found, tokens)
     return _reload() or found
@@ -170,7 +171,7 @@ def gitlab_project_access(project_id: int, needed: int) -> tuple[int, str | None
             raise AccessDenied("This project does not exist, or you do not have access to it.", 404) from None
         if exc.error_code == "PERMISSION_DENIED":
             raise AccessDenied(exc.message, 403) from None
-        raise AccessDenied(exc.message, 503) from None
+        raise AccessDenied(exc.message, 503, getattr(exc, "retry_after", None)) from None
     return grant.access.level, _project_path(checker, token, project_id)
 
 
@@ -218,7 +219,7 @@ def readable_projects(project_ids: list[int], max_pages: int = 10) -> list[dict]
     except GitLabTokenRejected:
         end_session()
         raise SignInRequired() from None
-    except GitLabUnavailable:
+    except GitLabUnavailable as exc:
         raise AccessDenied("GitLab is unavailable, so the list of your projects cannot be made; "
-                           "retry in a moment.", 503) from None
+                           "retry in a moment.", 503, getattr(exc, "retry_after", None)) from None
     return [found[i] for i in project_ids if i in found]

@@ -98,3 +98,16 @@ def test_a_refused_refresh_means_signing_in_again(gitlab_env):
         assert page.status_code == 302 and "/-/sign-in" in page.headers["Location"]
     finally:
         fake.expires_in = 7200
+
+
+def test_gitlab_rate_limiting_a_page_is_a_503_with_its_wait(gitlab_env):
+    server, fake = gitlab_env
+    browser = sign_in(server, fake, DORA, next_path="/")
+    fake.state.add_project(77, "private", {DORA: 30}, name="fresh")  # no cached decision for it yet
+    fake.state.rate_limit(retry_after=40)
+    try:
+        page = browser.get(f"{server.url}/projects/77/", allow_redirects=False, timeout=20)
+    finally:
+        fake.state.rate_limit(retry_after=1, count=0)
+    assert page.status_code == 503 and page.headers["Retry-After"] == "40"
+    assert "GitLab" in page.text and "text/html" in page.headers["Content-Type"]
