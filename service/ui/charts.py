@@ -27,14 +27,19 @@ def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+def _nice_step(low: float, high: float, count: int) -> float:
+    raw = (high - low) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+
+
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round-numbered ticks inside [low, high]."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return []
     if high == low:
         return [low]
-    raw = (high - low) / max(count - 1, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    step = _nice_step(low, high, count)
     first = math.ceil(low / step) * step
     ticks = []
     value = first
@@ -42,6 +47,15 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         ticks.append(round(value, 12))
         value += step
     return ticks
+
+
+def value_axis(low: float, high: float, count: int = 5) -> tuple[float, float, list[float]]:
+    """[low, high] widened to round-numbered ends, and its ticks from end to end: the outer gridlines
+    enclose every point."""
+    step = _nice_step(low, high, count)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    ticks = [round(i * step, 12) for i in range(first, last + 1)]
+    return ticks[0], ticks[-1], ticks
 
 
 def tick_text(value: float) -> str:
@@ -67,6 +81,7 @@ def line_chart(title: str, series: list[Series]) -> Markup:
     if y0 == y1:
         pad = abs(y0) * 0.05 or 1.0
         y0, y1 = y0 - pad, y1 + pad
+    y0, y1, y_ticks = value_axis(y0, y1)
     if x0 == x1:
         x0, x1 = x0 - 1, x1 + 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -82,13 +97,13 @@ def line_chart(title: str, series: list[Series]) -> Markup:
                'preserveAspectRatio="xMidYMid meet"><title>{label}</title>').format(
             w=WIDTH, h=HEIGHT, label=f"{title}: history by step")
     ]
-    for tick in nice_ticks(y0, y1):
+    for tick in y_ticks:
         y = sy(tick)
         parts.append(Markup('<line class="grid" x1="{a}" x2="{b}" y1="{y:.1f}" y2="{y:.1f}"/>'
                             '<text class="tick" x="{t}" y="{ty:.1f}" text-anchor="end">{v}</text>').format(
             a=LEFT, b=WIDTH - RIGHT, y=y, t=LEFT - 6, ty=y + 4, v=tick_text(tick)))
     for tick in nice_ticks(x0, x1, 6):
-        if float(tick).is_integer() or (x1 - x0) < 10:
+        if float(tick).is_integer():  # steps are whole numbers
             x = sx(tick)
             parts.append(Markup('<text class="tick" x="{x:.1f}" y="{y}" text-anchor="middle">{v}</text>').format(
                 x=x, y=HEIGHT - 8, v=tick_text(tick)))

@@ -1,9 +1,13 @@
-"""Jinja filters: times, durations, sizes, numbers."""
+"""Jinja filters: times, durations, sizes, numbers, dataset sources."""
 from __future__ import annotations
 
+import json
 import math
+import re
 import time
 from datetime import datetime, timezone
+
+from markupsafe import Markup, escape
 
 
 def datetime_text(ms: int | None) -> str:
@@ -65,9 +69,46 @@ def number_text(value) -> str:
     return f"{value:.6g}"
 
 
+_BREAK_AFTER = re.compile(r"([_./:-])")
+
+
+def breakable(key) -> Markup:
+    """A long key (metric, param, tag) that may wrap after its separators instead of mid-word."""
+    return Markup(_BREAK_AFTER.sub(lambda m: m.group(1) + "\x00", str(escape(key))).replace("\x00", "<wbr>"))
+
+
+# The fields of MLflow's dataset sources (http, s3, delta, huggingface, spark, …) that say where the data is.
+_SOURCE_LOCATIONS = ("url", "uri", "path", "table_name", "sql")
+
+
+def dataset_source_text(source_type: str | None, source: str | None) -> str:
+    """A dataset's source as a person reads it, not the JSON MLflow stores.
+
+    `code` sources (what autologging records) name the script that built the data set."""
+    kind = source_type or "unknown"
+    try:
+        parsed = json.loads(source or "")
+    except ValueError:
+        return f"{kind}: {source}" if source else kind
+    if not isinstance(parsed, dict):
+        return f"{kind}: {source}"
+    tags = parsed.get("tags") if isinstance(parsed.get("tags"), dict) else {}
+    if kind == "code" and tags:
+        script = tags.get("mlflow.source.name") or "unknown script"
+        details = ", ".join(v for v in (tags.get("mlflow.source.type"), tags.get("mlflow.user")) if v)
+        return f"code: {script}" + (f" ({details})" if details else "")
+    for field in _SOURCE_LOCATIONS:
+        if parsed.get(field):
+            return f"{kind}: {parsed[field]}"
+    parts = [f"{k}={v}" for k, v in parsed.items() if isinstance(v, (str, int, float)) and v != ""]
+    return f"{kind}: {', '.join(parts)}" if parts else kind
+
+
 FILTERS = {
     "datetime": datetime_text,
     "ago": ago,
     "size": size_text,
     "num": number_text,
+    "breakable": breakable,
+    "dataset_source": lambda dataset: dataset_source_text(dataset.get("source_type"), dataset.get("source")),
 }

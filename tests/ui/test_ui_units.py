@@ -62,3 +62,27 @@ def test_ci_links():
     assert linked["merge_request"].url.endswith("/-/merge_requests/3") and linked["merge_request"].text == "!3"
     assert linked["commit"].text == "abcdef01" and linked["user"].url == "https://gitlab.example.com/dora"
     assert linked["job"].url is None  # not a job id: shown, not linked
+
+
+def test_value_axis_encloses_the_data_with_round_ends():
+    for low, high in [(0.81, 0.93), (0.7, 1.58), (-3.0, 1e6), (0.95, 1.05), (1e-9, 3e-9), (0.0, 1.0)]:
+        start, end, ticks = charts.value_axis(low, high)
+        assert start <= low and high <= end, (low, high, start, end)
+        assert ticks[0] == start and ticks[-1] == end
+    assert charts.value_axis(0.81, 0.93) == (0.8, 0.95, [0.8, 0.85, 0.9, 0.95])
+
+
+def test_dataset_sources_in_words():
+    text = formatting.dataset_source_text
+    code = '{"tags": {"mlflow.user": "ann", "mlflow.source.name": "train.py", "mlflow.source.type": "LOCAL"}}'
+    assert text("code", code) == "code: train.py (LOCAL, ann)"
+    assert text("http", '{"url": "https://example.com/iris.csv"}') == "http: https://example.com/iris.csv"
+    assert text("huggingface", '{"path": "imdb", "split": "train"}') == "huggingface: imdb"
+    assert text("custom", '{"bucket": "b", "n": 3}') == "custom: bucket=b, n=3"
+    assert text("s3", "s3://bucket/data.parquet") == "s3: s3://bucket/data.parquet"
+    assert text(None, None) == "unknown"
+
+
+def test_long_keys_break_after_separators_and_stay_escaped():
+    assert str(formatting.breakable("val_acc.fold/1")) == "val_<wbr>acc.<wbr>fold/<wbr>1"
+    assert str(formatting.breakable("<b>x_y</b>")) == "&lt;b&gt;x_<wbr>y&lt;/<wbr>b&gt;"

@@ -69,5 +69,5 @@ def compare():
         "ui/compare.html", rows=rows, colors=[charts.color(i) for i in range(len(rows))],
         param_rows=[p for p in param_rows if p[2] or not only_diff], only_diff=only_diff,
         differing=sum(1 for p in param_rows if p[2]), report_html=report_html, metric_charts=metric_charts,
-        experiment_id=rows[0].experiment_id,
+        experiment_id=rows[0].experiment_id, experiment_name=names.get(rows[0].experiment_id),
     )
