@@ -19,6 +19,21 @@ def main(argv: list[str] | None = None) -> int:
     return args.handler(args) or 0
 
 
+WORKER_SETTINGS = """\
+Process the bot's queued jobs (merge-request reports, comment commands) outside the web processes;
+run any number, on any hosts. Set MLTRACKER_RUN_JOBS_IN_PROCESS=false on the web processes then.
+
+Settings (environment; the flags below override the first two), the same values as `mltracker serve`:
+  MLTRACKER_BACKEND_STORE_URI      the database the web processes use (required in practice: the
+                                   default is a SQLite file under ./mltracker-data)
+  MLTRACKER_ARTIFACTS_DESTINATION  the artifact store the web processes use (promote reads models there)
+  MLTRACKER_GITLAB_URL             GitLab's base URL (required)
+  MLTRACKER_GITLAB_TOKEN           the bot's own token, api scope (required)
+  MLTRACKER_PUBLIC_URL             this server's address, for the links the bot posts
+  AWS_ENDPOINT_URL / MLFLOW_S3_ENDPOINT_URL and AWS credentials, when artifacts are in S3
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     from mltracker.service.api.server_info import mltracker_version
 
@@ -34,8 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default 2)")
     serve.set_defaults(handler=_serve)
 
-    worker = commands.add_parser("worker", help="process queued bot jobs (any number can run)")
-    worker.add_argument("--backend-store-uri", help="SQLAlchemy URL")
+    worker = commands.add_parser(
+        "worker", help="process queued bot jobs (any number can run)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=WORKER_SETTINGS,
+    )
+    worker.add_argument("--backend-store-uri", help="SQLAlchemy URL (the web processes' database)")
+    worker.add_argument("--artifacts-destination", help="local folder or s3://bucket/prefix (the web processes' artifacts)")
     worker.set_defaults(handler=_worker)
 
     add_gate_command(commands)

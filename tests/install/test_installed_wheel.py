@@ -63,6 +63,15 @@ def test_version(installed, elsewhere):
     assert proc.stdout.strip() == f"mltracker {project_version()}"
 
 
+def test_worker_help_names_the_settings_it_needs(installed, elsewhere):
+    proc = subprocess.run([installed.mltracker, "worker", "--help"], cwd=elsewhere, env=user_shell_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for setting in ("MLTRACKER_BACKEND_STORE_URI", "MLTRACKER_ARTIFACTS_DESTINATION", "MLTRACKER_GITLAB_URL",
+                    "MLTRACKER_GITLAB_TOKEN", "MLTRACKER_PUBLIC_URL"):
+        assert setting in proc.stdout, setting
+
+
 @pytest.fixture
 def served(installed, elsewhere):
     """`mltracker serve` of the installed wheel on SQLite, started from the empty folder."""
