@@ -46,13 +46,7 @@ class ModelView:
     aliases: dict[str, int] = field(default_factory=dict)
 
 
-def _registry_ready(conn: Connection) -> bool:
-    return conn.dialect.has_table(conn, "registered_models")
-
-
 def models_of_project(conn: Connection, project_id: int) -> list[ModelView]:
-    if not _registry_ready(conn):
-        return []
     counts = (
         select(model_versions.c.registered_model_id, func.count().label("n"), func.max(model_versions.c.version).label("latest"))
         .group_by(model_versions.c.registered_model_id).subquery()
@@ -72,8 +66,6 @@ def models_of_project(conn: Connection, project_id: int) -> list[ModelView]:
 
 
 def model_names(conn: Connection, project_id: int) -> list[str]:
-    if not _registry_ready(conn):
-        return []
     return list(conn.execute(
         select(registered_models.c.name).where(registered_models.c.project_id == project_id)
         .order_by(registered_models.c.name)
@@ -92,8 +84,6 @@ def _aliases(conn: Connection, model_ids: list[int]) -> dict[int, list[tuple[str
 
 
 def model_detail(conn: Connection, project_id: int, name: str) -> tuple[ModelView, list[VersionView]] | None:
-    if not _registry_ready(conn):
-        return None
     row = conn.execute(
         select(registered_models).where(registered_models.c.project_id == project_id, registered_models.c.name == name)
     ).first()
@@ -122,7 +112,7 @@ def model_detail(conn: Connection, project_id: int, name: str) -> tuple[ModelVie
 def versions_of_runs(conn: Connection, project_id: int, run_ids: list[str]) -> dict[str, list[VersionView]]:
     """The model versions each candidate became."""
     result: dict[str, list[VersionView]] = defaultdict(list)
-    if not run_ids or not _registry_ready(conn):
+    if not run_ids:
         return result
     rows = conn.execute(
         select(model_versions, registered_models.c.name.label("model_name"))
@@ -161,8 +151,6 @@ class LoggedModelView:
 
 def logged_models_of_run(conn: Connection, project_id: int, run_id: str) -> list[LoggedModelView]:
     """The models a candidate logged (its output logged models), latest step first."""
-    if not _registry_ready(conn):
-        return []
     rows = conn.execute(
         select(logged_models, run_models.c.step)
         .join(run_models, run_models.c.model_id == logged_models.c.model_id)
@@ -199,8 +187,6 @@ class VersionDetail:
 
 
 def version_detail(conn: Connection, project_id: int, name: str, version: int) -> VersionDetail | None:
-    if not _registry_ready(conn):
-        return None
     row = conn.execute(
         select(model_versions, registered_models.c.name.label("model_name"),
                runs.c.name.label("run_name"), runs.c.experiment_id)

@@ -17,7 +17,7 @@ from mltracker.service.db.engine import Database
 from mltracker.service.errors import MlflowError
 from mltracker.service.logged_models import store as logged_models
 from mltracker.service.logged_models.status import READY
-from mltracker.service.promote import PROMOTED_BY_TAG, SOURCE_MR_TAG, promote
+from mltracker.service.registry.promote import PROMOTED_BY_TAG, SOURCE_MR_TAG, promote
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry.model_sources import model_sources
 from mltracker.service.registry import versions
