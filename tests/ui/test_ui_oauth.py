@@ -181,3 +181,28 @@ def test_view_run_link_in_gitlab_mode_opens_the_candidate_after_sign_in(gitlab_e
     expect(page).to_have_url(f"{server.url}/projects/{PROJECT}/experiments/{experiment}")
     expect(page.get_by_role("heading", name="churn-model")).to_be_visible()
     context.close()
+
+
+def test_model_version_page_links_the_candidates_pipeline_job_commit_and_merge_request(gitlab_env):
+    import io
+
+    from mltracker.service.artifacts.factory import storage_from_destination
+    from tests.ui.seed import ARTIFACTS, _artifact_key
+
+    server, fake = gitlab_env
+    run = server.seeded.runs["run-000"]  # logged by a CI job: pipeline 500, job 9000, MR !40
+    storage_from_destination(server.artifacts_destination).write(
+        _artifact_key(PROJECT, server.seeded.experiment_id, run, "model/MLmodel"), io.BytesIO(ARTIFACTS["model/MLmodel"]))
+    session = sign_in(server, fake, DORA)
+    page = session.get(f"{server.url}/projects/{PROJECT}/candidates/{run}")
+    done = session.post(f"{server.url}/projects/{PROJECT}/candidates/{run}/promote", allow_redirects=False,
+                        data={"csrf_token": csrf_of(page.text), "model": "ci-model", "alias": "staging",
+                              "source": "artifacts:model"})
+    assert done.headers["Location"] == f"/projects/{PROJECT}/models/ci-model/versions/1"
+    version = session.get(server.url + done.headers["Location"]).text
+    project = f"{fake.url}/group/churn"
+    for href in (f"{project}/-/pipelines/500", f"{project}/-/jobs/9000", f"{project}/-/merge_requests/40",
+                 f"{project}/-/commit/00ab3f91c0e2d4b5a69788123456789abcdef012"):
+        assert f'href="{href}"' in version, href
+    assert "@staging" in version and f"/projects/{PROJECT}/candidates/{run}" in version
+    assert "mltracker.promoted_by" in version and "dora" in version

@@ -43,7 +43,7 @@ def candidate(run_id: str):
         versions = registry_view.versions_of_runs(conn, current_project_id(), [run_id])
         models = registry_view.model_names(conn, current_project_id())
         logged = registry_view.logged_models_of_run(conn, current_project_id(), run_id)
-        sources, refusal = promote_options(conn, run_id)
+        sources, refusal = promote_options(conn, run_id) if g.access.can_promote else ([], None)
     metric_charts = {
         key: charts.line_chart(key, [charts.Series(row.name, points, charts.color(0))])
         for key, points in sorted(history.items()) if len(points) > 1
