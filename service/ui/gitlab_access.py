@@ -20,8 +20,6 @@ from mltracker.service.ui.sessions import TokenBox, UiSession
 log = logging.getLogger("mltracker.ui")
 
 SESSION_ID = "sid"
-CACHE_SECONDS = 300
-MAX_CACHED = 20
 # A token this close to its expiry is refreshed before use.
 REFRESH_MARGIN_S = 60
 # Sign-out revokes at most this many of the user's tokens at GitLab inline.
@@ -176,23 +174,14 @@ def gitlab_project_access(project_id: int, needed: int) -> tuple[int, str | None
 
 
 def _project_path(checker, token: str, project_id: int) -> str | None:
-    """path_with_namespace, cached in the signed session for a few minutes."""
-    cache = session.get("projects") or {}
-    hit = cache.get(str(project_id))
-    if hit and hit[1] > time.time():
-        return hit[0]
-    try:
-        path = checker.gitlab.project(project_id, token).path_with_namespace or None
-    except (GitLabUnavailable, GitLabNotVisible, GitLabTokenRejected):
-        return None  # the name is cosmetic; the decision above already stands
-    except Exception:  # noqa: BLE001
-        return None
-    cache = {k: v for k, v in cache.items() if v[1] > time.time()}
-    while len(cache) >= MAX_CACHED:
-        cache.pop(next(iter(cache)))
-    cache[str(project_id)] = [path, time.time() + CACHE_SECONDS]
-    session["projects"] = cache
-    return path
+    """path_with_namespace ("group/project"), cached with the Authorizer's decisions."""
+    def ask() -> str | None:
+        try:
+            return checker.gitlab.project(project_id, token).path_with_namespace or None
+        except (GitLabUnavailable, GitLabNotVisible, GitLabTokenRejected):
+            return None  # the name is cosmetic; the access decision already stands
+
+    return checker.cache.get_or_compute(("path", *Credential(token, USER).cache_key, project_id), ask)
 
 
 def readable_projects(project_ids: list[int], max_pages: int = 10) -> list[dict]:

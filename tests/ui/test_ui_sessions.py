@@ -4,6 +4,7 @@ GitLab OAuth tokens are refreshed with the refresh token (doc/api/oauth2.md)."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 import zlib
 
@@ -38,6 +39,8 @@ def test_the_cookie_carries_no_gitlab_token(gitlab_env):
     payload = _cookie_payload(browser)
     assert not any(token in payload for token in tokens), payload
     assert "dora" not in payload  # not even who is signed in: the server keeps it
+    assert set(json.loads(payload)) <= {"sid", "csrf_token", "_flashes"}
+    assert "group/churn" not in payload
 
 
 def test_sign_out_ends_every_session_of_the_user_and_revokes_the_tokens(gitlab_env):
