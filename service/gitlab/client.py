@@ -6,9 +6,11 @@ a value, `GitLabTokenRejected` (401), `GitLabNotVisible` (404: GitLab hides it f
 `GitLabRateLimited` (429) is the kind that says when to come back. "Unavailable" must never turn
 into an allow. Tokens are passed per call and never logged.
 
-Nothing here sleeps: python-gitlab's own retries (which wait out `Retry-After` inside the call, up
-to 10 times) are off; a 429 is raised at once with GitLab's wait, and the caller decides — the
-API answers 503 with `Retry-After`, the bot reschedules its job.
+Nothing here waits out a rate limit: python-gitlab's own handling (which sleeps through
+`Retry-After` inside the call, up to 10 times) is off; a 429 is raised at once with GitLab's wait,
+and the caller decides — the API answers 503 with `Retry-After`, the bot reschedules its job.
+Connection errors and timeouts are retried at most `max_retries` times (none by default), with
+python-gitlab's short backoff (0.1 s, 0.2 s, …).
 """
 from __future__ import annotations
 
