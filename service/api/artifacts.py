@@ -5,18 +5,15 @@ Bodies are streamed both ways; nothing holds a whole artifact in memory.
 """
 from __future__ import annotations
 
-import mimetypes
 import posixpath
-import unicodedata
-from urllib.parse import quote
 
 from flask import Blueprint, Response, request
-from werkzeug.http import quote_header_value
 from werkzeug.wsgi import wrap_file
 
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.api.request_body import request_body
+from mltracker.service.artifacts.keys import content_disposition, guess_mime_type, project_storage_key
 from mltracker.service.artifacts.paths import check_raw_request_path, invalid_path, join_key, safe_file_name, safe_relative_path
 from mltracker.service.artifacts.storage import CHUNK_SIZE, ArtifactNotFound, FileInfo, UploadedPart
 from mltracker.service.context import current_project_id, services
@@ -25,10 +22,6 @@ from mltracker.service.errors import invalid, not_found
 bp = Blueprint("artifacts", __name__)
 
 MAX_PARTS = 10_000
-# The extensions (and extensionless names) MLflow serves as text/plain (mlflow/utils/mime_type_utils.py).
-_TEXT_NAMES = {"txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini", "properties", "prop", "hocon",
-               "toml", "yaml", "yml", "xml", "json", "js", "py", "py3", "csv", "tsv", "md", "rst", "ipynb",
-               "MLmodel", "MLproject"}
 
 
 @bp.before_request
@@ -38,7 +31,7 @@ def _refuse_encoded_traversal():
 
 def project_key(relative_path: str) -> str:
     """The storage key of a client path in the current project."""
-    return join_key(str(current_project_id()), relative_path)
+    return project_storage_key(current_project_id(), relative_path)
 
 
 def file_info_json(info: FileInfo, path: str | None = None) -> dict:
@@ -48,22 +41,8 @@ def file_info_json(info: FileInfo, path: str | None = None) -> dict:
     return entry
 
 
-def guess_mime_type(name: str) -> str:
-    extension = posixpath.splitext(name)[1].replace(".", "") or name
-    if extension in _TEXT_NAMES:
-        return "text/plain"
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def content_disposition(name: str) -> str:
-    """As MLflow writes it: a token or quoted file name, plus an RFC 5987 UTF-8 form when not ASCII."""
-    try:
-        name.encode("ascii")
-    except UnicodeEncodeError:
-        fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii") or "download"
-        encoded = quote(name, safe="!#$&+-.^_`|~")
-        return f"attachment; filename={quote_header_value(fallback, allow_token=True)}; filename*=UTF-8''{encoded}"
-    return f"attachment; filename={quote_header_value(name, allow_token=True)}"
 
 
 def _file_path(artifact_path: str) -> str:

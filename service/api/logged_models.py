@@ -6,7 +6,7 @@ import posixpath
 
 from flask import Blueprint, request
 
-from mltracker.service.api.artifact_list import proxied_root_path
+from mltracker.service.artifacts.keys import proxied_root_path
 from mltracker.service.api.artifacts import file_info_json, project_key, stream_artifact
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message

@@ -9,7 +9,7 @@ import urllib.parse
 
 from flask import Blueprint, request
 
-from mltracker.service.api.artifact_list import proxied_root_path
+from mltracker.service.artifacts.keys import proxied_root_path
 from mltracker.service.api.artifacts import project_key, stream_artifact
 from mltracker.service.api.json_response import json_response
 from mltracker.service.artifacts.paths import join_key, safe_relative_path

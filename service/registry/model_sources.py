@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from mltracker.service.api.artifact_list import proxied_root_path
+from mltracker.service.artifacts.keys import proxied_root_path
 from mltracker.service.artifacts.paths import join_key
 from mltracker.service.artifacts.storage import ArtifactStorage
 from mltracker.service.db.registry_schema import logged_models

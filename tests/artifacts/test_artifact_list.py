@@ -82,7 +82,7 @@ def test_list_traversal_refused(client, path):
 
 
 def test_proxied_root_path():
-    from mltracker.service.api.artifact_list import proxied_root_path
+    from mltracker.service.artifacts.keys import proxied_root_path
     from mltracker.service.errors import MlflowError
 
     assert proxied_root_path("mlflow-artifacts:/3/abc/artifacts") == "3/abc/artifacts"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from registry_helpers import make_experiment, make_run, unique, unique_project
-from mltracker.service.api.artifact_list import proxied_root_path
+from mltracker.service.artifacts.keys import proxied_root_path
 from mltracker.service.artifacts.factory import storage_from_destination
 from mltracker.service.artifacts.local import LocalStorage
 from mltracker.service.db.engine import Database

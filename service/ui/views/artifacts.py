@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from flask import Response, render_template, stream_with_context
 from werkzeug.exceptions import NotFound
 
-from mltracker.service.api.artifact_list import proxied_root_path
-from mltracker.service.api.artifacts import content_disposition, guess_mime_type, project_key
+from mltracker.service.artifacts.keys import (
+    content_disposition,
+    guess_mime_type,
+    project_storage_key,
+    proxied_root_path,
+)
 from mltracker.service.artifacts.paths import join_key, safe_relative_path
 from mltracker.service.artifacts.storage import ArtifactNotFound
 from mltracker.service.context import current_project_id, services
@@ -38,7 +42,7 @@ class Entry:
 
 
 def _root_key(run_row, relative: str) -> str:
-    return project_key(join_key(proxied_root_path(run_row.artifact_uri), relative))
+    return project_storage_key(current_project_id(), join_key(proxied_root_path(run_row.artifact_uri), relative))
 
 
 def list_artifacts(run, relative: str) -> tuple[list[Entry], str | None]:
