@@ -19,8 +19,9 @@ class _Gunicorn(BaseApplication):
     def load_config(self):
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
         self.cfg.set("workers", max(1, self.settings.workers))
-        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("worker_class", configured_worker(self.settings))
         self.cfg.set("threads", THREADS_PER_WORKER)
+        self.cfg.set("worker_connections", self.settings.http_max_connections)
         self.cfg.set("timeout", 600)  # large artifact uploads stream for a while
         self.cfg.set("graceful_timeout", 10)
         self.cfg.set("keepalive", 5)
@@ -37,6 +38,16 @@ class _Gunicorn(BaseApplication):
 
         # The schema was upgraded by the CLI before the workers started.
         return honour_connection_close(create_app(self.settings, upgrade_schema=False))
+
+
+def configured_worker(settings: Settings) -> type:
+    from mltracker.service.http_worker import BufferingThreadWorker
+
+    return type("MltrackerWorker", (BufferingThreadWorker,), {
+        "header_timeout": settings.http_header_timeout,
+        "body_timeout": settings.http_body_timeout,
+        "idle_timeout": settings.http_idle_timeout,
+    })
 
 
 def honour_connection_close(app):

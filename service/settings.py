@@ -53,6 +53,13 @@ class Settings:
     # but artifact uploads (JSON, webhooks, forms), and artifact uploads (0: no limit).
     max_request_body: int = 16 * 1024 * 1024
     max_artifact_upload: int = 0
+    # Serving (seconds): a request head must arrive within http_header_timeout, a body of up to
+    # 256 KiB within http_body_timeout (both read without holding a thread); an idle client of a
+    # larger body or a download is dropped after http_idle_timeout. Connections per worker process.
+    http_header_timeout: float = 15.0
+    http_body_timeout: float = 60.0
+    http_idle_timeout: float = 60.0
+    http_max_connections: int = 1000
     upload_sweep_interval: float = 600.0
 
     @property
@@ -112,6 +119,10 @@ def settings_from_env(**overrides) -> Settings:
         "upload_temp_max_age": _number("UPLOAD_TEMP_MAX_AGE", float),
         "max_request_body": _number("MAX_REQUEST_BODY", int),
         "max_artifact_upload": _number("MAX_ARTIFACT_UPLOAD", int),
+        "http_header_timeout": _number("HTTP_HEADER_TIMEOUT", float),
+        "http_body_timeout": _number("HTTP_BODY_TIMEOUT", float),
+        "http_idle_timeout": _number("HTTP_IDLE_TIMEOUT", float),
+        "http_max_connections": _number("HTTP_MAX_CONNECTIONS", int),
         "upload_sweep_interval": _number("UPLOAD_SWEEP_INTERVAL", float),
         "auth_cache_size": _number("AUTH_CACHE_SIZE", int),
         "unverified_job_access_level": _number("UNVERIFIED_JOB_ACCESS_LEVEL", int),

@@ -45,7 +45,10 @@ class SocketBody(io.RawIOBase):
             view[:count] = self._buffered[:count]
             self._buffered = self._buffered[count:]
         else:
-            count = self._sock.recv_into(view)
+            try:
+                count = self._sock.recv_into(view)
+            except TimeoutError:  # the worker's idle limit: the client stopped sending
+                raise ClientDisconnected() from None
             if count == 0:
                 raise ClientDisconnected()
         self._remaining -= count

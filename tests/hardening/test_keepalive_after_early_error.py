@@ -104,13 +104,13 @@ def test_requests_after_an_unread_body_are_answered(gitlab_mode_server, size, ch
 
 @pytest.mark.timeout(120)
 def test_a_body_that_does_not_arrive_gets_the_refusal_and_a_closed_connection(gitlab_mode_server):
-    """Content-Length promises 10 MB, 100 bytes come: the refusal still arrives, says the
-    connection closes, and the next request goes out on a new connection."""
+    """Content-Length promises 10 MB, 512 KiB come and then nothing: the refusal still arrives,
+    says the connection closes, and the next request goes out on a new connection."""
     head = (b"POST /projects/1/api/2.0/mlflow/experiments/create HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n")
     conn = _Conn(gitlab_mode_server.url)
     try:
-        response = conn.exchange(head + b"{" + b" " * 99)
+        response = conn.exchange(head + b"{" + b" " * (512 * 1024 - 1))
         assert response.status == 401 and response.will_close
         assert conn.exchange(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status == 200
         assert conn.reopened == 1

@@ -1,0 +1,191 @@
+"""A gunicorn worker that slow clients cannot starve.
+
+gunicorn's threaded worker gives a connection a thread as soon as its first byte arrives; a client
+that then sends its headers (or a small body) a byte at a time keeps that thread for as long as it
+likes, and a few dozen such clients hold every thread of every worker. This worker reads each
+request's head, and a body up to BUFFER_LIMIT, in its event loop (non-blocking, no thread), and
+hands the connection to a thread only once the request is complete. A larger body (an artifact
+upload) is read by the thread, under a per-read idle timeout; the application refuses such a
+request before reading it when it must (authentication, size), so an anonymous client cannot hold
+a thread with it for longer than the refusal's bounded drain (request_body.settle_unread_body).
+A head must arrive within `header_timeout` seconds and a buffered body within `body_timeout`;
+otherwise the connection is closed. Connections per worker are capped by `worker_connections`.
+
+The bytes read ahead go back into the connection's gunicorn parser, which then parses them as it
+would have parsed them from the socket. TLS-terminating configurations keep gunicorn's own flow.
+"""
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import time
+from functools import partial
+
+from gunicorn.workers.gthread import ThreadWorker
+
+BUFFER_LIMIT = 256 * 1024
+HEAD_LIMIT = 64 * 1024  # larger than any head gunicorn accepts (limit_request_fields × size)
+_END_OF_HEAD = b"\r\n\r\n"
+
+
+def request_complete(data: bytes) -> bool | None:
+    """True once `data` holds a whole request (head and body), or the head of a request whose body
+    is larger than BUFFER_LIMIT (a chunked one: once BUFFER_LIMIT bytes of it are here); False
+    while more is needed; None when the head cannot be parsed here (gunicorn's parser answers)."""
+    end = data.find(_END_OF_HEAD)
+    if end < 0:
+        return None if len(data) > HEAD_LIMIT else False
+    head, body = data[:end], data[end + len(_END_OF_HEAD):]
+    length, chunked = _framing(head)
+    if chunked:
+        return len(body) >= BUFFER_LIMIT or _chunked_body_complete(body)
+    if length is None:
+        return None
+    return length > BUFFER_LIMIT or len(body) >= length
+
+
+def _framing(head: bytes) -> tuple[int | None, bool]:
+    length, chunked = 0, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                return None, False
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    return length, chunked
+
+
+def _chunked_body_complete(body: bytes) -> bool:
+    """Whether the chunked body (and its trailer section) has fully arrived."""
+    position = 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            return False
+        try:
+            size = int(body[position:line_end].split(b";", 1)[0].strip() or b"x", 16)
+        except ValueError:
+            return True  # malformed: let gunicorn's parser refuse it
+        position = line_end + 2
+        if size == 0:
+            return body.find(b"\r\n\r\n", line_end) >= 0 or body.endswith(b"\r\n", position)
+        position += size + 2
+        if position > len(body):
+            return False
+
+
+class _Reading:
+    __slots__ = ("conn", "data", "deadline", "head_seen")
+
+    def __init__(self, conn, data: bytes, deadline: float):
+        self.conn = conn
+        self.data = data
+        self.deadline = deadline
+        self.head_seen = False
+
+
+class BufferingThreadWorker(ThreadWorker):
+    """gthread, with each request read in the event loop before a thread takes it."""
+
+    header_timeout = 15.0
+    body_timeout = 60.0
+    idle_timeout = 60.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reading: dict[int, _Reading] = {}
+
+    # ---------------------------------------------------------------- entry points
+
+    def accept(self, listener):
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        from gunicorn.workers.gthread import TConn
+
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        if self.cfg.is_ssl:
+            self.enqueue_req(conn)  # gunicorn's own flow: the handshake happens in the thread
+            return
+        conn.init()  # plain HTTP/1.x: only creates the parser
+        self._start_reading(conn, b"")
+
+    def on_client_socket_readable(self, conn, client):
+        """A kept-alive connection has its next request coming: read it here too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        if self.cfg.is_ssl or conn.is_http2:
+            self.enqueue_req(conn)
+            return
+        self._start_reading(conn, conn.parser.unreader.take_buffered())
+
+    # ---------------------------------------------------------------- reading in the loop
+
+    def _start_reading(self, conn, already: bytes) -> None:
+        conn.sock.setblocking(False)
+        reading = _Reading(conn, already, time.monotonic() + self.header_timeout)
+        if self._advance(reading):
+            return
+        self.reading[id(conn)] = reading
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, reading))
+
+    def _on_readable(self, reading: _Reading, _sock) -> None:
+        try:
+            data = reading.conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(reading)
+            return
+        reading.data += data
+        if self._advance(reading):
+            self.reading.pop(id(reading.conn), None)
+            self.poller.unregister(reading.conn.sock)
+
+    def _advance(self, reading: _Reading) -> bool:
+        """Hand the connection to a thread if its request is ready; True when handed over."""
+        complete = request_complete(reading.data)
+        if complete is False:
+            if not reading.head_seen and _END_OF_HEAD in reading.data:
+                reading.head_seen = True
+                reading.deadline = time.monotonic() + self.body_timeout
+            return False
+        conn = reading.conn
+        conn.parser.unreader.unread(reading.data)
+        conn.data_ready = True
+        self.enqueue_req(conn)
+        return True
+
+    def _drop(self, reading: _Reading) -> None:
+        if self.reading.pop(id(reading.conn), None) is not None:
+            try:
+                self.poller.unregister(reading.conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+        self.nr_conns -= 1
+        reading.conn.close()
+
+    def murder_keepalived(self):
+        super().murder_keepalived()
+        now = time.monotonic()
+        for reading in [r for r in self.reading.values() if r.deadline < now]:
+            self._drop(reading)
+
+    # ---------------------------------------------------------------- threads
+
+    def handle_request(self, req, conn):
+        # gunicorn made the socket blocking without a timeout; what the application still reads
+        # (a body larger than the buffer) or writes gets an idle limit instead.
+        conn.sock.settimeout(self.idle_timeout)
+        return super().handle_request(req, conn)
