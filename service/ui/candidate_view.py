@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from flask import g
 
 from mltracker.service.context import services
-from mltracker.service.ui.links import CiLink, ci_links
+from mltracker.service.ui.links import CiLinkView, ci_links
 
 SYSTEM_TAG_PREFIX = "mlflow."
 CI_TAG_PREFIX = "gitlab."
@@ -33,7 +33,7 @@ class CandidateRow:
     metric_steps: dict[str, int] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
-    ci: dict[str, CiLink] = field(default_factory=dict)
+    ci: dict[str, CiLinkView] = field(default_factory=dict)
     datasets: list[dict] = field(default_factory=list)
 
     @classmethod

@@ -18,13 +18,13 @@ CI_TAGS = {
 
 
 @dataclass(frozen=True)
-class CiLink:
+class CiLinkView:
     kind: str  # pipeline, job, merge_request, commit, ref, user
     text: str
     url: str | None
 
 
-def ci_links(tags: dict[str, str], gitlab_url: str | None, project_path: str | None) -> dict[str, CiLink]:
+def ci_links(tags: dict[str, str], gitlab_url: str | None, project_path: str | None) -> dict[str, CiLinkView]:
     """kind -> link for every CI tag present; url only when the GitLab project is known."""
     result = {}
     base = f"{gitlab_url.rstrip('/')}/{quote(project_path, safe='/')}" if gitlab_url and project_path else None
@@ -47,5 +47,5 @@ def ci_links(tags: dict[str, str], gitlab_url: str | None, project_path: str | N
             url = base and f"{base}/-/tree/{quote(value, safe='')}"
         elif kind == "user" and gitlab_url:
             url = f"{gitlab_url.rstrip('/')}/{quote(value, safe='')}"
-        result[kind] = CiLink(kind, text, url)
+        result[kind] = CiLinkView(kind, text, url)
     return result
