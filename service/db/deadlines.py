@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-SQLITE_PROGRESS_STEPS = 2_000  # VM steps between checks: a few microseconds of work
+SQLITE_PROGRESS_STEPS = 10_000  # VM steps between checks: tens of microseconds of work
 CLIENT_CHECK_INTERVAL_S = 0.25
 # Beyond the statement timeout, how long a PostgreSQL connection may stay silent before it is cut.
 HUNG_SERVER_GRACE_S = 5.0
@@ -132,15 +132,61 @@ class _Watch:
         self.cancelled = False
 
 
+class _WatchThread:
+    """The one thread per process that watches running PostgreSQL statements; it sleeps while
+    nothing runs."""
+
+    def __init__(self):
+        self.watches: dict[int, _Watch] = {}
+        self.lock = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.pid = os.getpid()
+
+    def add(self, watch: _Watch) -> None:
+        with self.lock:
+            self.watches[id(watch.dbapi_conn)] = watch
+            if self.thread is None or not self.thread.is_alive() or self.pid != os.getpid():
+                self.pid = os.getpid()  # a forked worker needs its own thread
+                self.thread = threading.Thread(target=self._run, name="mltracker-db-watchdog", daemon=True)
+                self.thread.start()
+            self.lock.notify()
+
+    def remove(self, dbapi_conn) -> None:
+        with self.lock:
+            self.watches.pop(id(dbapi_conn), None)
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                while not self.watches:
+                    self.lock.wait()
+            time.sleep(CLIENT_CHECK_INTERVAL_S / 2)
+            with self.lock:
+                watches = list(self.watches.values())
+            now = time.monotonic()
+            for watch in watches:
+                if watch.hard_deadline is not None and now > watch.hard_deadline:
+                    with self.lock:
+                        current = self.watches.get(id(watch.dbapi_conn)) is watch
+                        if current:
+                            del self.watches[id(watch.dbapi_conn)]
+                    if current:
+                        _cut(watch.dbapi_conn)
+                elif watch.check is not None and not watch.cancelled and now >= watch.next_check:
+                    watch.next_check = now + CLIENT_CHECK_INTERVAL_S
+                    if _safely(watch.check):
+                        watch.cancelled = True
+                        _cancel(watch.dbapi_conn)
+
+
+_WATCH_THREAD = _WatchThread()
+
+
 class PostgresWatchdog:
-    """Watches running PostgreSQL statements from one daemon thread (started on first use)."""
+    """Arms a watch for each PostgreSQL statement of an engine (see the module docstring)."""
 
     def __init__(self, timeout: float | None):
         self.timeout = timeout
-        self._watches: dict[int, _Watch] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
 
     def attach(self, engine: Engine) -> None:
         @event.listens_for(engine, "before_cursor_execute")
@@ -154,10 +200,12 @@ class PostgresWatchdog:
 
         @event.listens_for(engine, "handle_error")
         def _stop_on_error(context):
-            if context.connection is not None and context.connection.connection is not None:
-                dbapi = getattr(context.connection.connection, "dbapi_connection", None)
-                if dbapi is not None:
-                    self.stop(dbapi)
+            try:
+                dbapi = context.connection.connection.dbapi_connection
+            except Exception:  # noqa: BLE001 - invalidated: the watch is replaced or harmless
+                return
+            if dbapi is not None:
+                self.stop(dbapi)
 
     def ping_on_checkout(self, engine: Engine, limit: float) -> None:
         """pool_pre_ping, but bounded: a connection to a server that stopped answering is cut after
@@ -181,35 +229,10 @@ class PostgresWatchdog:
         if timeout is None and check is None:
             return
         hard = time.monotonic() + timeout + grace if timeout else None
-        with self._lock:
-            self._watches[id(dbapi_conn)] = _Watch(dbapi_conn, hard, check)
-            self._ensure_thread()
+        _WATCH_THREAD.add(_Watch(dbapi_conn, hard, check))
 
     def stop(self, dbapi_conn) -> None:
-        with self._lock:
-            self._watches.pop(id(dbapi_conn), None)
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
-            self._pid = os.getpid()  # a forked worker needs its own thread
-            self._thread = threading.Thread(target=self._run, name="mltracker-db-watchdog", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(CLIENT_CHECK_INTERVAL_S / 2)
-            with self._lock:
-                watches = list(self._watches.values())
-            now = time.monotonic()
-            for watch in watches:
-                if watch.hard_deadline is not None and now > watch.hard_deadline:
-                    self.stop(watch.dbapi_conn)
-                    _cut(watch.dbapi_conn)
-                elif watch.check is not None and not watch.cancelled and now >= watch.next_check:
-                    watch.next_check = now + CLIENT_CHECK_INTERVAL_S
-                    if _safely(watch.check):
-                        watch.cancelled = True
-                        _cancel(watch.dbapi_conn)
+        _WATCH_THREAD.remove(dbapi_conn)
 
 
 def _cancel(dbapi_conn) -> None:
