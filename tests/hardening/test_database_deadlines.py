@@ -2,6 +2,7 @@
 answering; connecting is bounded too. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
+import socket
 import threading
 from contextlib import nullcontext
 
@@ -157,3 +158,18 @@ def _select_one(db: Database, errors: list) -> None:
             conn.execute(text("SELECT 1")).all()
     except Exception as exc:  # noqa: BLE001 - the test inspects it
         errors.append(exc)
+
+
+def test_a_client_that_hung_up_is_seen_and_one_still_sending_is_not():
+    from mltracker.service.api.client_watch import peer_closed
+
+    server, client = socket.socketpair()
+    try:
+        assert not peer_closed(server)  # connected, nothing unread
+        client.sendall(b"more body")
+        assert not peer_closed(server)  # unread bytes: still there
+        server.recv(100)
+        client.close()
+        assert peer_closed(server)
+    finally:
+        server.close()
