@@ -1,7 +1,7 @@
 """The durable job queue's table (bot work: reports, commands)."""
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
-from mltracker.service.db.schema import AutoId, metadata
+from mltracker.service.db.metadata import AutoId, metadata
 
 jobs = Table(
     "jobs",

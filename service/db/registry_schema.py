@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from mltracker.service.db.schema import AutoId, metadata
+from mltracker.service.db.metadata import AutoId, metadata
 
 registered_models = Table(
     "registered_models",

@@ -1,33 +1,21 @@
-"""The database schema (SQLAlchemy Core). Alembic migrations under migrations/ build exactly this."""
+"""The tracking tables (SQLAlchemy Core): experiments, runs and what hangs off them, and CI links.
+
+The whole schema is `service/db/tables.py`; Alembic migrations under migrations/ build exactly that."""
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Float,
     ForeignKey,
     Index,
-    Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = MetaData(naming_convention=NAMING)
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-AutoId = BigInteger().with_variant(Integer(), "sqlite")
-Double = Float(precision=53)
+from mltracker.service.db.metadata import AutoId, Double, metadata  # noqa: F401  (for the table modules)
 
 experiments = Table(
     "experiments",
@@ -181,7 +169,3 @@ ci_links = Table(
     Index(None, "project_id", "merge_request_iid"),
     Index(None, "project_id", "ref", "pipeline_id"),
 )
-from mltracker.service.db import jobs_schema  # noqa: E402,F401  (registers the jobs table)
-from mltracker.service.db import registry_schema  # noqa: E402,F401  (registers the registry and logged-model tables)
-from mltracker.service.db import sessions_schema  # noqa: E402,F401  (registers the web UI sessions table)
-from mltracker.service.importer import progress_schema  # noqa: E402,F401  (registers the importer progress table)

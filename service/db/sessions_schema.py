@@ -1,7 +1,7 @@
 """Signed-in web UI sessions, kept server-side: the cookie carries only a random session id."""
 from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 
-from mltracker.service.db.schema import metadata
+from mltracker.service.db.metadata import metadata
 
 ui_sessions = Table(
     "ui_sessions",

@@ -9,7 +9,7 @@ second import of an unchanged item does nothing.
 """
 from sqlalchemy import BigInteger, Column, String, Table, Text
 
-from mltracker.service.db.schema import metadata
+from mltracker.service.db.metadata import metadata
 
 import_progress = Table(
     "import_progress",

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 
 from mltracker.service.db.engine import Database
 from mltracker.service.db.migrate import current_revision, head_revisions
-from mltracker.service.db.schema import metadata
+from mltracker.service.db.tables import metadata
 from tests.conftest import fresh_pg_database
 
 

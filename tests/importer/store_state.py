@@ -7,7 +7,7 @@ import os
 from sqlalchemy import select
 
 from mltracker.service.db.engine import Database
-from mltracker.service.db.schema import metadata
+from mltracker.service.db.tables import metadata
 
 
 def database_rows(uri: str) -> dict:

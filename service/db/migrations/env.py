@@ -1,7 +1,7 @@
 """Alembic environment: the connection is handed over by service.db.migrate."""
 from alembic import context
 
-from mltracker.service.db.schema import metadata
+from mltracker.service.db.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
