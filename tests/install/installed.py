@@ -78,6 +78,9 @@ def dependency_venv() -> Path:
             pass
     finally:
         shutil.rmtree(building, ignore_errors=True)
+    for stale in CACHE.glob("deps-*"):  # environments for dependencies this tree no longer has
+        if stale != target:
+            shutil.rmtree(stale, ignore_errors=True)
     return target
 
 

@@ -48,7 +48,7 @@ def test_the_ui_follows_the_configured_promote_level(maintainers_promote):
     assert 'id="promote"' in page.text
     done = maintainer.post(page_url + "/promote", data={"csrf_token": csrf_of(page.text), "model": "churn"},
                            allow_redirects=False)
-    assert done.status_code == 302 and done.headers["Location"].startswith(f"/projects/{PROJECT}/models/churn")
+    assert done.status_code == 302 and done.headers["Location"] == f"/projects/{PROJECT}/models/churn/versions/1"
 
 
 def test_the_bot_reads_the_same_setting(monkeypatch, tmp_path):
