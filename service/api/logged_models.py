@@ -91,6 +91,13 @@ def log_logged_model_params(model_id: str):
     return json_response({})
 
 
+def _datasets(items: list[dict]) -> list[dict] | None:
+    """As mlflow server passes them on: a dataset given without a digest matches the metrics
+    that have none."""
+    return [{"dataset_name": d.get("dataset_name") or None, "dataset_digest": d.get("dataset_digest") or None}
+            for d in items] or None
+
+
 @bp.post("/logged-models/search")
 def search_logged_models():
     msg = message()
@@ -106,7 +113,7 @@ def search_logged_models():
             order_by=msg.objects("order_by") or None,
             max_results=msg.integer("max_results"),
             page_token=msg.string("page_token") or None,
-            datasets=msg.objects("datasets") or None,
+            datasets=_datasets(msg.objects("datasets")),
         )
         payload = {"models": load_models(conn, rows)} if rows else {}
     if token:

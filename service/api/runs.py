@@ -9,6 +9,7 @@ from mltracker.service.api.request import message, to_int, to_number
 from mltracker.service.api import run_links
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import invalid
+from mltracker.service.logged_models import metrics as logged_model_metrics
 from mltracker.service.search.runs import search_run_ids
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking import inputs as run_io
@@ -107,8 +108,19 @@ def log_metric():
     field_checks.intlike(step, "step")
     point = _metric_point({"key": key, "value": value, "timestamp": timestamp, "step": step})
     batch = run_store.prepare_batch(run_id, [point], [], [])
-    run_store.store_batch(services().db, current_project_id(), batch)
+    model_point = {"key": key, "value": point.value, "timestamp": point.timestamp, "step": point.step,
+                   "model_id": msg.string("model_id"), "dataset_name": msg.string("dataset_name"),
+                   "dataset_digest": msg.string("dataset_digest")}
+    run_store.store_batch(services().db, current_project_id(), batch,
+                          also=lambda conn: _record_model_metrics(conn, run_id, [model_point]))
     return json_response({})
+
+
+def _record_model_metrics(conn, run_id: str, points: list[dict]) -> None:
+    """Points naming a logged model are also kept under the model (MLflow 3's model metrics)."""
+    if any(p.get("model_id") for p in points):
+        row = run_store.get_run_row(conn, current_project_id(), run_id)
+        logged_model_metrics.record(conn, current_project_id(), run_id, row.experiment_id, points)
 
 
 @bp.post("/runs/log-parameter")
@@ -166,9 +178,20 @@ def log_batch():
     tags = [_string_pair(t) for t in tag_items]
     batch = run_store.prepare_batch(run_id, metrics, params, tags, metric_rows=rows)
     ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, tags)
-    run_store.store_batch(services().db, current_project_id(), batch,
-                          also=lambda conn: run_links.record_link(conn, current_project_id(), run_id, ci_link))
+    model_points = [_model_point(m) for m in items if isinstance(m, dict) and m.get("model_id")]
+
+    def also(conn):
+        run_links.record_link(conn, current_project_id(), run_id, ci_link)
+        _record_model_metrics(conn, run_id, model_points)
+
+    run_store.store_batch(services().db, current_project_id(), batch, also=also)
     return json_response({})
+
+
+def _model_point(item: dict) -> dict:
+    point = _metric_point(item)
+    return {"key": point.key, "value": point.value, "timestamp": point.timestamp, "step": point.step,
+            **{k: item.get(k) for k in ("model_id", "dataset_name", "dataset_digest")}}
 
 
 def _string_pair(item: dict) -> dict:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -121,4 +123,23 @@ logged_model_tags = Table(
     Column("model_id", ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Metrics logged against a logged model (log_metric(..., model_id=…)), as MLflow keeps them: every
+# point, with the run it was logged from and the dataset it was measured on. NaN as value 0 + is_nan.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("model_id", ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("metric_name", String(500), primary_key=True),
+    Column("metric_timestamp_ms", BigInteger, primary_key=True),
+    Column("metric_step", BigInteger, primary_key=True),
+    Column("run_id", String(32), primary_key=True),
+    Column("metric_value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    Column("experiment_id", Integer, nullable=False),
+    Column("dataset_uuid", String(36)),
+    Column("dataset_name", String(500)),
+    Column("dataset_digest", String(36)),
+    Index(None, "metric_name", "dataset_name"),
 )

@@ -6,6 +6,7 @@ from collections import defaultdict
 from sqlalchemy import Connection, select
 
 from mltracker.service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
+from mltracker.service.logged_models.metrics import metrics_by_model
 from mltracker.service.logged_models.status import NAMES
 
 
@@ -22,6 +23,7 @@ def load_models(conn: Connection, rows: list) -> list[dict]:
     ids = [r.model_id for r in rows]
     tags = _pairs_by_model(conn, logged_model_tags, ids)
     params = _pairs_by_model(conn, logged_model_params, ids)
+    metrics = metrics_by_model(conn, ids)
     result = []
     for r in rows:
         info = {
@@ -42,6 +44,8 @@ def load_models(conn: Connection, rows: list) -> list[dict]:
         if tags[r.model_id]:
             info["tags"] = tags[r.model_id]
         data = {"params": params[r.model_id]} if params[r.model_id] else {}
+        if metrics[r.model_id]:
+            data["metrics"] = metrics[r.model_id]
         result.append({"info": info, "data": data})
     return result
 

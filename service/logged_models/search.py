@@ -4,8 +4,9 @@
                 creation_time, last_updated_timestamp(_ms)      (optionally `attributes.` first)
     params.<key>, tags.<key>: string comparisons; metrics.<key>: numeric.
 
-Metrics logged against a logged model are not stored by this server yet, so a metric filter
-matches nothing and a metric order key sorts every model as "missing" (last).
+A metric filter matches a model with any logged point satisfying it (on one of the request's
+datasets, when given); a metric order key sorts by the model's latest point (missing last); the
+`datasets` clause alone keeps models with a metric on one of those datasets. All as MLflow does.
 """
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ import base64
 import binascii
 import json
 
-from sqlalchemy import Connection, and_, case, exists, false, select
+from sqlalchemy import Connection, and_, case, exists, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from mltracker.service.db.registry_schema import logged_model_params, logged_model_tags, logged_models
+from mltracker.service.db.registry_schema import (
+    logged_model_metrics,
+    logged_model_params,
+    logged_model_tags,
+    logged_models,
+)
 from mltracker.service.errors import invalid
 from mltracker.service.logged_models.status import NAMES
 from mltracker.service.search.filter_parser import parse_raw_filter
@@ -63,7 +69,24 @@ def _value(raw: RawComparison, numeric: bool):
     return str(value.value)
 
 
-def _condition(raw: RawComparison, dialect: str) -> ColumnElement:
+def _dataset_match(datasets: list[dict] | None) -> list[ColumnElement]:
+    """[] for no datasets clause, else one OR of the (name[, digest]) pairs."""
+    if not datasets:
+        return []
+    t = logged_model_metrics
+    return [or_(*(
+        and_(t.c.dataset_name == d["dataset_name"],
+             *([t.c.dataset_digest == d["dataset_digest"]] if "dataset_digest" in d else []))
+        for d in datasets
+    ))]
+
+
+def _has_metric(*conditions) -> ColumnElement:
+    t = logged_model_metrics
+    return exists(select(t.c.model_id).where(t.c.model_id == logged_models.c.model_id, *conditions))
+
+
+def _condition(raw: RawComparison, dialect: str, datasets: list[dict] | None = None) -> ColumnElement:
     entity, key = _entity_and_key(raw)
     op = raw.comparator
     numeric = entity == "metrics" or (entity == "attributes" and key in NUMERIC_ATTRIBUTES)
@@ -85,7 +108,9 @@ def _condition(raw: RawComparison, dialect: str) -> ColumnElement:
             )
         return compare_text(column, op, value, dialect)
     if entity == "metrics":
-        return false()
+        t = logged_model_metrics
+        return _has_metric(t.c.metric_name == key, compare_value(t.c.metric_value, op, value),
+                           *_dataset_match(datasets))
     table = logged_model_params if entity == "params" else logged_model_tags
     return exists(
         select(table.c.model_id).where(
@@ -104,10 +129,12 @@ def _ordering(order_by: list[dict]) -> list:
             raise invalid("Invalid order by field name: None")
         ascending = entry.get("ascending", True) is not False
         if "." in field:
-            entity = field.split(".", 1)[0]
+            entity, metric_name = field.split(".", 1)
             if entity != "metrics":
                 raise invalid(f"Invalid order by field name: {field}. Only metrics are supported.")
-            continue  # no logged-model metrics stored: every model is "missing", order unchanged
+            latest = _latest_metric(metric_name, entry.get("dataset_name"), entry.get("dataset_digest"))
+            clauses += [case((latest.is_(None), 1), else_=0), latest.asc() if ascending else latest.desc()]
+            continue
         name = ALIASES.get(field, field)
         if name not in logged_models.c or name in ("project_id", "lifecycle_stage"):
             raise invalid(f"Invalid order by field name: {field}")
@@ -120,6 +147,23 @@ def _ordering(order_by: list[dict]) -> list:
     if not has_id:
         clauses.append(logged_models.c.model_id.asc())
     return clauses
+
+
+def _latest_metric(name: str, dataset_name, dataset_digest):
+    """The model's latest value of the metric (newest timestamp, then step, then run id)."""
+    t = logged_model_metrics
+    conditions = [t.c.model_id == logged_models.c.model_id, t.c.metric_name == name]
+    if dataset_name:
+        conditions.append(t.c.dataset_name == dataset_name)
+    if dataset_digest:
+        conditions.append(t.c.dataset_digest == dataset_digest)
+    return (
+        select(t.c.metric_value)
+        .where(*conditions)
+        .order_by(t.c.metric_timestamp_ms.desc(), t.c.metric_step.desc(), t.c.run_id.asc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def encode_token(offset: int, experiment_ids, filter_string, order_by) -> str:
@@ -157,9 +201,10 @@ def search(
     ids_key = [str(e) for e in experiment_ids]
     offset = decode_token(page_token, ids_key, filter_string, order_by) if page_token else 0
     max_results = max_results or DEFAULT_MAX_RESULTS
-    conditions = [_condition(raw, conn.dialect.name) for raw in parse_raw_filter(filter_string)]
-    if datasets:
-        conditions.append(false())  # dataset-scoped metrics are not stored
+    raws = parse_raw_filter(filter_string)
+    conditions = [_condition(raw, conn.dialect.name, datasets) for raw in raws]
+    if datasets and not any(_entity_and_key(raw)[0] == "metrics" for raw in raws):
+        conditions.append(_has_metric(*_dataset_match(datasets)))
     query = (
         select(logged_models)
         .where(
