@@ -107,6 +107,10 @@ def run_import_command(args) -> int:
             run_import(ctx, options, Progress())
         except SourceError as exc:
             summary.failure(f"source: {exc}")
+        except KeyboardInterrupt:
+            summary.failure("interrupted: run the same command again to resume")
+            print(summary.render(dry_run=args.dry_run))
+            return 130
         print(summary.render(dry_run=args.dry_run))
         return summary.exit_code()
     finally:

@@ -1,33 +1,96 @@
-"""Full metric histories, read from the source a page at a time and written in bulk batches
-(memory flat in the history's length). NaN and ±inf keep MLflow's stored form (metric_rows.stored_value);
-points already stored are skipped, so a resumed copy adds only what is missing."""
+"""Full metric histories of a batch of runs, read from the source in bulk and written in bulk
+(memory bounded by a page, not by a history's length). NaN and ±inf keep MLflow's stored form
+(metric_rows.stored_value); points already stored are skipped, so a resumed copy adds only what
+is missing.
+
+Reading: MLflow's bulk history route gives one key's points for up to 100 runs per request, sorted
+by run id; when a response is full, the runs before its last run id are complete and the rest are
+asked again. A run whose history alone fills a response, and sources without the route (GitLab),
+are read with the paged get-history of one run.
+"""
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Iterator
+
 from mltracker.service.importer.context import ImportContext
+from mltracker.service.importer.source import RouteUnavailable, SourceClient, SourceError
 from mltracker.service.tracking.metric_rows import stored_value
-from mltracker.service.tracking.runs import Batch, store_batch
+from mltracker.service.tracking.runs import Batch, write_batch
 
-FLUSH_ROWS = 10_000
-
-
-def copy_histories(ctx: ImportContext, run_id: str, keys: list[str]) -> None:
-    buffer: list[tuple] = []
-    for key in keys:
-        for page in ctx.source.metric_history(run_id, key):
-            for point in page:
-                buffer.append((run_id, key, int(point.get("timestamp") or 0), int(point.get("step") or 0),
-                               *stored_value(float(point.get("value", 0.0)))))
-            if len(buffer) >= FLUSH_ROWS:
-                _flush(ctx, run_id, buffer)
-                buffer = []
-    _flush(ctx, run_id, buffer)
+BULK_RUNS = 100
+BULK_POINTS = 25_000
+FLUSH_ROWS = 50_000
 
 
-def _flush(ctx: ImportContext, run_id: str, rows: list[tuple]) -> None:
-    if not rows:
+def copy_histories(ctx: ImportContext, keys_by_run: dict[str, list[str]]) -> None:
+    runs_by_key: dict[str, list[str]] = defaultdict(list)
+    for run_id, keys in keys_by_run.items():
+        for key in keys:
+            runs_by_key[key].append(run_id)
+    pending: dict[str, list[tuple]] = defaultdict(list)
+    count = 0
+    for key in sorted(runs_by_key):
+        for run_id, points in read_histories(ctx.source, runs_by_key[key], key):
+            rows = pending[run_id]
+            for point in points:
+                rows.append((run_id, key, int(point.get("timestamp") or 0), int(point.get("step") or 0),
+                             *stored_value(float(point.get("value", 0.0)))))
+            count += len(points)
+            if count >= FLUSH_ROWS:
+                _flush(ctx, pending)
+                pending, count = defaultdict(list), 0
+    _flush(ctx, pending)
+
+
+def read_histories(source: SourceClient, run_ids: list[str], key: str) -> Iterator[tuple[str, list[dict]]]:
+    """(run id, points) pieces covering every point of `key` in each run; a run may come in several pieces."""
+    pending = sorted(set(run_ids))
+    while pending:
+        if not source.bulk_history:
+            for run_id in pending:
+                for page in source.metric_history(run_id, key):
+                    yield run_id, page
+            return
+        chunk = pending[:BULK_RUNS]
+        try:
+            points = source.metric_history_bulk(chunk, key, BULK_POINTS)
+        except RouteUnavailable:
+            source.bulk_history = False
+            continue
+        except SourceError as exc:
+            if exc.status not in (400, 404):
+                raise
+            source.bulk_history = False  # a server that answers the route differently: read run by run
+            continue
+        by_run: dict[str, list[dict]] = defaultdict(list)
+        for point in points:
+            by_run[point["run_id"]].append(point)
+        if len(points) < BULK_POINTS:
+            complete = chunk
+        else:
+            last = points[-1]["run_id"]
+            complete = [run_id for run_id in chunk if run_id < last]
+            if not complete:  # one history fills the response: page through it alone
+                for page in source.metric_history(last, key):
+                    yield last, page
+                complete = [last]
+                by_run.pop(last, None)
+        for run_id in complete:
+            if run_id in by_run:
+                yield run_id, by_run[run_id]
+        done = set(complete)
+        pending = [run_id for run_id in pending if run_id not in done]
+
+
+def _flush(ctx: ImportContext, pending: dict[str, list[tuple]]) -> None:
+    batches = [Batch(run_id, rows, _newest_per_key(rows), [], []) for run_id, rows in pending.items() if rows]
+    if not batches:
         return
-    store_batch(ctx.db, ctx.project_id, Batch(run_id, rows, _newest_per_key(rows), [], []))
-    ctx.summary.add("metric_points", len(rows))
+    with ctx.db.write() as conn:
+        for batch in batches:
+            write_batch(conn, ctx.project_id, batch, skip_stored=True)
+    ctx.summary.add("metric_points", sum(len(b.metric_rows) for b in batches))
 
 
 def _newest_per_key(rows: list[tuple]) -> list[tuple]:

@@ -9,7 +9,7 @@ from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.experiments_writer import import_experiment
 from mltracker.service.importer.models_writer import import_logged_model, import_registered_model
 from mltracker.service.importer.progress import Progress
-from mltracker.service.importer.runs_writer import import_run
+from mltracker.service.importer.runs_writer import import_runs
 from mltracker.service.importer.source import RouteUnavailable, SourceError
 
 
@@ -64,29 +64,39 @@ def _experiments(ctx: ImportContext, options: ImportOptions, progress: Progress)
     return mapping
 
 
+RUNS_PER_BATCH = 25  # runs whose histories are read together (bulk reads take up to 100)
+
+
 def _runs(ctx: ImportContext, options: ImportOptions, progress: Progress, experiment_map: dict) -> None:
     phase = progress.phase("runs")
     pool = _Pool(max(1, options.workers))
     try:
         for source_id, target_id in experiment_map.items():
+            batch = []
             for run in ctx.source.runs(source_id):
                 if options.since_ms is not None and int(run["info"].get("start_time") or 0) < options.since_ms:
                     ctx.summary.add("runs_skipped")
                     phase.advance()
                     continue
-                pool.submit(_one_run, ctx, run, target_id, phase)
+                batch.append(run)
+                if len(batch) == RUNS_PER_BATCH:
+                    pool.submit(_run_batch, ctx, batch, target_id, phase)
+                    batch = []
+            if batch:
+                pool.submit(_run_batch, ctx, batch, target_id, phase)
     finally:
         pool.close()
     phase.finish()
 
 
-def _one_run(ctx: ImportContext, run: dict, target_id, phase) -> None:
+def _run_batch(ctx: ImportContext, runs: list[dict], target_id, phase) -> None:
     try:
-        import_run(ctx, run, target_id)
-    except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the others; a rerun resumes it
-        ctx.summary.failure(f"run {run['info'].get('run_id')}: {type(exc).__name__}: {exc}")
+        import_runs(ctx, runs, target_id)
+    except Exception as exc:  # noqa: BLE001 - one batch's failure must not stop the others; a rerun resumes it
+        for run in runs:
+            ctx.summary.failure(f"run {run['info'].get('run_id')}: {type(exc).__name__}: {exc}")
     finally:
-        phase.advance()
+        phase.advance(len(runs))
 
 
 def _logged_models(ctx: ImportContext, progress: Progress, experiment_map: dict) -> None:

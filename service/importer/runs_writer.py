@@ -31,7 +31,36 @@ def run_fingerprint(run: dict) -> str:
     return lg.fingerprint({k: run.get(k) for k in ("info", "data", "inputs", "outputs")})
 
 
-def import_run(ctx: ImportContext, run: dict, target_experiment_id: int | None) -> None:
+def import_runs(ctx: ImportContext, runs: list[dict], target_experiment_id: int | None) -> None:
+    """A batch of runs of one experiment: each planned on its own, their histories read together."""
+    to_copy = []
+    for run in runs:
+        planned = _plan(ctx, run, target_experiment_id)
+        if planned is not None:
+            to_copy.append((run, *planned))
+    started = []
+    for run, fingerprint, action in to_copy:
+        try:
+            started.append((run, fingerprint, action, _start(ctx, run, target_experiment_id)))
+        except MlflowError as exc:
+            # Our store refused the source's data for this run id (a param logged with another value…).
+            ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
+    copy_histories(ctx, {run["info"]["run_id"]: _metric_keys(run) for run, *_ in started})
+    for run, fingerprint, action, artifact_uri in started:
+        try:
+            _complete(ctx, run, target_experiment_id, artifact_uri, fingerprint)
+        except MlflowError as exc:
+            ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
+            continue
+        ctx.summary.add("runs_resumed" if action is Action.RESUME else "runs_copied")
+
+
+def _metric_keys(run: dict) -> list[str]:
+    return sorted({m["key"] for m in (run.get("data") or {}).get("metrics") or []})
+
+
+def _plan(ctx: ImportContext, run: dict, target_experiment_id: int | None) -> tuple[str, Action] | None:
+    """(fingerprint, COPY or RESUME) when the run is to be written; None when nothing is to be done."""
     info = run["info"]
     run_id = info.get("run_id") or info["run_uuid"]
     info["run_id"] = run_id
@@ -39,44 +68,32 @@ def import_run(ctx: ImportContext, run: dict, target_experiment_id: int | None) 
     if ctx.db is None:
         ctx.summary.plan(f"copy run {run_id}")
         ctx.summary.add("runs_copied")
-        return
+        return None
     with ctx.db.read() as conn:
         entry = ctx.ledger.get(conn, lg.RUN, run_id)
         decision = plan_run(conn, ctx.project_id, entry, fingerprint, run, target_experiment_id)
     if decision.action is Action.CONFLICT:
         ctx.summary.conflict(decision.reason)
-        return
+        return None
     if decision.action is Action.UNCHANGED:
         ctx.summary.add("runs_unchanged")
-        return
+        return None
     if ctx.dry_run:
         ctx.summary.plan(f"{decision.action.value} run {run_id}" + (
             " (present with the same data: recorded as imported)" if decision.action is Action.ADOPT else ""))
         ctx.summary.add("runs_resumed" if decision.action is Action.RESUME else "runs_copied")
-        return
+        return None
     if decision.action is Action.ADOPT:
         with ctx.db.write() as conn:
             ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.DONE, fingerprint)
         ctx.summary.add("runs_unchanged")
-        return
-    try:
-        _copy(ctx, run, target_experiment_id, fingerprint)
-    except MlflowError as exc:
-        # Our store refused the source's data for this run id (a param logged with another value…).
-        ctx.summary.conflict(f"run {run_id}: {exc.message}")
-        return
-    ctx.summary.add("runs_resumed" if decision.action is Action.RESUME else "runs_copied")
+        return None
+    return fingerprint, decision.action
 
 
-def _copy(ctx: ImportContext, run: dict, experiment_id: int, fingerprint: str) -> None:
+def _complete(ctx: ImportContext, run: dict, experiment_id: int, artifact_uri: str, fingerprint: str) -> None:
     info, data = run["info"], run.get("data") or {}
     run_id = info["run_id"]
-    artifact_uri = _start(ctx, info, experiment_id)
-    run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
-    run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
-    if run_tags or run_params:
-        store_batch(ctx.db, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
-    copy_histories(ctx, run_id, sorted({m["key"] for m in data.get("metrics") or []}))
     _copy_inputs_outputs(ctx, run, experiment_id)
     if ctx.copy_artifacts:
         source_root = proxied_path(info.get("artifact_uri"))
@@ -86,12 +103,14 @@ def _copy(ctx: ImportContext, run: dict, experiment_id: int, fingerprint: str) -
         else:
             target_root = join_key(str(ctx.project_id), proxied_path(artifact_uri))
             copy_tree(ctx.source, ctx.storage, source_root, target_root, ctx.summary)
-    link = _ci_link(ctx, run_id, {t["key"]: t["value"] for t in run_tags})
+    link = _ci_link(ctx, run_id, {t["key"]: t.get("value", "") for t in data.get("tags") or []})
     _finish(ctx, info, link, fingerprint)
 
 
-def _start(ctx: ImportContext, info: dict, experiment_id: int) -> str:
-    """Insert the run (or make an earlier attempt's row writable again); returns its artifact URI."""
+def _start(ctx: ImportContext, run: dict, experiment_id: int) -> str:
+    """Insert the run (or make an earlier attempt's row writable again) with its params and tags;
+    returns its artifact URI."""
+    info, data = run["info"], run.get("data") or {}
     run_id = info["run_id"]
     with ctx.db.write() as conn:
         row = conn.execute(select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)).first()
@@ -108,6 +127,10 @@ def _start(ctx: ImportContext, info: dict, experiment_id: int) -> str:
             conn.execute(update(runs).where(runs.c.run_uuid == run_id)
                          .values(lifecycle_stage=exps.ACTIVE, deleted_time=None))
         ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.STARTED)
+    run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
+    run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
+    if run_tags or run_params:
+        store_batch(ctx.db, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
     return artifact_uri
 
 

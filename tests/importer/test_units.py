@@ -128,3 +128,45 @@ def test_gitlab_mode_needs_a_project(monkeypatch, capsys):
     monkeypatch.setenv("MLTRACKER_GITLAB_URL", "https://gitlab.example.com")
     assert main(["import", "mlflow", "http://127.0.0.1:9"]) == 2
     assert "--project is required" in capsys.readouterr().err
+
+
+class _HistorySource:
+    """The two history routes of an MLflow server over a dict run_id → points, with its limits."""
+
+    def __init__(self, histories: dict[str, list[dict]], bulk: bool = True):
+        self.histories = histories
+        self.bulk_history = bulk
+        self.bulk_calls = 0
+
+    def metric_history_bulk(self, run_ids, key, max_results):
+        self.bulk_calls += 1
+        points = [dict(p, run_id=r) for r in sorted(run_ids) for p in self.histories.get(r, [])]
+        return points[:max_results]
+
+    def metric_history(self, run_id, key, page_size=7):
+        points = self.histories.get(run_id, [])
+        for start in range(0, max(len(points), 1), page_size):
+            yield points[start:start + page_size]
+
+
+def _points(n: int) -> list[dict]:
+    return [{"key": "loss", "value": float(i), "timestamp": i, "step": i} for i in range(n)]
+
+
+@pytest.mark.parametrize("sizes, bulk", [
+    ({"a": 3, "b": 4, "c": 2}, True),  # all in one response
+    ({"a": 6, "b": 6, "c": 6, "d": 1}, True),  # responses cut mid-run: the cut run is asked again
+    ({"a": 2, "b": 40, "c": 3}, True),  # one history fills a whole response: paged on its own
+    ({"a": 5, "b": 9}, False),  # a source without the bulk route
+])
+def test_bulk_history_reading_returns_every_point_once(monkeypatch, sizes, bulk):
+    from mltracker.service.importer import metrics_copy
+
+    monkeypatch.setattr(metrics_copy, "BULK_POINTS", 10)
+    histories = {run_id: _points(n) for run_id, n in sizes.items()}
+    source = _HistorySource(histories, bulk)
+    got: dict[str, list] = {}
+    for run_id, points in metrics_copy.read_histories(source, list(sizes), "loss"):
+        got.setdefault(run_id, []).extend(p["step"] for p in points)
+    assert got == {run_id: list(range(n)) for run_id, n in sizes.items()}
+    assert (source.bulk_calls > 0) == bulk
