@@ -38,7 +38,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, timeout: float = 180) -> None:
+def wait_for(url: str, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -61,7 +61,11 @@ class Server:
         self.url = url
         self.proc = subprocess.Popen(command, cwd=cwd, env=clean_env(), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(url + "/health")
+        try:
+            wait_for(url + "/health")
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         os.killpg(self.proc.pid, signal.SIGTERM)
