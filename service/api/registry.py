@@ -7,6 +7,7 @@ from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
 from mltracker.service.logged_models import store as logged_model_store
+from mltracker.service.registry import aliases
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import search, versions
 from mltracker.service.registry.records import load_registered_models, load_versions
@@ -130,7 +131,7 @@ def set_registered_model_alias():
     alias = msg.string("alias", required=True)
     version = msg.string("version", required=True)
     with services().db.write() as conn:
-        rms.set_alias(conn, current_project_id(), name, alias, version)
+        aliases.set_alias(conn, current_project_id(), name, alias, version)
     return json_response({})
 
 
@@ -140,7 +141,7 @@ def delete_registered_model_alias():
     name = msg.string("name", required=True)
     alias = msg.string("alias", required=True)
     with services().db.write() as conn:
-        rms.delete_alias(conn, current_project_id(), name, alias)
+        aliases.delete_alias(conn, current_project_id(), name, alias)
     return json_response({})
 
 

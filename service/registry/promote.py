@@ -23,6 +23,7 @@ from mltracker.service.artifacts.storage import ArtifactStorage
 from mltracker.service.db.schema import runs
 from mltracker.service.errors import MlflowError, invalid, not_found
 from mltracker.service.logged_models import store as logged_model_store
+from mltracker.service.registry import aliases
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import versions
 from mltracker.service.registry.model_sources import ModelSource, model_sources
@@ -77,7 +78,7 @@ def promote(
     if chosen.model_id is not None:
         logged_model_store.record_model_version(conn, project_id, chosen.model_id, model_name, row.version)
     if alias:
-        rms.set_alias(conn, project_id, model_name, alias, row.version)
+        aliases.set_alias(conn, project_id, model_name, alias, row.version)
     return Promotion(model_name, row.version, row.source, run.run_uuid, chosen.model_id, alias or None, created)
 
 

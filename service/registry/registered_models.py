@@ -113,29 +113,7 @@ def delete_tag(conn: Connection, project_id: int, name, key) -> None:
     )
 
 
-def set_alias(conn: Connection, project_id: int, name, alias, version) -> None:
-    from mltracker.service.registry.versions import get_version_row
 
-    v.validate_model_name(name)
-    v.validate_alias(alias)
-    v.validate_alias_not_reserved(alias)
-    number = v.parse_version(version)
-    row = get_version_row(conn, project_id, name, number)
-    upsert_rows(conn, registered_model_aliases,
-                [{"registered_model_id": row.registered_model_id, "alias": alias, "version": number}],
-                ["registered_model_id", "alias"], ["version"])
-
-
-def delete_alias(conn: Connection, project_id: int, name, alias) -> None:
-    v.validate_model_name(name)
-    v.validate_alias(alias)
-    row = get_row(conn, project_id, name)
-    conn.execute(
-        delete(registered_model_aliases).where(
-            registered_model_aliases.c.registered_model_id == row.id,
-            registered_model_aliases.c.alias == alias,
-        )
-    )
 
 
 def alias_version(conn: Connection, project_id: int, name, alias) -> int:

@@ -4,6 +4,7 @@ import itertools
 from mltracker.service.linking.links import JobLink, record_link
 from mltracker.service.comparison.baseline import select_baseline
 from mltracker.service.comparison.rules import ComparisonRules
+from mltracker.service.registry import aliases
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import versions
 from mltracker.service.reporting.links import Links
@@ -59,7 +60,7 @@ def test_champion_alias_is_the_fallback_then_none(database):
         rms.create(conn, project, "fallback-model")
         source = run_store.get_run_row(conn, project, run_id).artifact_uri + "/model"
         version = versions.create(conn, project, "fallback-model", source, run_id=run_id, tags=[], user_id="tester")
-        rms.set_alias(conn, project, "fallback-model", "champion", version.version)
+        aliases.set_alias(conn, project, "fallback-model", "champion", version.version)
         chosen = select_baseline(conn, project, experiment, "main", ComparisonRules())
     assert (chosen.run_id, chosen.label, chosen.pipeline_id) == (run_id, "fallback-model@champion", None)
 

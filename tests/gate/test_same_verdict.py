@@ -7,6 +7,7 @@ import pytest
 
 from mltracker.service.gate.judge import GateQuestion, judge_pipeline
 from mltracker.service.linking.links import JobLink, record_link
+from mltracker.service.registry import aliases
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import versions
 from mltracker.service.reporting.links import Links
@@ -92,7 +93,7 @@ def test_both_fall_back_to_the_champion_model_version(database):
         rms.create(conn, project, "churn")
         source = run_store.get_run_row(conn, project, champion).artifact_uri + "/model"
         version = versions.create(conn, project, "churn", source, run_id=champion, tags=[], user_id="tester")
-        rms.set_alias(conn, project, "churn", "champion", version.version)
+        aliases.set_alias(conn, project, "churn", "champion", version.version)
         mine = [_candidate(conn, project, experiment, "mr", "val_loss", 0.25, pipeline=MR_PIPELINE, ref="feat")]
         section, gate = _both(conn, project, mine, "val_loss")
     assert section.verdict.kind == "regresses" and gate.status == "failed"
