@@ -91,10 +91,14 @@ def test_gate_command_line(gitlab_server, scenario, client_as, tmp_path):
     base_job = scenario.job(project, user, ref="main")
     client = client_as(base_job.token, project)
     experiment_id = client.create_experiment("gate-cli")
-    client.log_metric(client.create_run(experiment_id).info.run_id, "loss", 1.0)
+    base_run = client.create_run(experiment_id).info.run_id
+    client.log_metric(base_run, "loss", 1.0)
+    client.log_metric(base_run, "acc", 0.9)
     job = scenario.job(project, user, ref="feature")
     client = client_as(job.token, project)
-    client.log_metric(client.create_run(experiment_id).info.run_id, "loss", 1.5)
+    run = client.create_run(experiment_id).info.run_id
+    client.log_metric(run, "loss", 1.5)
+    client.log_metric(run, "acc", 0.8)
 
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRACKER_", "CI_"))},
            "MLFLOW_TRACKING_URI": f"{gitlab_server.url}/projects/{project}",
@@ -108,6 +112,14 @@ def test_gate_command_line(gitlab_server, scenario, client_as, tmp_path):
     result = gate()
     assert result.returncode == 1 and result.stdout.startswith("FAIL: best 'loss' is 50.00% worse"), result
     assert gate("--max-regression", "60%").returncode == 0
+    # No --direction: `acc` is higher-is-better, as the merge request report sees it.
+    result = gate("--metric", "acc")
+    assert result.returncode == 1 and "acc (higher is better)" in result.stdout, result
+    assert gate("--metric", "acc", "--direction", "minimize").returncode == 0
+    env["CI_PIPELINE_ID"] = str(scenario.job(project, user, ref="feature").pipeline_id)  # trained nothing
+    result = gate()
+    assert result.returncode == 0 and result.stdout.startswith("PASS (warning)"), result
+    assert gate("--no-candidates", "fail").returncode == 1
     env["MLFLOW_TRACKING_TOKEN"] = "glpat-wrong"
     result = gate()
     assert result.returncode == 2 and "401" in result.stdout
