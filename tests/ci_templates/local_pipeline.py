@@ -101,12 +101,15 @@ class LocalPipeline:
                                        variables={**identity, **(extra or {})})
         return JobRun(result.returncode, result.stdout + result.stderr, job)
 
-    def jobs(self, variables: dict[str, str] | None = None) -> set[str]:
-        """Names of the jobs a pipeline with these variables would have (after `rules:`)."""
+    def listing(self, variables: dict[str, str] | None = None) -> dict[str, dict]:
+        """The jobs a pipeline with these variables would have (after `rules:`), by name."""
         result = self._gitlab_ci_local("--list-json", variables=variables)
         assert result.returncode == 0, result.stdout + result.stderr
         listing = json.loads(result.stdout[result.stdout.index("\n[") if not result.stdout.startswith("[") else 0:])
-        return {job["name"] for job in listing if job.get("when") != "never"}
+        return {job["name"]: job for job in listing if job.get("when") != "never"}
+
+    def jobs(self, variables: dict[str, str] | None = None) -> set[str]:
+        return set(self.listing(variables))
 
     def preview(self) -> subprocess.CompletedProcess:
         """The configuration with includes, inputs and `extends:` expanded, as gitlab-ci-local sees it."""

@@ -122,6 +122,15 @@ def test_the_gate_runs_only_where_its_rules_say(node_tools, tmp_path):
     assert default.jobs({"CI_PIPELINE_SOURCE": "push"}) == {"train", "mltracker-gate"}
 
 
+def test_the_gate_job_takes_needs_from_the_including_pipeline(node_tools, tmp_path):
+    """A job of the same name in the including file is merged into the component's job."""
+    config = _config({"server_url": "https://ml.example.com", "metric": "val_loss"})
+    config["mltracker-gate"] = {"needs": [{"job": "train", "optional": True}]}
+    pipeline = LocalPipeline(node_tools, tmp_path / "repo", config)
+    gate = pipeline.listing({"CI_PIPELINE_SOURCE": "push"})["mltracker-gate"]
+    assert [n["job"] for n in gate["needs"]] == ["train"] and gate["stage"] == ".post"
+
+
 def test_a_finished_job_token_fails_the_job_with_the_server_error(gate_project):
     p = gate_project
     run, _ = p.gate(p.scenario.job(p.project_id, p.user).pipeline_id, {"metric": "val_loss"}, status="success")
