@@ -39,12 +39,3 @@ def run_info_json(row) -> dict:
     if row.end_time is not None:
         info["end_time"] = row.end_time
     return info
-
-
-def metric_json(row) -> dict:
-    return {
-        "key": row.key,
-        "value": json_double(row.value, row.is_nan),
-        "timestamp": row.timestamp,
-        "step": row.step,
-    }
