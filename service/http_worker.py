@@ -22,7 +22,7 @@ import socket
 import time
 from functools import partial
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 BUFFER_LIMIT = 256 * 1024
 HEAD_LIMIT = 64 * 1024  # larger than any head gunicorn accepts (limit_request_fields × size)
@@ -110,8 +110,6 @@ class BufferingThreadWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
-        from gunicorn.workers.gthread import TConn
-
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
         if self.cfg.is_ssl:
             self.enqueue_req(conn)  # gunicorn's own flow: the handshake happens in the thread
