@@ -1,7 +1,8 @@
 """Comment commands: a pure parser from a note's text to what the bot should do.
 
-A note addresses the bot when a line starts with `@<bot-username>` (outside code blocks and
-quotes). Bare `/commands` are GitLab quick actions and never ours.
+A note addresses the bot when a line starts with `@<bot-username>` outside every block GitLab's
+quick-action parser skips (see command_lines). Bare `/commands` are GitLab quick actions and never
+ours. Whatever the user typed is shown back only through reports.escaping.
 """
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import difflib
 import re
 import shlex
 from dataclasses import dataclass
+
+from mltracker.bot.command_lines import plain_lines
+from mltracker.reports.escaping import md_code
 
 COMMANDS = ("promote", "compare", "help")
 
@@ -88,20 +92,13 @@ def parse(note: str, bot_username: str) -> ParseResult:
         return Compare(args[0], args[1])
     suggestion = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.5)
     hint = f" Did you mean `{suggestion[0]}`?" if suggestion else ""
-    return Reply(f"Unknown command `{_code_safe(name)}`.{hint}\n\n{help_text(bot_username)}")
+    return Reply(f"Unknown command {_code_safe(name)}.{hint}\n\n{help_text(bot_username)}")
 
 
 def _addressed_line(note: str, bot: str) -> str | None:
-    mention = re.compile(rf"^@{re.escape(bot)}(?![\w.\-])(.*)$", re.IGNORECASE)
-    in_fence = False
-    for raw in (note or "").splitlines():
-        stripped = raw.strip()
-        if stripped.startswith("```") or stripped.startswith("~~~"):
-            in_fence = not in_fence
-            continue
-        if in_fence or stripped.startswith(">"):
-            continue
-        match = mention.match(stripped)
+    mention = re.compile(rf"^ {{0,3}}@{re.escape(bot)}(?![\w.\-])(.*)$", re.IGNORECASE)
+    for line in plain_lines(note):
+        match = mention.match(line)
         if match:
             return match.group(1).strip()
     return None
@@ -123,7 +120,7 @@ def _parse_promote(args: list[str], bot: str) -> ParseResult:
         elif arg == "--force":
             force = True
         elif arg.startswith("--"):
-            return _usage("promote", bot, f"unknown option `{_code_safe(arg)}`")
+            return _usage("promote", bot, f"unknown option {_code_safe(arg)}")
         else:
             rest.append(arg)
         index += 1
@@ -146,4 +143,4 @@ def _usage(command: str, bot: str, problem: str) -> Reply:
 
 
 def _code_safe(text: str) -> str:
-    return text.replace("`", "'")[:100]
+    return md_code(text, max_len=100)

@@ -1,4 +1,9 @@
-"""GitLab webhook payloads → host-neutral events the bot acts on (or None: nothing to do)."""
+"""GitLab webhook payloads → host-neutral events the bot acts on (or None: nothing to do).
+
+A payload is a claim, not a fact: events carry only ids the bot then checks with GitLab's API. No
+URL is taken from a payload (`pipeline_url` and `project_url` stay empty);
+links are built from MLTRACKER_PUBLIC_URL and GitLab's own answers.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -70,7 +75,12 @@ def to_payload(event: Event) -> dict:
 
 
 def from_payload(kind: str, payload: dict) -> Event:
-    return BY_KIND[kind](**payload)
+    fields = dict(payload)
+    # Jobs stored by earlier versions may still hold URLs copied from a payload: never use them.
+    fields.pop("project_url", None)
+    if "pipeline_url" in fields:
+        fields["pipeline_url"] = ""
+    return BY_KIND[kind](**fields)
 
 
 def parse_event(event_header: str | None, body: dict) -> Event | None:
@@ -96,8 +106,7 @@ def _pipeline(body: dict) -> PipelineFinished | None:
         ref=str(attrs.get("ref") or ""),
         sha=str(attrs.get("sha") or ""),
         merge_request_iid=int(mr["iid"]) if mr.get("iid") is not None else None,
-        pipeline_url=str(attrs.get("url") or ""),
-        project_url=_project_url(body),
+        pipeline_url="",
         merge_request_project_id=int(mr["target_project_id"]) if mr.get("target_project_id") is not None else None,
         finished_at=str(attrs.get("finished_at") or ""),
         jobs=",".join(sorted(str(b.get("id")) for b in builds if isinstance(b, dict))),
@@ -115,7 +124,6 @@ def _merge_request(body: dict) -> MergeRequestOpened | None:
         head_pipeline_id=int(head) if head is not None else None,
         sha=str((attrs.get("last_commit") or {}).get("id") or ""),
         ref=str(attrs.get("source_branch") or ""),
-        project_url=_project_url(body),
     )
 
 
@@ -134,12 +142,10 @@ def _note(body: dict) -> MergeRequestComment | None:
         body=str(attrs.get("note") or ""),
         author_id=int(attrs.get("author_id") or user.get("id")),
         author_username=str(user.get("username") or ""),
-        project_url=_project_url(body),
     )
 
 
-def _project_url(body: dict) -> str | None:
-    return (body.get("project") or {}).get("web_url") or None
-
-
-_PARSERS = {"Pipeline Hook": _pipeline, "Merge Request Hook": _merge_request, "Note Hook": _note}
+# Internal notes arrive as "Confidential Note Hook" (doc/user/project/integrations/webhook_events.md):
+# the same payload as a Note Hook, sent only to hooks with confidential_note_events.
+_PARSERS = {"Pipeline Hook": _pipeline, "Merge Request Hook": _merge_request, "Note Hook": _note,
+            "Confidential Note Hook": _note}

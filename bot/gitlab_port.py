@@ -10,6 +10,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
+from urllib.parse import quote
+
+from gitlab import exceptions as gl_exc
 
 from mltracker.bot.gitlab_errors import gitlab_call
 from mltracker.service.gitlab import GitLabAdapter, GitLabRateLimited, GitLabUnavailable, translated
@@ -36,6 +39,20 @@ class Note:
     system: bool
 
 
+@dataclass(frozen=True)
+class CommandNote:
+    """A merge-request note as GitLab itself reports it (never as a webhook payload claims)."""
+
+    id: int
+    project_id: int
+    merge_request_iid: int
+    body: str
+    author_id: int
+    author_username: str
+    system: bool
+    internal: bool
+
+
 @contextmanager
 def _retryable() -> Iterator[None]:
     try:
@@ -44,6 +61,17 @@ def _retryable() -> Iterator[None]:
         raise RetryAfter(str(exc), exc.retry_after * 1000) from None
     except GitLabUnavailable as exc:
         raise TransientError(str(exc)) from None
+
+
+@contextmanager
+def _awarded_already_ok() -> Iterator[None]:
+    """GitLab answers a repeated award with 404 "Award Emoji Name has already been taken"
+    (lib/api/award_emoji.rb: `not_found!("Award Emoji #{message}")`): the award is there, done."""
+    try:
+        yield
+    except gl_exc.GitlabError as exc:
+        if not (exc.response_code == 404 and "has already been taken" in str(exc.error_message or "")):
+            raise
 
 
 class BotGitLab:
@@ -85,23 +113,61 @@ class BotGitLab:
         with gitlab_call("PUT", path):
             self.client().http_put(path, post_data={"body": body})
 
-    def reply(self, project_id: int, iid: int, discussion_id: str | None, body: str) -> None:
-        """Reply in the comment's thread when GitLab told us the thread, else as a new note."""
-        if not discussion_id:
-            self.create_note(project_id, iid, body)
-            return
-        with _retryable(), translated("POST /projects/:id/merge_requests/:iid/discussions/:id/notes"):
-            self.client().http_post(
-                f"/projects/{project_id}/merge_requests/{iid}/discussions/{discussion_id}/notes",
-                post_data={"body": body},
-            )
-
     def react(self, project_id: int, iid: int, note_id: int, emoji: str) -> None:
-        with _retryable(), translated("POST .../notes/:note_id/award_emoji"):
-            self.client().http_post(
-                f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}/award_emoji",
-                post_data={"name": emoji},
+        """Award an emoji to a note; awarding it again (a retried job) is no error."""
+        path = f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}/award_emoji"
+        with gitlab_call("POST", path, {"name": emoji}), _awarded_already_ok():
+            self.client().http_post(path, post_data={"name": emoji})
+
+    # ---- comment commands: read the note back, reply in its thread
+
+    def command_note(self, project_id: int, iid: int, note_id: int) -> CommandNote:
+        """GET /projects/:id/merge_requests/:iid/notes/:note_id — GitLab answers 404
+        (GitLabNotVisible) unless the note belongs to that merge request of that project."""
+        with _retryable(), translated("GET /projects/:id/merge_requests/:iid/notes/:note_id"):
+            data = self.client().http_get(f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}")
+        author = data.get("author") or {}
+        on_merge_request = data.get("noteable_type") == "MergeRequest" and data.get("noteable_iid") is not None
+        return CommandNote(
+            id=int(data["id"]),
+            project_id=int(data.get("project_id") or project_id),
+            merge_request_iid=int(data["noteable_iid"]) if on_merge_request else -1,
+            body=str(data.get("body") or ""),
+            author_id=int(author.get("id") or 0),
+            author_username=str(author.get("username") or ""),
+            system=bool(data.get("system")),
+            internal=bool(data.get("internal") or data.get("confidential")),
+        )
+
+    def discussion_notes(self, project_id: int, iid: int, discussion_id: str) -> list[Note]:
+        """The notes of one thread (GET /projects/:id/merge_requests/:iid/discussions/:discussion_id)."""
+        with _retryable(), translated("GET /projects/:id/merge_requests/:iid/discussions/:discussion_id"):
+            data = self.client().http_get(
+                f"/projects/{project_id}/merge_requests/{iid}/discussions/{quote(discussion_id, safe='')}"
             )
+        return [
+            Note(id=int(n["id"]), body=str(n.get("body") or ""),
+                 author_username=str((n.get("author") or {}).get("username") or ""), system=bool(n.get("system")))
+            for n in (data.get("notes") or [])
+        ]
+
+    def reply(self, project_id: int, iid: int, discussion_id: str | None, body: str,
+              internal: bool = False) -> int:
+        """Reply in the comment's thread (GitLab makes a reply as internal as its thread), else as a
+        new note, internal when asked. Returns the new note's id."""
+        path = f"/projects/{project_id}/merge_requests/{iid}/notes"
+        if discussion_id:
+            path = f"/projects/{project_id}/merge_requests/{iid}/discussions/{quote(discussion_id, safe='')}/notes"
+        with gitlab_call("POST", path, {"internal": internal}):
+            note = self.client().http_post(path, post_data={"body": body, "internal": internal})
+        return int(note["id"])
+
+    def project_web_url(self, project_id: int) -> str | None:
+        """The project's page as GitLab reports it (GET /projects/:id → web_url)."""
+        with _retryable(), translated("GET /projects/:id"):
+            data = self.client().http_get(f"/projects/{project_id}")
+        url = data.get("web_url") if isinstance(data, dict) else None
+        return str(url) if url else None
 
     def upload(self, project_id: int, filename: str, content: bytes) -> str:
         """POST /projects/:id/uploads; returns the relative `/uploads/…` URL."""

@@ -61,6 +61,21 @@ def md_code(text: object, max_len: int | None = None) -> str:
     return f"{fence}{content}{fence}"
 
 
+def code_block(text: object, max_len: int = 4000) -> str:
+    """A fenced code block showing `text` verbatim over several lines.
+
+    The fence is always exactly three backticks: GitLab's quick-action parser only skips blocks
+    fenced that way (lib/gitlab/quick_actions/extractor.rb). So no backtick run inside may close the
+    block early, and no line inside may start a quick action even where the fence went unrecognised."""
+    lines = []
+    for line in truncate(str(text), max_len).replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = re.sub(r"`{3,}", lambda m: "'" * len(m.group(0)), clean(line))
+        if line.lstrip().startswith("/"):
+            line = ZWJ + line
+        lines.append(neutralize_references(line))
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
 def safe_url(url: str | None) -> str | None:
     """http(s) or site-relative (`/uploads/...`) URLs, percent-encoded so they cannot end a Markdown
     link early or break a table; anything else (javascript:, data:, //host) is dropped."""

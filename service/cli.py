@@ -8,6 +8,7 @@ import sys
 from mltracker.service.gate.cli import add_gate_command
 from mltracker.service.importer.cli import add_import_command
 from mltracker.service.settings import settings_from_env
+from mltracker.service.webhooks.cli import add_webhook_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_gate_command(commands)
     add_import_command(commands)
+    add_webhook_command(commands)
 
     doctor = commands.add_parser("doctor", help="check the GitLab bot token: which projects it sees, what it may post")
     doctor.add_argument("--backend-store-uri", help="SQLAlchemy URL (the projects to check are the ones logging here)")

@@ -169,3 +169,8 @@ ci_links = Table(
     Index(None, "project_id", "merge_request_iid"),
     Index(None, "project_id", "ref", "pipeline_id"),
 )
+from mltracker.service.db import jobs_schema  # noqa: E402,F401  (registers the jobs table)
+from mltracker.service.db import registry_schema  # noqa: E402,F401  (registers the registry and logged-model tables)
+from mltracker.service.db import sessions_schema  # noqa: E402,F401  (registers the web UI sessions table)
+from mltracker.service.importer import progress_schema  # noqa: E402,F401  (registers the importer progress table)
+from mltracker.service.db import bot_schema  # noqa: E402,F401  (registers the bot's webhook-secret and reply tables)

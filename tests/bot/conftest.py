@@ -138,14 +138,22 @@ class World:
                                          source_project_id=self.project_id, target_project_id=self.project_id)
         return body
 
-    def note_hook(self, mr_iid: int, text: str, author: tuple, state: str = "opened", note_id=None) -> dict:
+    def note_hook(self, mr_iid: int, text: str, author: tuple, state: str = "opened", note_id=None,
+                  store: bool = True, internal: bool = False) -> dict:
+        """A Note Hook for a new comment; with `store`, GitLab (the fake) holds that comment too, as it
+        would for a real delivery — the bot reads it back before acting."""
         body = copy.deepcopy(webhook_payload("note_hook_merge_request"))
+        note_id = note_id or new_id()
+        discussion_id = uuid.uuid4().hex
         body["project_id"] = self.project_id
         body["project"]["id"] = self.project_id
         body["user"].update(id=author[0], username=author[1])
-        body["object_attributes"].update(id=note_id or new_id(), note=text, author_id=author[0],
-                                         project_id=self.project_id, discussion_id=uuid.uuid4().hex)
+        body["object_attributes"].update(id=note_id, note=text, author_id=author[0],
+                                         project_id=self.project_id, discussion_id=discussion_id)
         body["merge_request"].update(iid=mr_iid, state=state)
+        if store:
+            self.fake.add_note(project_id=self.project_id, iid=mr_iid, body=text, username=author[1],
+                               note_id=note_id, discussion_id=discussion_id, internal=internal)
         return body
 
     def deliver(self, event: str, body: dict, secret: str = SECRET, key: str | None = None) -> requests.Response:

@@ -183,8 +183,11 @@ def test_promote_unknown_and_ambiguous_candidates_and_closed_mr(world):
     world.pipeline("feature", SHA_FEATURE_2, {"lr-0.01": {"val_acc": 0.5}})  # a second "lr-0.01"
     world.deliver("Note Hook", world.note_hook(iid, f"@{BOT_NAME} promote nope", world.dev))
     world.deliver("Note Hook", world.note_hook(iid, f"@{BOT_NAME} promote lr-0.01", world.dev))
-    world.deliver("Note Hook", world.note_hook(iid, f"@{BOT_NAME} promote lr-0.1", world.dev, state="closed"))
-    replies = wait_until(lambda: len(world.bot_notes(iid)) >= 3 and world.bot_notes(iid))
+    closed = 900 + iid % 100
+    world.fake.add_merge_request(project_id=world.project_id, iid=closed, source_branch="feature", state="closed")
+    world.deliver("Note Hook", world.note_hook(closed, f"@{BOT_NAME} promote lr-0.1", world.dev))
+    replies = wait_until(lambda: len(world.bot_notes(iid)) >= 2 and len(world.bot_notes(closed)) >= 1
+                         and world.bot_notes(iid) + world.bot_notes(closed))
     bodies = "\n".join(n["body"] for n in replies)
     assert "Unknown candidate: 'nope'" in bodies
     assert "Ambiguous candidate 'lr-0.01'" in bodies
@@ -206,8 +209,9 @@ def test_compare_and_help_and_unknown_command(world):
 def test_notes_not_for_the_bot_are_ignored(world):
     iid, _ = _baseline_and_feature(world)
     bot = (9100, BOT_NAME)
-    for text, author in [(f"@{BOT_NAME} help", bot), ("/promote lr-0.01", world.dev), ("nice work", world.dev)]:
-        world.deliver("Note Hook", world.note_hook(iid, text, author))
+    world.deliver("Note Hook", world.note_hook(iid, f"@{BOT_NAME} help", bot, store=False))
+    for text in ("/promote lr-0.01", "nice work"):
+        world.deliver("Note Hook", world.note_hook(iid, text, world.dev))
     system = world.note_hook(iid, f"@{BOT_NAME} help", world.dev)
     system["object_attributes"]["system"] = True
     world.deliver("Note Hook", system)

@@ -29,6 +29,7 @@ CASES = [
     ("@mltracker-bot promote a --alias bad!alias", (Reply, "an alias may only contain")),
     ("@mltracker-bot promote a to bad/model", (Reply, "cannot contain `/`")),
     ("@mltracker-bot promote a --stage prod", (Reply, "unknown option `--stage`")),
+    ("@mltracker-bot promote a --x@all", (Reply, "unknown option `--x@\u200dall`")),
     ("@mltracker-bot compare a", (Reply, "needs exactly two candidates")),
     ("@mltracker-bot compare a b c", (Reply, "needs exactly two candidates")),
     ("@mltracker-bot promte a", (Reply, "Did you mean `promote`?")),
@@ -43,6 +44,40 @@ CASES = [
     ("@mltracker-bot.x promote a", Ignore()),
     ("> @mltracker-bot promote a", Ignore()),
     ("```\n@mltracker-bot promote a\n```", Ignore()),
+    # every block GitLab's quick-action parser skips (lib/gitlab/quick_actions/extractor.rb), and
+    # what a reader sees as code, a quote or hidden text
+    ("````\n```\n@mltracker-bot promote a\n````", Ignore()),
+    ("~~~\n@mltracker-bot promote a\n~~~", Ignore()),
+    ("```\n@mltracker-bot promote a", Ignore()),  # an unclosed fence runs to the end
+    ("    @mltracker-bot promote a", Ignore()),
+    ("\t@mltracker-bot promote a", Ignore()),
+    ("text\n\n    @mltracker-bot promote a", Ignore()),
+    ("<!-- @mltracker-bot promote a -->", Ignore()),
+    ("<!--\n@mltracker-bot promote a\n-->", Ignore()),
+    ("hidden: <!--\n@mltracker-bot promote a\n-->", Ignore()),
+    ("<!-- x -->@mltracker-bot promote a", Ignore()),
+    ("<details>\n@mltracker-bot promote a\n</details>", Ignore()),
+    ("<details>\n<summary>more</summary>\n\n@mltracker-bot promote a\n\n</details>", Ignore()),
+    ("<details><summary>x</summary>\n@mltracker-bot promote a\n</details>", Ignore()),
+    ("<div>\n<details>\n</details>\n@mltracker-bot promote a\n</div>", Ignore()),
+    (">>>\n@mltracker-bot promote a\n>>>", Ignore()),
+    (">>>\nquoted\n\n@mltracker-bot promote a\n>>>", Ignore()),
+    (">  @mltracker-bot promote a", Ignore()),
+    ("> quoted\n@mltracker-bot promote a", Ignore()),  # lazy continuation of the quote
+    ("`\n@mltracker-bot promote a\n`", Ignore()),  # a code span over several lines
+    ("``x\n@mltracker-bot promote a ``", Ignore()),
+    # ... and commands after those blocks still count
+    ("```\ncode\n```\n@mltracker-bot promote a", Promote("a")),
+    ("    code\n\n@mltracker-bot promote a", Promote("a")),
+    ("<!-- hidden -->\n@mltracker-bot promote a", Promote("a")),
+    ("<details>\nx\n</details>\n@mltracker-bot promote a", Promote("a")),
+    (">>>\nquoted\n>>>\n@mltracker-bot promote a", Promote("a")),
+    ("> quoted\n\n@mltracker-bot promote a", Promote("a")),
+    ("a ` lone backtick\n@mltracker-bot promote a", Promote("a")),
+    ("<https://gitlab.example.com>\n@mltracker-bot promote a", Promote("a")),
+    ("<br>\n@mltracker-bot promote a", Promote("a")),
+    ("   @mltracker-bot promote a", Promote("a")),
+    ("\r\n@mltracker-bot promote a\r\n", Promote("a")),
     ("", Ignore()),
     ("@someone-else promote a", Ignore()),
 ]
@@ -74,4 +109,4 @@ def test_unknown_command_reply_includes_help():
 def test_unknown_command_text_cannot_break_out_of_code_span():
     result = parse("@mltracker-bot fr`ob", BOT)
     assert isinstance(result, Reply)
-    assert "`fr'ob`" in result.text
+    assert "``fr`ob``" in result.text

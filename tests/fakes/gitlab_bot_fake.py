@@ -29,8 +29,11 @@ from tests.fakes.gitlab_server import (
 
 NOTES = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/notes$")
 NOTE = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/notes/(\d+)$")
+DISCUSSION = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/discussions/([\w-]+)$")
 DISCUSSION_NOTES = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/discussions/([\w-]+)/notes$")
 NOTE_AWARD = re.compile(r"^/api/v4/projects/(\d+)/merge_requests/(\d+)/notes/(\d+)/award_emoji$")
+PROJECT_HOOKS = re.compile(r"^/api/v4/projects/(\d+)/hooks$")
+PROJECT_HOOK = re.compile(r"^/api/v4/projects/(\d+)/hooks/(\d+)$")
 UPLOADS = re.compile(r"^/api/v4/projects/(\d+)/uploads$")
 STATUSES = re.compile(r"^/api/v4/projects/(\d+)/statuses/([0-9a-f]+)$")
 PIPELINE = re.compile(r"^/api/v4/projects/(\d+)/pipelines/(\d+)$")
@@ -58,6 +61,7 @@ class BotFakeState(FakeState):
         self.next_note_id = 5000
         self.next_pipeline_id = 900_000
         self.clock = 0
+        self.hooks: dict[int, dict] = {}
 
     def delay(self, seconds: float, path: str = ".*", method: str | None = None):
         """Answer matching calls only after `seconds` (to widen race windows)."""
@@ -112,20 +116,23 @@ class BotFakeState(FakeState):
         return f"2026-01-01T00:{self.clock // 60 % 60:02d}:{self.clock % 60:02d}.{self.clock:06d}Z"
 
     def add_note(self, project_id: int, iid: int, body: str, username: str, system: bool = False,
-                 discussion_id: str | None = None) -> int:
+                 discussion_id: str | None = None, note_id: int | None = None, internal: bool = False) -> int:
         user = next((u for u in self.users.values() if u["username"] == username), {"id": 1, "username": username})
-        return self._store_note(int(project_id), int(iid), body, user, system, discussion_id)
+        return self._store_note(int(project_id), int(iid), body, user, system, discussion_id, note_id, internal)
 
-    def _store_note(self, project_id, iid, body, user, system=False, discussion_id=None) -> int:
-        self.next_note_id += 1
+    def _store_note(self, project_id, iid, body, user, system=False, discussion_id=None, note_id=None,
+                    internal=False) -> int:
+        if note_id is None:
+            self.next_note_id += 1
+            note_id = self.next_note_id
         note = payload("merge_request_note")
         stamp = self.tick()
-        note.update(id=self.next_note_id, body=body, system=system, project_id=project_id, noteable_iid=iid,
-                    created_at=stamp, updated_at=stamp)
+        note.update(id=int(note_id), body=body, system=system, project_id=project_id, noteable_iid=iid,
+                    created_at=stamp, updated_at=stamp, internal=bool(internal), confidential=bool(internal))
         note["author"] = dict(note["author"], id=user["id"], username=user["username"])
-        note["discussion_id"] = discussion_id or hashlib.sha1(str(self.next_note_id).encode()).hexdigest()
+        note["discussion_id"] = discussion_id or hashlib.sha1(str(note_id).encode()).hexdigest()
         self.notes.setdefault((project_id, iid), []).append(note)
-        return self.next_note_id
+        return int(note_id)
 
     def take_failure(self, request: Request) -> int | None:
         for failure in self.failures:
@@ -159,9 +166,11 @@ class BotFakeApp(FakeGitLabApp):
                                    "failed": status})
             return _json({"message": f"{status} injected failure"}, status)
         for pattern, handler in (
-            (NOTES, self.notes), (NOTE, self.note), (DISCUSSION_NOTES, self.discussion_note),
+            (NOTES, self.notes), (NOTE, self.note), (DISCUSSION, self.discussion),
+            (DISCUSSION_NOTES, self.discussion_note),
             (NOTE_AWARD, self.award), (UPLOADS, self.upload), (STATUSES, self.status),
             (PIPELINE, self.pipeline),
+            (PROJECT_HOOKS, self.project_hooks), (PROJECT_HOOK, self.project_hook),
         ):
             if pattern is PIPELINE and not self._explicit_pipeline(request):
                 continue
@@ -207,12 +216,14 @@ class BotFakeApp(FakeGitLabApp):
             "upload_heads": {url: data[:8].hex() for url, data in self.state.uploads.items()},
             "statuses": self.state.statuses,
             "awards": self.state.awards,
+            "hooks": list(self.state.hooks.values()),
         }
 
     def notes(self, request, user, project_id, iid):
         notes = self.state.notes.setdefault((project_id, iid), [])
         if request.method == "POST":
-            note_id = self.state._store_note(project_id, iid, _form(request)["body"], user)
+            form = _form(request)
+            note_id = self.state._store_note(project_id, iid, form["body"], user, internal=_flag(form.get("internal")))
             return _json(notes[-1], 201) if notes[-1]["id"] == note_id else _json(NOT_FOUND, 404)
         return _paginated(request, _sorted_notes(notes, request))
 
@@ -227,16 +238,93 @@ class BotFakeApp(FakeGitLabApp):
                 return _json(note)
         return _json(NOT_FOUND, 404)
 
+    def discussion(self, request, user, project_id, iid, discussion_id):
+        """GET one thread: {"id", "individual_note", "notes": [...]} (doc/api/discussions.md,
+        "Get single merge request discussion item"); 404 when the merge request has no such thread."""
+        notes = [n for n in self.state.notes.get((project_id, iid), []) if n["discussion_id"] == discussion_id]
+        if request.method != "GET" or not notes:
+            return _json(NOT_FOUND, 404)
+        return _json({"id": discussion_id, "individual_note": len(notes) == 1, "notes": notes})
+
     def discussion_note(self, request, user, project_id, iid, discussion_id):
-        self.state._store_note(project_id, iid, _form(request)["body"], user, discussion_id=discussion_id)
+        """A reply in a thread (doc/api/discussions.md, "Add note to existing merge request thread").
+        Like app/services/notes/build_service.rb, the reply is as internal as its thread, whatever
+        `internal` says, and a thread GitLab cannot find is a 404."""
+        thread = [n for n in self.state.notes.get((project_id, iid), []) if n["discussion_id"] == discussion_id]
+        if not thread:
+            return _json({"message": "404 Discussion to reply to cannot be found"}, 404)
+        self.state._store_note(project_id, iid, _form(request)["body"], user, discussion_id=discussion_id,
+                               internal=thread[0]["internal"])
         return _json(self.state.notes[(project_id, iid)][-1], 201)
 
     def award(self, request, user, project_id, iid, note_id):
+        """POST .../notes/:note_id/award_emoji. The same user awarding the same emoji twice gets
+        404 "Award Emoji Name has already been taken" (lib/api/award_emoji.rb answers a failed
+        award with `not_found!("Award Emoji #{message}")`; lib/api/helpers.rb's not_found! appends
+        "Not Found")."""
+        name = _form(request)["name"]
+        if any(a["name"] == name and a["awardable_id"] == note_id and a["user"]["id"] == user["id"]
+               for a in self.state.awards):
+            return _json({"message": "404 Award Emoji Name has already been taken Not Found"}, 404)
         body = payload("award_emoji")
-        body.update(name=_form(request)["name"], awardable_id=note_id, awardable_type="Note")
+        body.update(name=name, awardable_id=note_id, awardable_type="Note")
         body["user"] = dict(body["user"], id=user["id"], username=user["username"])
         self.state.awards.append(body)
         return _json(body, 201)
+
+    # ---- project hooks (doc/api/project_webhooks.md): Maintainer role or admin; GitLab keeps the
+    # secret `token` but never shows it in an answer; `push_events` is on unless sent false.
+
+    HOOK_EVENTS = ("push_events", "tag_push_events", "issues_events", "confidential_issues_events",
+                   "merge_requests_events", "note_events", "confidential_note_events", "pipeline_events",
+                   "job_events", "wiki_page_events", "deployment_events", "releases_events")
+
+    def _hook_access(self, user, project_id):
+        if not self.state.can_see(user["id"], project_id):
+            return _json({"message": "404 Project Not Found"}, 404)
+        if self.state.level(user["id"], project_id) < 40:
+            return _json({"message": "403 Forbidden"}, 403)
+        return None
+
+    def _hook_body(self, hook: dict) -> dict:
+        return {k: v for k, v in hook.items() if k != "token"}
+
+    def project_hooks(self, request, user, project_id):
+        denied = self._hook_access(user, project_id)
+        if denied:
+            return denied
+        if request.method == "GET":
+            return _json([self._hook_body(h) for h in self.state.hooks.values() if h["project_id"] == project_id])
+        form = _form(request)
+        if not form.get("url"):
+            return _json({"message": "400 (Bad request) \"url\" not given"}, 400)
+        hook_id = 100 + len(self.state.hooks) + 1
+        hook = {"id": hook_id, "project_id": project_id, "url": form["url"], "name": form.get("name"),
+                "token": form.get("token"), "enable_ssl_verification": _flag(form.get("enable_ssl_verification", True)),
+                "created_at": "2026-01-01T00:00:00Z"}
+        hook.update({event: _flag(form.get(event, event == "push_events")) for event in self.HOOK_EVENTS})
+        self.state.hooks[hook_id] = hook
+        return _json(self._hook_body(hook), 201)
+
+    def project_hook(self, request, user, project_id, hook_id):
+        denied = self._hook_access(user, project_id)
+        if denied:
+            return denied
+        hook = self.state.hooks.get(hook_id)
+        if hook is None or hook["project_id"] != project_id:
+            return _json({"message": "404 Not found"}, 404)
+        if request.method == "PUT":
+            form = _form(request)
+            for key in ("url", "name", "token"):
+                if key in form:
+                    hook[key] = form[key]
+            for key in self.HOOK_EVENTS + ("enable_ssl_verification",):
+                if key in form:
+                    hook[key] = _flag(form[key])
+        elif request.method == "DELETE":
+            del self.state.hooks[hook_id]
+            return Response(status=204)
+        return _json(self._hook_body(hook))
 
     def upload(self, request, user, project_id):
         """doc/api/project_markdown_uploads.md "Upload a file": the answer carries `url`
@@ -355,6 +443,11 @@ def _paginated(request: Request, items: list) -> Response:
 
 def _form(request: Request) -> dict:
     return request.get_json(silent=True) or request.form.to_dict()
+
+
+def _flag(value) -> bool:
+    """A boolean API parameter, sent as JSON true or as form text "true"."""
+    return value is True or str(value).lower() == "true"
 
 
 class BotFakeGitLab(FakeGitLab):

@@ -1,0 +1,1 @@
+"""GitLab webhooks' trust: per-project secrets and registering the project hook with GitLab."""
