@@ -22,6 +22,26 @@ def _setup(world, runs=None):
     return iid
 
 
+def _with_model(world, *run_names: str) -> dict[str, str]:
+    """Give the named candidates a model folder (an MLmodel file in `model/`, as MLflow 2's
+    log_model makes), so they can be promoted. Returns every candidate's run id by name."""
+    import tempfile
+    from pathlib import Path
+
+    os.environ["MLFLOW_TRACKING_TOKEN"] = world.dev[2]
+    try:
+        client = MlflowClient(tracking_uri=f"{world.server_url}/projects/{world.project_id}")
+        experiment = client.get_experiment_by_name("churn")
+        ids = {run.info.run_name: run.info.run_id for run in client.search_runs([experiment.experiment_id])}
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: mlflow.pyfunc.model\n")
+            for name in run_names:
+                client.log_artifacts(ids[name], folder, "model")
+        return ids
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+
+
 def _versions(world, model: str) -> list:
     os.environ["MLFLOW_TRACKING_TOKEN"] = world.dev[2]
     try:
@@ -111,6 +131,7 @@ def test_links_in_the_report_never_come_from_the_payload(world):
 
 def test_a_promote_retried_after_gitlab_failed_replies_once_and_promotes_once(world):
     iid = _setup(world)
+    _with_model(world, "lr-0.01")
     world.fake.fail_next(count=1, status=502, path=r"/discussions/[\w-]+/notes$", method="POST")
     note = world.note_hook(iid, f"@{BOT_NAME} promote lr-0.01 to churn --alias champion", world.dev)
     world.deliver("Note Hook", note)
@@ -131,6 +152,7 @@ def test_a_job_run_again_after_it_finished_does_nothing_new(world):
     from mltracker.service.db.bot_schema import command_replies
 
     iid = _setup(world)
+    _with_model(world, "lr-0.01")
     hook = world.note_hook(iid, f"@{BOT_NAME} promote lr-0.01 to churn", world.dev, state="opened")
     event = parse_event("Note Hook", hook)
     ctx = _bot_context(world)
@@ -195,14 +217,7 @@ def assert_inert(body: str) -> None:
 
 def test_every_bot_reply_keeps_hostile_names_inert(world):
     iid = _setup(world, runs=HOSTILE)
-    ids = {}
-    os.environ["MLFLOW_TRACKING_TOKEN"] = world.dev[2]
-    try:
-        client = MlflowClient(tracking_uri=f"{world.server_url}/projects/{world.project_id}")
-        for run in client.search_runs([client.get_experiment_by_name("churn").experiment_id]):
-            ids[run.info.run_name] = run.info.run_id
-    finally:
-        os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+    ids = _with_model(world, *HOSTILE)
     first, second, third = (ids[name] for name in HOSTILE)
     commands = [
         f"@{BOT_NAME} promote {first} to churn",
