@@ -28,11 +28,15 @@ def db(request, tmp_path):
 def client(live_server, monkeypatch):
     """The stock MlflowClient (and fluent API) talking to the live server."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", live_server.url)
+    # set_registry_uri also exports MLFLOW_REGISTRY_URI; set through monkeypatch first so that it is
+    # restored, and later tests are not pointed at this (by then stopped) server.
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", live_server.url)
     mlflow.set_tracking_uri(live_server.url)
     mlflow.set_registry_uri(live_server.url)
     yield MlflowClient(live_server.url, live_server.url)
     if mlflow.active_run():
         mlflow.end_run()
+    mlflow.set_registry_uri(None)
 
 
 @pytest.fixture
