@@ -20,6 +20,7 @@ READ_ONLY_POSTS = (
     "/model-versions/search",
     "/logged-models/search",
     "/registered-models/get-latest-versions",
+    "/experiments/search-datasets",
 )
 READABLE_VISIBILITIES = ("public", "internal")
 

@@ -97,7 +97,8 @@ def check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     expected = session.get(CSRF_FIELD)
-    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    # Without a token in the session nothing can match: refuse before reading (parsing) the body.
+    sent = (request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or "") if expected else ""
     if not expected or not hmac.compare_digest(str(expected), str(sent)):
         abort(400, description="The form expired or did not come from this site (missing CSRF token). "
                                "Reload the page and try again.")

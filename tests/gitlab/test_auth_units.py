@@ -57,6 +57,7 @@ def test_token_shapes():
     ("GET", "/projects/1/api/2.0/mlflow/runs/get", READ),
     ("HEAD", "/projects/1/api/2.0/mlflow-artifacts/artifacts/x", READ),
     ("POST", "/projects/1/api/2.0/mlflow/runs/search", READ),
+    ("POST", "/projects/1/ajax-api/2.0/mlflow/experiments/search-datasets", READ),
     ("POST", "/projects/1/ajax-api/2.0/mlflow/experiments/search", READ),
     ("POST", "/projects/1/api/2.0/mlflow/registered-models/search", READ),
     ("POST", "/projects/1/api/2.0/mlflow/model-versions/search", READ),
