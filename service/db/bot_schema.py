@@ -1,7 +1,7 @@
 """Tables of the GitLab bot's own state: per-project webhook secrets and answered commands."""
 from sqlalchemy import BigInteger, Column, String, Table, Text
 
-from mltracker.service.db.schema import metadata
+from mltracker.service.db.metadata import metadata
 
 # One secret per project (`mltracker webhook add`), stored as its SHA-256: the secret is 256 random
 # bits, so a fast hash is enough and a leaked table lets nobody sign webhooks.
