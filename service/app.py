@@ -48,11 +48,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body or None
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
 
-    db = Database(
-        settings.backend_store_uri,
-        connect_timeout=settings.db_connect_timeout,
-        statement_timeout=settings.db_statement_timeout,
-    )
+    db = Database.from_settings(settings)
     if settings.auto_upgrade if upgrade_schema is None else upgrade_schema:
         prepare_database(db, settings)
     artifacts = storage_from_destination(settings.artifacts_destination)

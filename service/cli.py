@@ -88,7 +88,9 @@ def _db_upgrade(args) -> int:
     from mltracker.service.db.engine import Database
     from mltracker.service.db.migrate import current_revision, upgrade
 
-    db = Database(_settings(args).backend_store_uri)
+    settings = _settings(args)
+    # A migration may rewrite or index whole tables: no per-statement limit here.
+    db = Database(settings.backend_store_uri, connect_timeout=settings.db_connect_timeout, statement_timeout=None)
     upgrade(db)
     print(f"database at revision {current_revision(db)}")
     return 0
@@ -102,7 +104,7 @@ def _worker(args) -> int:
     settings = _settings(args)
     for extension in load_extensions():
         if hasattr(extension, "run_worker"):
-            extension.run_worker(Database(settings.backend_store_uri), settings)
+            extension.run_worker(Database.from_settings(settings), settings)
             return 0
     print("no job processor installed", file=sys.stderr)
     return 1
@@ -116,7 +118,7 @@ def _doctor(args) -> int:
     if settings.local_mode:
         print("local mode (MLTRACKER_GITLAB_URL is not set): no GitLab to check")
         return 0
-    db = Database(settings.backend_store_uri)
+    db = Database.from_settings(settings)
     try:
         report = bot_token_report(settings, db)
     finally:
@@ -137,8 +139,8 @@ def _serve(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
-    db = Database(settings.backend_store_uri)
-    prepare_database(db, settings)  # once, before the workers start
+    db = Database(settings.backend_store_uri, connect_timeout=settings.db_connect_timeout, statement_timeout=None)
+    prepare_database(db, settings)  # once, before the workers start (migrations: no statement limit)
     db.dispose()
     warn_about_bot_token_in_background(settings)
     run_server(settings)

@@ -44,7 +44,7 @@ def warn_about_bot_token_in_background(settings: Settings) -> None:
 
 def _log_bot_token_warnings(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    db = Database(settings.backend_store_uri)
+    db = Database.from_settings(settings)
     try:
         for problem in bot_token_report(settings, db).warnings():
             log.warning("bot token: %s (run `mltracker doctor` for details)", problem)

@@ -109,6 +109,12 @@ class Database:
         self.engine = make_engine(self.uri, connect_timeout, statement_timeout)
         self.dialect = self.engine.dialect.name
 
+    @classmethod
+    def from_settings(cls, settings) -> "Database":
+        """The configured store with the configured time limits (MLTRACKER_DB_CONNECT/STATEMENT_TIMEOUT)."""
+        return cls(settings.backend_store_uri, connect_timeout=settings.db_connect_timeout,
+                   statement_timeout=settings.db_statement_timeout)
+
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"

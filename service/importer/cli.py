@@ -76,7 +76,7 @@ def run_import_command(args) -> int:
         print("mltracker import: --project is required in GitLab mode (MLTRACKER_GITLAB_URL is set)", file=sys.stderr)
         return 2
     project_id = args.project if args.project is not None else LOCAL_PROJECT_ID
-    db = Database(settings.backend_store_uri) if not args.dry_run or _store_exists(settings.backend_store_uri) else None
+    db = Database.from_settings(settings) if not args.dry_run or _store_exists(settings.backend_store_uri) else None
     try:
         if not args.dry_run:
             prepare_database(db, settings)

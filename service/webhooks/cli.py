@@ -31,7 +31,7 @@ def run_webhook_add(args) -> int:
 
     settings = settings_from_env(backend_store_uri=args.backend_store_uri)
     url = args.url or f"{settings.base_url}/webhooks/gitlab"
-    db = Database(settings.backend_store_uri)
+    db = Database.from_settings(settings)
     try:
         prepare_database(db, settings)
         secret = secrets.new_secret()
