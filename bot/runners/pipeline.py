@@ -15,6 +15,7 @@ from mltracker.bot.events import PipelineFinished
 from mltracker.bot.gitlab_port import Pipeline
 from mltracker.bot.runners.pipeline_owner import merge_request_of, merge_request_project_id
 from mltracker.reports import REPORT_MARKER, extract_history, render_markdown
+from mltracker.reports.escaping import clean
 from mltracker.reports.plots import render_plots
 from mltracker.service.jobs.leases import LeaseBusy, held
 from mltracker.service.jobs.uploads import upload_once
@@ -26,6 +27,7 @@ log = logging.getLogger("mltracker.bot")
 
 # A busy report is looked at again this often (sooner when its lease runs out sooner).
 LEASE_POLL_MS = 2_000
+STATUS_DESCRIPTION_MAX = 255  # GitLab's limit (lib/api/commit_statuses.rb: description)
 
 
 def handle_pipeline(ctx: BotContext, event: PipelineFinished) -> None:
@@ -64,9 +66,14 @@ def set_pipeline_status(ctx: BotContext, pipeline: Pipeline, report, page_url: s
     verdicts = [e.verdict for e in report.experiments]
     state = "failed" if any(v.kind == "regresses" for v in verdicts) else "success"
     ctx.gitlab.set_commit_status(
-        pipeline.project_id, pipeline.sha, state, "; ".join(v.text for v in verdicts),
+        pipeline.project_id, pipeline.sha, state, status_description(verdicts),
         page_url, ref=pipeline.ref, pipeline_id=pipeline.id,
     )
+
+
+def status_description(verdicts) -> str:
+    """One plain line (GitLab's 255-character description) with run and metric names made inert."""
+    return clean("; ".join(v.text for v in verdicts), STATUS_DESCRIPTION_MAX)
 
 
 def _upsert_report_note(ctx: BotContext, event: PipelineFinished, mr_project: int, iid: int, report, links,
