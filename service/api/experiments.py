@@ -152,3 +152,16 @@ def search_datasets():
         ids = [exps.resolve_experiment_id(conn, project_id, raw) for raw in raw_ids]
         owned = [i for i, row in exps.get_experiment_rows(conn, ids).items() if row.project_id == project_id]
         return json_response({"dataset_summaries": dataset_summaries(conn, owned)})
+
+
+@bp.get("/experiments/list")
+def list_experiments():
+    """MLflow 1.x's ListExperiments, which GitLab's built-in tracker still serves (lib/api/ml/mlflow/
+    experiments.rb): every experiment of the project, active ones unless view_type says otherwise."""
+    msg = message()
+    view_type = msg.string("view_type") or "ACTIVE_ONLY"
+    with services().db.read() as conn:
+        ids = exps.list_experiment_ids(conn, current_project_id(), view_type)
+        rows = exps.get_experiment_rows(conn, ids)
+        tags = exps.experiment_tags_of(conn, ids)
+        return json_response({"experiments": [experiment_json(rows[i], tags[i]) for i in ids]})

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from mltracker.service.api.field_checks import DOCS_HINT
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
+from mltracker.service.errors import invalid
 from mltracker.service.logged_models import store as logged_model_store
 from mltracker.service.registry import aliases
+from mltracker.service.registry import gitlab_compat
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import search, versions
 from mltracker.service.registry.records import load_registered_models, load_versions
+from mltracker.service.tracking import runs as run_store
+from mltracker.service.tracking.validation import missing_value
 
 bp = Blueprint("registry", __name__)
 
@@ -163,15 +168,27 @@ def get_model_version_by_alias():
 def create_model_version():
     msg = message()
     name = msg.string("name", required=True)
-    source = msg.string("source", required=True)
+    source = msg.string("source")
+    if source is None:
+        raise invalid(missing_value("source") + DOCS_HINT)
     model_id = msg.string("model_id") or None
+    run_id = msg.string("run_id")
+    tags = msg.objects("tags")
     project_id = current_project_id()
     with services().db.write() as conn:
+        gitlab_compat.check_semantic_version(conn, project_id, name, tags)
+        if not model_id and gitlab_compat.is_gitlab_style(source, tags):
+            rms.get_row(conn, project_id, name)
+            if run_id:
+                source = run_store.get_run_row(conn, project_id, run_id).artifact_uri
+            else:
+                run_id, source = gitlab_compat.candidate_run(
+                    conn, project_id, name, gitlab_compat.semantic_version(tags))
         row = versions.create(
             conn, project_id, name, source,
-            run_id=msg.string("run_id"),
+            run_id=run_id,
             model_id=model_id,
-            tags=msg.objects("tags"),
+            tags=tags,
             run_link=msg.string("run_link"),
             description=msg.string("description"),
         )

@@ -11,6 +11,7 @@ from mltracker.service.db.registry_schema import (
 )
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.errors import invalid, not_found
+from mltracker.service.registry import gitlab_compat
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import sources
 from mltracker.service.registry import validation as v
@@ -21,9 +22,19 @@ from mltracker.service.tracking.clock import now_ms
 READY = "READY"
 
 
+def version_number(conn: Connection, project_id: int, name, version) -> int:
+    """The version number; a semantic version ("1.0.0", GitLab's gitlab.version tag) is looked up."""
+    if gitlab_compat.is_semver(version):
+        found = gitlab_compat.version_with_tag(conn, project_id, name, version)
+        if found is None:
+            raise not_found(f"Model Version (name={name}, version={version}) not found")
+        return found
+    return v.parse_version(version)
+
+
 def get_version_row(conn: Connection, project_id: int, name, version):
     v.validate_model_name(name)
-    number = v.parse_version(version)
+    number = version_number(conn, project_id, name, version)
     row = conn.execute(
         versions_query().where(
             registered_models.c.project_id == project_id,
@@ -190,7 +201,7 @@ def download_uri(conn: Connection, project_id: int, name, version) -> str:
 
 def set_tag(conn: Connection, project_id: int, name, version, key, value) -> None:
     v.validate_model_name(name)
-    number = v.parse_version(version)
+    number = version_number(conn, project_id, name, version)
     v.validate_model_version_tag(key, value)
     row = get_version_row(conn, project_id, name, number)
     upsert_rows(
@@ -202,7 +213,7 @@ def set_tag(conn: Connection, project_id: int, name, version, key, value) -> Non
 
 def delete_tag(conn: Connection, project_id: int, name, version, key) -> None:
     v.validate_model_name(name)
-    number = v.parse_version(version)
+    number = version_number(conn, project_id, name, version)
     v.validate_tag_key(key)
     row = get_version_row(conn, project_id, name, number)
     conn.execute(

@@ -227,3 +227,17 @@ def get_experiment_rows(conn: Connection, experiment_ids: list[int]) -> dict:
         r.experiment_id: r
         for r in conn.execute(select(experiments).where(experiments.c.experiment_id.in_(experiment_ids)))
     }
+
+
+_STAGES_BY_VIEW = {"ACTIVE_ONLY": (ACTIVE,), "DELETED_ONLY": (DELETED,), "ALL": (ACTIVE, DELETED)}
+
+
+def list_experiment_ids(conn: Connection, project_id: int, view_type: str) -> list[int]:
+    stages = _STAGES_BY_VIEW.get(view_type.upper())
+    if stages is None:
+        raise invalid(f"Invalid view_type '{view_type}'. Expected one of {sorted(_STAGES_BY_VIEW)}.")
+    return list(conn.execute(
+        select(experiments.c.experiment_id)
+        .where(experiments.c.project_id == project_id, experiments.c.lifecycle_stage.in_(stages))
+        .order_by(experiments.c.experiment_id)
+    ).scalars())

@@ -81,7 +81,6 @@ FORMS = [
     ("file: URI with run_id", "file:///tmp/model", "{RUN}", None),
     ("file: URI without run_id", "file:///tmp/model", None, None),
     ("a version number as the source", "1.0.0", None, None),
-    ("empty source", "", None, None),
     ("models:/name/version", "models:/{NAME}/1", None, None),
     ("models:/name/latest", "models:/{NAME}/latest", None, None),
     ("models:/name/version, other run", "models:/{NAME}/1", "{OTHER}", None),
@@ -91,10 +90,16 @@ FORMS = [
     ("logged model location with model_id", "mlflow-artifacts:/{EXP}/models/{LM}/artifacts", None, "{LM}"),
     ("runs:/ of an unknown run", "runs:/00000000000000000000000000000000/model",
      "00000000000000000000000000000000", None),
+    # last: accepted by mltracker only, it must not shift the version numbers seen by the forms above
+    ("empty source", "", None, None),
 ]
 
-# label -> mltracker's answer where it deliberately differs from mlflow server's
+# label -> mltracker's answer where it deliberately differs from mlflow server's (a None message:
+# only the status is compared)
 DELIBERATE = {
+    # GitLab's built-in registry documents source="" (it ignores the source): the version gets a run
+    # of its own (test_gitlab_snippets.py)
+    "empty source": (200, None),
     # mltracker checks that the run is one of the project's runs (mlflow server does not look)
     "runs:/ of an unknown run": (400, "Invalid model version source: 'runs:/00000000000000000000000000000000/model'. "
                                       "The run_id request parameter must identify the resource that contains the "
@@ -131,6 +136,8 @@ def test_every_source_form_is_answered_as_mlflow_server_answers(reference_answer
     for label, *form in FORMS:
         answer = _answer(scene, scene.names["{NAME}"], *form)
         expected = DELIBERATE.get(label, reference_answers[label])
+        if expected[1] is None:
+            answer = (answer[0], None)
         if answer != expected:
             mismatches[label] = {"mltracker": answer, "expected": expected}
     assert mismatches == {}
@@ -139,7 +146,7 @@ def test_every_source_form_is_answered_as_mlflow_server_answers(reference_answer
 def test_the_reference_still_disagrees_where_documented(reference_answers):
     """DELIBERATE lists real differences only: mlflow server answers otherwise."""
     for label, answer in DELIBERATE.items():
-        assert reference_answers[label] != answer, label
+        assert reference_answers[label][0] != answer[0] or reference_answers[label][1] != answer[1], label
 
 
 def test_sources_in_another_project_are_refused(mltracker):
