@@ -35,7 +35,10 @@ class Scene:
 
     def blank(self, text: str) -> str:
         for placeholder, value in sorted(self.names.items(), key=lambda kv: -len(kv[1])):
-            text = text.replace(value, placeholder)
+            if placeholder == "{EXP}":  # a short number: only where it is a path segment
+                text = text.replace(f"/{value}/", "/{EXP}/")
+            else:
+                text = text.replace(value, placeholder)
         return text
 
 
