@@ -2,8 +2,9 @@
 
 The secret is checked against the project the delivery is for: a project with its own secret
 (`mltracker webhook add`) accepts only that one; the instance-wide MLTRACKER_WEBHOOK_SECRET is
-accepted for projects without their own. The payload is parsed first (bounded in size) to learn
-the project; nothing is stored or acted on before the secret matches.
+accepted for projects without their own. A token that is no secret at all is refused before the
+body is read; otherwise the payload is parsed (bounded in size) to learn the project, and nothing is
+stored or acted on before the secret matches that project.
 """
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def delivery_dedupe_key(event) -> str:
 
 @bp.post("/webhooks/gitlab")
 def receive():
-    if not request.headers.get("X-Gitlab-Token"):
+    given = request.headers.get("X-Gitlab-Token")
+    if not given or not secrets.known(services().db, given, services().settings.webhook_secret):
         return _unauthenticated()
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _ignored(None, "body too large")

@@ -49,6 +49,17 @@ def stored(db: Database, project_id: int) -> StoredSecret | None:
     return StoredSecret(row.project_id, row.secret_sha256, row.hook_id) if row else None
 
 
+def known(db: Database, given: str, instance_secret: str | None) -> bool:
+    """Whether `given` is any secret at all (the instance's or some project's): checked before a
+    delivery's body is read, so unauthenticated senders cost no parsing."""
+    if instance_secret and hmac.compare_digest(digest(given), digest(instance_secret)):
+        return True
+    with db.read() as conn:
+        return conn.execute(
+            select(webhook_secrets.c.project_id).where(webhook_secrets.c.secret_sha256 == digest(given)).limit(1)
+        ).first() is not None
+
+
 def accepts(db: Database, project_id: int | None, given: str, instance_secret: str | None) -> bool:
     """Whether `given` (the X-Gitlab-Token header) authenticates a delivery for `project_id`."""
     own = stored(db, project_id) if project_id is not None else None

@@ -4,6 +4,7 @@ that secret, and the instance-wide one stays good only for projects without thei
 from __future__ import annotations
 
 import hashlib
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -95,3 +96,15 @@ def test_a_maintainer_token_may_register(world):
     world.fake.set_member(project_id=world.project_id, user_id=uid, access_level=MAINTAINER)
     assert webhook_add(world, token=f"glpat-m-{uid}").returncode == 0
     assert len(_hooks(world)) == 1
+
+
+def test_a_token_that_is_no_secret_is_refused_before_the_body_is_read(world):
+    """Unauthenticated senders cost no body read: the answer comes while the body is still owed."""
+    host, port = world.server_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.sendall(
+            b"POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Note Hook\r\n"
+            b"X-Gitlab-Token: not-a-secret\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{"
+        )
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 401")
