@@ -6,6 +6,7 @@ this host that no longer exists, else when its time runs out.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -20,7 +21,24 @@ from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.tracking.clock import now_ms
 
 DEFAULT_TTL_MS = 300_000
-_HOST = socket.gethostname()[:24]
+
+
+def process_space(hostname: str | None = None) -> str:
+    """Who can see this process's pid: the host (its name and this boot) and the pid namespace.
+
+    Pods of one ReplicaSet share long name prefixes, containers may share a host name: only a holder
+    from the very same pid space may be declared dead by a missing pid.
+    """
+    parts = [hostname or socket.gethostname()]
+    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            parts.append(os.readlink(path) if path.endswith("/pid") else open(path).read().strip())
+        except OSError:
+            parts.append("?")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+_HOST = process_space()
 
 
 def new_holder() -> str:

@@ -20,6 +20,7 @@ from mltracker.service.tracking.clock import now_ms
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 DEFAULT_LEASE_MS = 120_000
+MAX_DEFER_AGE_MS = 3_600_000  # a job still waiting (429s, a busy lease) an hour after it was queued fails
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,21 @@ def retry_later(db: Database, job: Job, error: str, delay_ms: int) -> bool:
     return True
 
 
-def defer(db: Database, job: Job, reason: str, delay_ms: int) -> None:
-    """Queue the job again after delay_ms, giving back the attempt its claim counted."""
+def defer(db: Database, job: Job, reason: str, delay_ms: int, max_age_ms: int = MAX_DEFER_AGE_MS) -> bool:
+    """Queue the job again after delay_ms, giving back the attempt its claim counted. A wait does
+    not use up attempts, so a job older than max_age_ms (GitLab throttling it for good, a lease
+    that never frees) fails instead; False then."""
     now = now_ms()
     with db.write() as conn:
-        conn.execute(
-            update(jobs).where(jobs.c.id == job.id).values(
+        waited = conn.execute(
+            update(jobs).where(jobs.c.id == job.id, jobs.c.created_time > now - max_age_ms).values(
                 status=QUEUED, run_after=now + delay_ms, locked_until=None, attempts=max(0, job.attempts - 1),
                 last_error=reason[:2000], updated_time=now,
             )
-        )
+        ).rowcount
+    if not waited:
+        _finish(db, job, FAILED, f"still waiting after {max_age_ms // 1000} s: {reason}")
+    return bool(waited)
 
 
 def _finish(db: Database, job: Job, status: str, error: str | None) -> None:

@@ -52,8 +52,10 @@ def run_one(db: Database, handlers: dict[str, Handler], base_backoff_ms: int = 1
         handler(job)
     except RetryAfter as exc:
         delay = min(exc.delay_ms, MAX_DEFER_MS)
-        queue.defer(db, job, str(exc), delay)
-        log.info("job %s (%s) waits %d ms: %s", job.id, job.kind, delay, exc)
+        if queue.defer(db, job, str(exc), delay):
+            log.info("job %s (%s) waits %d ms: %s", job.id, job.kind, delay, exc)
+        else:
+            log.error("job %s (%s) failed: waited too long: %s", job.id, job.kind, exc)
     except PermanentError as exc:
         queue.fail(db, job, str(exc))
         log.error("job %s (%s) failed for good: %s", job.id, job.kind, exc)

@@ -108,3 +108,13 @@ def test_a_job_waiting_for_a_lease_retries_until_it_runs_out(database):
         conn.execute(update(leases).where(leases.c.name == "report:9:3").values(expires=0))
     assert run_one(database, {"report": report})
     assert len(done) == 1 and queue.jobs_of_project(database, 9)[0]["status"] == "done"
+
+
+def test_pods_whose_names_share_a_long_prefix_are_different_pid_spaces():
+    from mltracker.service.jobs.leases import holder_is_dead, new_holder, process_space
+
+    one, other = "mltracker-web-7d9f8c6b5-abcde", "mltracker-web-7d9f8c6b5-fghij"
+    assert process_space(one) != process_space(other)
+    missing_pid = 2**22 + 17
+    assert not holder_is_dead(f"{process_space('another-host')}:{missing_pid}:abc")
+    assert holder_is_dead(f"{new_holder().split(':')[0]}:{missing_pid}:abc")  # this pid space: gone

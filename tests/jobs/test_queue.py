@@ -146,3 +146,20 @@ def test_a_permanent_error_fails_the_job_without_retrying(database):
     assert not run_one(database, {"refused": refused}, base_backoff_ms=0)
     [row] = queue.jobs_of_project(database, 8)
     assert calls == [1] and row["status"] == "failed" and "400" in row["last_error"]
+
+
+def test_a_job_that_keeps_waiting_fails_once_it_is_too_old(database):
+    from mltracker.service.jobs.worker import RetryAfter
+
+    _clear(database)
+    queue.enqueue(database, project_id=9, kind="throttled", payload={}, dedupe_key="throttled")
+    with database.write() as conn:  # queued long ago
+        conn.execute(update(jobs).where(jobs.c.dedupe_key == "throttled")
+                     .values(created_time=jobs.c.created_time - queue.MAX_DEFER_AGE_MS - 1))
+
+    def throttled(job):
+        raise RetryAfter("GitLab answered 429", delay_ms=1_000)
+
+    assert run_one(database, {"throttled": throttled})
+    [row] = queue.jobs_of_project(database, 9)
+    assert row["status"] == "failed" and "429" in row["last_error"]
