@@ -4,6 +4,10 @@ wall-clock timestamps, the random name of the unnamed run), everything must be e
 
 This is the proof of "gives exactly what mlflow server gives". SQLite on both sides, so that even
 collation-dependent orderings are comparable.
+
+MLflow's own server behaviours (its test suite's cases: validation messages, the web UI's endpoints,
+bulk-interval sampling, model-version source rules, logged-model metrics) are checked side by side
+with `mlflow server` in tests/mlflow_compat/, on both of mltracker's storage configurations.
 """
 from __future__ import annotations
 
