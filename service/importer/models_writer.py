@@ -28,6 +28,7 @@ from mltracker.service.importer import ledger as lg
 from mltracker.service.importer.artifacts_copy import copy_tree, proxied_path
 from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.planner import Action, decide
+from mltracker.service.logged_models import metrics as logged_model_metrics
 from mltracker.service.logged_models.status import parse_status
 from mltracker.service.registry.stages import canonical_stage
 from mltracker.service.tracking import experiments as exps
@@ -82,6 +83,7 @@ def import_logged_model(ctx: ImportContext, model: dict, experiment_map: dict[st
         }], ["model_id"], ["name", "status", "last_updated_timestamp_ms", "model_type", "status_message"])
         _pairs(conn, logged_model_params, model_id, (model.get("data") or {}).get("params"))
         _pairs(conn, logged_model_tags, model_id, info.get("tags"))
+        _model_metrics(conn, ctx.project_id, model_id, target_experiment, (model.get("data") or {}).get("metrics"))
         ctx.ledger.record(conn, lg.LOGGED_MODEL, model_id, model_id, lg.STARTED)
     if ctx.copy_artifacts:
         source_root = proxied_path(info.get("artifact_uri"))
@@ -91,6 +93,15 @@ def import_logged_model(ctx: ImportContext, model: dict, experiment_map: dict[st
     with ctx.db.write() as conn:
         ctx.ledger.record(conn, lg.LOGGED_MODEL, model_id, model_id, lg.DONE, fingerprint)
     ctx.summary.add("logged_models_copied")
+
+
+def _model_metrics(conn, project_id: int, model_id: str, experiment_id: int, points) -> None:
+    """The points logged against the model (`log_metric(..., model_id=…)`), per run that logged them."""
+    by_run: dict[str, list[dict]] = {}
+    for point in points or []:
+        by_run.setdefault(point.get("run_id") or "", []).append({**point, "model_id": model_id})
+    for run_id, run_points in by_run.items():
+        logged_model_metrics.record(conn, project_id, run_id, experiment_id, run_points)
 
 
 def _pairs(conn, table, model_id: str, items) -> None:

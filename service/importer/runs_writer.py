@@ -1,4 +1,4 @@
-"""One run copied into the target, keeping its id: the run row, params and tags, full metric
+"""Runs copied into the target, keeping their ids: the run row, params and tags, full metric
 histories, dataset and model inputs/outputs, artifacts, then its final status and lifecycle stage.
 
 The run row is written as active and RUNNING together with the ledger's "started" entry, and takes
@@ -31,10 +31,10 @@ def run_fingerprint(run: dict) -> str:
     return lg.fingerprint({k: run.get(k) for k in ("info", "data", "inputs", "outputs")})
 
 
-def import_runs(ctx: ImportContext, runs: list[dict], target_experiment_id: int | None) -> None:
+def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int | None) -> None:
     """A batch of runs of one experiment: each planned on its own, their histories read together."""
     to_copy = []
-    for run in runs:
+    for run in batch:
         planned = _plan(ctx, run, target_experiment_id)
         if planned is not None:
             to_copy.append((run, *planned))

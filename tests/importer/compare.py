@@ -58,6 +58,8 @@ def snapshot(uri: str, experiment_names: list[str], with_models: bool = True) ->
                         "experiment": name, "name": model.name, "source_run_id": model.source_run_id,
                         "status": str(model.status), "params": model.params, "tags": model.tags,
                         "model_type": model.model_type, "creation_timestamp": model.creation_timestamp,
+                        "metrics": sorted((m.key, _num(m.value), m.step, m.timestamp, m.run_id)
+                                          for m in client.get_logged_model(model.model_id).metrics or []),
                     }
         if with_models:
             for registered in client.search_registered_models():

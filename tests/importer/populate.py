@@ -87,6 +87,7 @@ def main() -> None:
         mlflow.log_param("kind", "doubler")
         mlflow.log_metric("rmse", 0.25)
         info = mlflow.pyfunc.log_model(name="model", python_model=Doubler(), pip_requirements=["mlflow"])
+        mlflow.log_metric("val_rmse", 0.3, step=1, model_id=info.model_id)
     client.create_registered_model("doubler", tags={"domain": "math"}, description="doubles its input")
     v1 = client.create_model_version("doubler", info.model_uri, run_id=modelling.info.run_id,
                                      model_id=info.model_id, tags={"quality": "ok"}, description="first")

@@ -52,6 +52,7 @@ def imported(kind, s3, source, tmp_path_factory):
 def test_import_copies_everything_item_by_item(imported, source_snapshot):
     target, live, first = imported
     assert "conflicts: 0" in first.stdout, first.stdout
+    assert any(model["metrics"] for model in source_snapshot["logged_models"].values())
     assert_same(source_snapshot, snapshot(live.url, EXPERIMENTS))
 
 
