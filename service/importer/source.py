@@ -140,8 +140,10 @@ class SourceClient:
             if not token:
                 return
 
-    def metric_history(self, run_id: str, key: str, page_size: int = 5000) -> Iterator[list[dict]]:
-        """The metric's points, a page at a time (memory stays flat in the history's length)."""
+    def metric_history(self, run_id: str, key: str, page_size: int = 25_000) -> Iterator[list[dict]]:
+        """The metric's points, a page at a time (memory stays flat in the history's length). MLflow
+        pages by offset, so each page costs a scan of the ones before: pages are as large as the
+        bulk route's; GitLab answers at most 1000 whatever is asked."""
         token = None
         while True:
             params = {"run_id": run_id, "metric_key": key, "max_results": page_size}
