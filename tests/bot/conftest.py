@@ -168,6 +168,36 @@ class World:
         return [n for n in self.notes(mr_iid) if n["author"]["username"] == BOT_NAME]
 
 
+def project_jobs(world, kind: str | None = None) -> list[dict]:
+    """The bot's job queue for the world's project, as the server recorded it."""
+    from sqlalchemy import select
+
+    from mltracker.service.db.engine import Database
+    from mltracker.service.db.jobs_schema import jobs
+
+    db = Database(world.server.backend_store_uri)
+    try:
+        with db.read() as conn:
+            query = select(jobs).where(jobs.c.project_id == world.project_id)
+            if kind:
+                query = query.where(jobs.c.kind == kind)
+            return [dict(r._mapping) for r in conn.execute(query)]
+    finally:
+        db.dispose()
+
+
+def wait_for_settled_jobs(world, timeout: float = 60.0) -> list[dict]:
+    """Every job of the project finished (done or failed): whatever the bot was going to do, it did."""
+    settled: list[dict] = []
+
+    def all_finished():
+        settled[:] = project_jobs(world)
+        return all(j["status"] in ("done", "failed") for j in settled)
+
+    wait_until(all_finished, timeout=timeout)
+    return settled
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

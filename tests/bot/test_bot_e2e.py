@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from tests.bot.conftest import BOT_NAME, SECRET, bot_env, wait_until
+from tests.bot.conftest import BOT_NAME, SECRET, bot_env, project_jobs, wait_for_settled_jobs, wait_until
 from tests.conftest import run_mltracker
 
 SHA_MAIN = "a" * 40
@@ -49,7 +49,7 @@ def test_redelivered_hook_does_nothing_twice(world):
     answers = [world.deliver("Pipeline Hook", hook, key="same-delivery").json()["status"] for _ in range(3)]
     assert answers == ["queued", "duplicate", "duplicate"]
     wait_until(lambda: world.bot_notes(iid))
-    time.sleep(2)
+    wait_for_settled_jobs(world)
     assert len(world.bot_notes(iid)) == 1
     assert len([s for s in world.fake.bot_state()["statuses"] if s["sha"] == SHA_FEATURE]) == 1
 
@@ -104,7 +104,7 @@ def test_wrong_secret_is_refused_and_nothing_is_stored(world):
     hook = world.pipeline_hook(pipeline, "feature", SHA_FEATURE, iid)
     response = world.deliver("Pipeline Hook", hook, secret="wrong")
     assert response.status_code == 401 and response.json()["error_code"] == "UNAUTHENTICATED"
-    time.sleep(2)
+    assert project_jobs(world, "pipeline") == []  # refused before anything was queued
     assert world.bot_notes(iid) == []
     # the same event with the right secret is new work, not a duplicate: nothing was stored before
     assert world.deliver("Pipeline Hook", hook).json()["status"] == "queued"
@@ -218,7 +218,7 @@ def test_notes_not_for_the_bot_are_ignored(world):
     edited = world.note_hook(iid, f"@{BOT_NAME} help", world.dev)
     edited["object_attributes"]["action"] = "update"
     world.deliver("Note Hook", edited)
-    time.sleep(3)
+    wait_for_settled_jobs(world)
     assert world.bot_notes(iid) == []
     assert world.fake.bot_state()["awards"] == []
 
@@ -233,7 +233,8 @@ def test_work_stored_before_the_ack_survives_a_restart(fake, tmp_path):
         iid, pipeline = _baseline_and_feature(world)
         assert world.deliver("Pipeline Hook", world.pipeline_hook(pipeline, "feature", SHA_FEATURE, iid)).json()[
             "status"] == "queued"
-        time.sleep(1.5)
+        world.server = server
+        assert [j["status"] for j in project_jobs(world, "pipeline")] == ["queued"]
         assert world.bot_notes(iid) == []  # acknowledged, stored, not processed: now the service dies
     with run_mltracker(tmp_path, db, str(tmp_path / "a"), extra_env=bot_env(fake), workers=1) as server:
         [note] = wait_until(lambda: world.bot_notes(iid))

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 from mlflow import MlflowClient
 
-from tests.bot.conftest import BOT_NAME, BOT_TOKEN, World, wait_until
+from tests.bot.conftest import BOT_NAME, BOT_TOKEN, World, wait_for_settled_jobs, wait_until
 
 SHA_MAIN, SHA_FEATURE = "a" * 40, "b" * 40
 
@@ -93,7 +92,7 @@ def test_a_payload_cannot_change_who_wrote_a_note_or_what_it_says(world):
 
     [reply] = wait_until(lambda: _replies(world, iid))
     assert "❌" in reply["body"] and "Developer role" in reply["body"]
-    time.sleep(3)  # the other three must stay unanswered
+    wait_for_settled_jobs(world)  # the other three must stay unanswered
     assert len(world.bot_notes(iid)) == 1
     assert [a["awardable_id"] for a in world.fake.bot_state()["awards"]] == [
         forged_author["object_attributes"]["id"]]
@@ -139,7 +138,7 @@ def test_a_promote_retried_after_gitlab_failed_replies_once_and_promotes_once(wo
     [reply] = wait_until(lambda: _replies(world, iid), timeout=60)
     assert "✅" in reply["body"] and "version 1" in reply["body"]
     assert [r.get("failed") for r in world.fake.requests() if r.get("failed")] == [502]
-    time.sleep(2)
+    wait_for_settled_jobs(world)
     assert len(world.bot_notes(iid)) == 1
     assert len(_versions(world, "churn")) == 1
     awards = [a for a in world.fake.bot_state()["awards"] if a["awardable_id"] == note["object_attributes"]["id"]]

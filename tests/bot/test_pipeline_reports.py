@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 
 from sqlalchemy import select
 
-from tests.bot.conftest import BOT_TOKEN, new_id, wait_until
+from tests.bot.conftest import BOT_TOKEN, new_id, wait_for_settled_jobs, wait_until
 
 SHA_MAIN = "d" * 40
 SHA_FEATURE = "e" * 40
@@ -101,7 +100,7 @@ def test_a_refused_status_fails_the_job_at_once_and_says_why(world):
     wait_until(lambda: world.bot_notes(iid))
     jobs = wait_until(lambda: [j for j in _jobs(world) if j["status"] == "failed"])
     assert jobs[0]["attempts"] == 1 and "422" in jobs[0]["last_error"]
-    time.sleep(2)
+    wait_for_settled_jobs(world)
     assert len([r for r in world.fake.requests() if r.get("failed") == 422]) == 1  # never retried
     log = world.server.log()
     assert f"GitLab refused POST /projects/{world.project_id}/statuses/{SHA_FEATURE} (HTTP 422)" in log
