@@ -8,7 +8,7 @@ from functools import cached_property
 from mltracker.bot.gitlab_port import BotGitLab
 from mltracker.service.auth.policy import access_policy
 from mltracker.service.db.engine import Database
-from mltracker.service.reporting.links import Links
+from mltracker.service.report_data.links import Links
 from mltracker.service.settings import Settings
 
 WEB_URL_TTL_S = 300.0  # a renamed or moved project gets its new address after this

@@ -25,7 +25,7 @@ from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.errors import MlflowError
 from mltracker.service.gitlab.client import GitLabNotVisible
 from mltracker.service.registry.promote import promote
-from mltracker.service.reporting.candidates import candidate_data, experiment_tags
+from mltracker.service.report_data.candidates import candidate_data, experiment_tags
 from mltracker.service.tracking.experiments import get_experiment_rows
 
 log = logging.getLogger("mltracker.bot")

@@ -21,7 +21,7 @@ from mltracker.service.jobs.leases import LeaseBusy, held
 from mltracker.service.jobs.uploads import upload_once
 from mltracker.service.jobs.worker import RetryAfter
 from mltracker.service.linking.links import runs_of_pipeline
-from mltracker.service.reporting.pipeline_report import comparison_report
+from mltracker.service.report_data.pipeline_report import comparison_report
 
 log = logging.getLogger("mltracker.bot")
 

@@ -12,7 +12,7 @@ from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.db.schema import ci_links, experiments, latest_metrics, runs
 from mltracker.service.gate.evaluate import Candidate, GateResult, evaluate
 from mltracker.service.linking.links import runs_of_pipeline
-from mltracker.service.reporting.candidates import experiment_tags
+from mltracker.service.report_data.candidates import experiment_tags
 
 
 @dataclass(frozen=True)

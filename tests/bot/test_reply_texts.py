@@ -6,7 +6,7 @@ import pytest
 
 from mltracker.bot.commands import Reply, parse
 from mltracker.bot.runners.comment import promoted_text, refusal
-from mltracker.service.reporting.links import Links
+from mltracker.service.report_data.links import Links
 from tests.bot.test_comment_commands_e2e import assert_inert
 
 NAMES = [

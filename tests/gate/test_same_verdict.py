@@ -10,8 +10,8 @@ from mltracker.service.linking.links import JobLink, record_link
 from mltracker.service.registry import aliases
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import versions
-from mltracker.service.reporting.links import Links
-from mltracker.service.reporting.pipeline_report import comparison_report
+from mltracker.service.report_data.links import Links
+from mltracker.service.report_data.pipeline_report import comparison_report
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking import runs as run_store
 

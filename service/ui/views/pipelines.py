@@ -11,8 +11,8 @@ from markupsafe import Markup
 from mltracker.reports import render_html
 from mltracker.service.context import current_project_id, services
 from mltracker.service.linking.links import links_of_runs, runs_of_pipeline
-from mltracker.service.reporting.links import Links
-from mltracker.service.reporting.pipeline_report import comparison_report
+from mltracker.service.report_data.links import Links
+from mltracker.service.report_data.pipeline_report import comparison_report
 from mltracker.service.tracking.run_loading import load_runs
 from mltracker.service.ui.blueprint import bp, error_page
 from mltracker.service.ui.candidate_view import CandidateRow

@@ -6,8 +6,8 @@ from sqlalchemy import Connection
 from mltracker.reports import BaselineData, ExperimentData, Report, build_report
 from mltracker.service.comparison.baseline import select_baseline
 from mltracker.service.comparison.rules import ComparisonRules
-from mltracker.service.reporting.candidates import candidate_data, experiment_of_runs, experiment_tags
-from mltracker.service.reporting.links import Links
+from mltracker.service.report_data.candidates import candidate_data, experiment_of_runs, experiment_tags
+from mltracker.service.report_data.links import Links
 from mltracker.service.tracking.experiments import get_experiment_rows
 
 
