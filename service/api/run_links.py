@@ -14,14 +14,18 @@ Rules for client-sent `gitlab.*` tags:
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from mltracker.service.auth import authorizer, current_grant
 from mltracker.service.auth.credentials import USER
 from mltracker.service.context import services
-from mltracker.service.db.schema import tags as tags_table
 from mltracker.service.errors import invalid
-from mltracker.service.linking.links import GITLAB_TAG_PREFIX, TAG_JOB_ID, JobLink, link_of_run, record_link
+from mltracker.service.linking.links import (
+    GITLAB_TAG_PREFIX,
+    TAG_JOB_ID,
+    JobLink,
+    link_of_run,
+    record_link,
+    run_tag_values,
+)
 from mltracker.service.linking.resolve import link_for_job, verified_job
 
 __all__ = ["link_for_new_run", "link_for_logged_tags", "check_tag_deletion", "record_link"]
@@ -92,11 +96,7 @@ def link_for_logged_tags(project_id: int, run_id: str, client_tags: list[dict]) 
         return None
     job_id = claimed.pop(TAG_JOB_ID, None)
     with services().db.read() as conn:
-        stored = dict(conn.execute(
-            select(tags_table.c.key, tags_table.c.value).where(
-                tags_table.c.run_uuid == run_id, tags_table.c.key.in_(list(claimed) + [TAG_JOB_ID])
-            )
-        ).all())
+        stored = run_tag_values(conn, run_id, list(claimed) + [TAG_JOB_ID])
         existing = link_of_run(conn, run_id)
     forged = sorted(k for k, v in claimed.items() if stored.get(k) != v)
     if forged:

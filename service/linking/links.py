@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, func, select
 
-from mltracker.service.db.schema import ci_links, runs
+from mltracker.service.db.schema import ci_links, runs, tags
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.tracking.clock import now_ms
 
@@ -146,3 +146,10 @@ def latest_pipeline_runs_on_ref(conn: Connection, project_id: int, experiment_id
     if pipeline_id is None:
         return []
     return runs_of_pipeline(conn, project_id, pipeline_id, experiment_id)
+
+
+def run_tag_values(conn: Connection, run_id: str, keys: list[str]) -> dict[str, str]:
+    """The run's stored values of these tag keys (absent keys left out)."""
+    return dict(conn.execute(
+        select(tags.c.key, tags.c.value).where(tags.c.run_uuid == run_id, tags.c.key.in_(keys))
+    ).all())

@@ -63,6 +63,13 @@ def experiment_summaries(conn: Connection, project_id: int) -> list[ExperimentSu
     return result
 
 
+def runs_of_project(conn: Connection, project_id: int, run_ids: list[str]) -> set[str]:
+    """Which of these run ids belong to the project."""
+    return set(conn.execute(
+        select(runs.c.run_uuid).where(runs.c.run_uuid.in_(run_ids), runs.c.project_id == project_id)
+    ).scalars())
+
+
 def count_runs(conn: Connection, experiment_id: int, filter_string: str | None) -> int:
     """How many active candidates of an experiment match the filter (MlflowError on a bad one)."""
     where = compile_run_filter(parse_filter(filter_string, RunVocabulary()), conn.dialect.name)

@@ -6,18 +6,16 @@ import dataclasses
 
 from flask import render_template, request
 from markupsafe import Markup
-from sqlalchemy import select
 
 from mltracker.reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
 from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.context import current_project_id, services
-from mltracker.service.db.schema import runs
 from mltracker.service.tracking.experiments import experiment_tags_of, get_experiment_rows
 from mltracker.service.tracking.run_loading import load_runs
 from mltracker.service.ui import charts
 from mltracker.service.ui.blueprint import bp, error_page, ui_url
 from mltracker.service.ui.candidate_view import CandidateRow
-from mltracker.service.ui.queries import MAX_COMPARE, histories
+from mltracker.service.ui.queries import MAX_COMPARE, histories, runs_of_project
 
 
 @bp.get("/compare")
@@ -27,9 +25,7 @@ def compare():
         return error_page(400, "Pick candidates to compare",
                           "Tick two or more candidates in an experiment's table, then press Compare.")
     with services().db.read() as conn:
-        owned = set(conn.execute(
-            select(runs.c.run_uuid).where(runs.c.run_uuid.in_(run_ids), runs.c.project_id == current_project_id())
-        ).scalars())
+        owned = runs_of_project(conn, current_project_id(), run_ids)
         run_ids = [r for r in run_ids if r in owned]
         rows = [CandidateRow.from_json(r) for r in load_runs(conn, run_ids)]
         history = histories(conn, run_ids)
