@@ -139,10 +139,13 @@ def _declares_body(environ: dict) -> bool:
 
 def _drain(environ: dict) -> bool:
     """Read the rest of the body; True when it ended within DRAIN_LIMIT bytes and DRAIN_SECONDS."""
-    stream = environ.get("wsgi.input")
+    sock = environ.get("gunicorn.socket")
+    # gunicorn's wsgi.input ends with the body; another server's (werkzeug's) may be the raw
+    # connection, where a read past the body waits for bytes that never come: read through the
+    # request's own length-bounded stream there.
+    stream = environ.get("wsgi.input") if isinstance(sock, socket.socket) else request.stream
     if stream is None:
         return True
-    sock = environ.get("gunicorn.socket")
     deadline = time.monotonic() + DRAIN_SECONDS
     prior = sock.gettimeout() if isinstance(sock, socket.socket) else None
     drained = 0
