@@ -102,9 +102,10 @@ def test_traversal_refused(client, destination, url):
         assert response.status_code == 400, (method, url, response.data)
         body = response.get_json()
         assert body["error_code"] == "INVALID_PARAMETER_VALUE"
-        # NUL is refused anywhere in a request before the artifact rules see the path.
-        assert body["message"] == ("Invalid path: it may not contain NUL characters." if "%00" in url
-                                   else "Invalid path")
+        # A NUL may be refused by the request-wide check before the artifact rules see the path.
+        allowed = {"Invalid path", "Invalid path: it may not contain NUL characters."} if "%00" in url else {
+            "Invalid path"}
+        assert body["message"] in allowed
     assert destination.keys() == []
 
 
