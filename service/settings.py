@@ -61,6 +61,9 @@ class Settings:
     http_idle_timeout: float = 60.0
     http_max_connections: int = 1000
     upload_sweep_interval: float = 600.0
+    # Model-version source schemes that name a host and are still accepted (MLflow's own variable,
+    # MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES, comma-separated; none by default).
+    allowed_host_addressed_schemes: frozenset[str] = frozenset()
 
     @property
     def local_mode(self) -> bool:
@@ -128,5 +131,11 @@ def settings_from_env(**overrides) -> Settings:
         "unverified_job_access_level": _number("UNVERIFIED_JOB_ACCESS_LEVEL", int),
         "promote_min_access_level": _number("PROMOTE_MIN_ACCESS_LEVEL", int),
         "trusted_proxy_hops": _number("TRUSTED_PROXY_HOPS", int),
+        "allowed_host_addressed_schemes": _scheme_list(os.environ.get("MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES")),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
+
+
+def _scheme_list(value: str | None) -> frozenset[str] | None:
+    schemes = frozenset(s.strip().lower() for s in (value or "").split(",") if s.strip())
+    return schemes or None

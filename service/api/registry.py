@@ -191,6 +191,7 @@ def create_model_version():
             tags=tags,
             run_link=msg.string("run_link"),
             description=msg.string("description"),
+            allowed_schemes=services().settings.allowed_host_addressed_schemes,
         )
         if row.model_id:
             logged_model_store.record_model_version(conn, project_id, row.model_id, row.name, row.version)

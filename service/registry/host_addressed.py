@@ -2,11 +2,11 @@
 3.17 refuses them (mlflow/store/artifact/host_policy.py): a version's files are served from this
 server's own artifact store, never fetched from a host a client named.
 
-MLflow's knob MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES (comma-separated schemes) is honoured.
+MLflow's knob MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES (comma-separated schemes) is honoured:
+it reaches here as `allowed`, from Settings.
 """
 from __future__ import annotations
 
-import os
 import urllib.parse
 
 from mltracker.service.errors import MlflowError, invalid
@@ -29,12 +29,8 @@ def _names_a_host(uri: str) -> bool:
     return scheme != "mlflow-artifacts" or bool(urllib.parse.urlparse(uri).netloc)
 
 
-def _allowed() -> set[str]:
-    return {s.strip().lower() for s in os.environ.get(ALLOW_VARIABLE, "").split(",") if s.strip()}
-
-
-def refusal(uri: str, field_name: str) -> MlflowError | None:
-    if not _names_a_host(uri) or _scheme(uri) in _allowed():
+def refusal(uri: str, field_name: str, allowed: frozenset[str] = frozenset()) -> MlflowError | None:
+    if not _names_a_host(uri) or _scheme(uri) in allowed:
         return None
     scheme = _scheme(uri)
     return invalid(

@@ -158,12 +158,13 @@ def resolve(
     run_id: str | None,
     model_id: str | None,
     lookup_version=None,
+    allowed_schemes: frozenset[str] = frozenset(),
 ) -> ResolvedSource:
     """Check `source` against the request's run_id / model_id and work out where it is stored.
 
     `lookup_version(name, ModelUri) -> model_versions row` resolves registered-model sources.
     """
-    if (refused := host_addressed.refusal(source, "source")) is not None:
+    if (refused := host_addressed.refusal(source, "source", allowed_schemes)) is not None:
         raise refused
     parsed = urllib.parse.urlparse(source)
     if parsed.scheme == "models":

@@ -84,8 +84,10 @@ def create(
     run_link=None,
     description=None,
     user_id=None,
+    allowed_schemes: frozenset[str] = frozenset(),
 ):
-    """A new version of `name`; returns its row. The caller's transaction makes it all-or-nothing."""
+    """A new version of `name`; returns its row. The caller's transaction makes it all-or-nothing.
+    `allowed_schemes`: host-naming source schemes accepted all the same (Settings)."""
     v.validate_model_name(name)
     tags = tags or []
     for tag in tags:
@@ -93,6 +95,7 @@ def create(
     resolved = sources.resolve(
         conn, project_id, source, run_id, model_id,
         lookup_version=lambda uri: lookup_by_model_uri(conn, project_id, uri),
+        allowed_schemes=allowed_schemes,
     )
     model = rms.get_row(conn, project_id, name, for_update=True)
     number = next_version(conn, model.id)
