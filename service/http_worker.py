@@ -175,9 +175,14 @@ class BufferingThreadWorker(ThreadWorker):
         reading.conn.close()
 
     def murder_keepalived(self):
+        if not self.alive:
+            # Shutting down: a connection waiting for its next request has nothing in flight, so
+            # it is closed now rather than when its keep-alive time or the graceful timeout ends.
+            for conn in self.keepalived_conns:
+                conn.timeout = 0
         super().murder_keepalived()
         now = time.monotonic()
-        for reading in [r for r in self.reading.values() if r.deadline < now]:
+        for reading in [r for r in self.reading.values() if r.deadline < now or (not self.alive and not r.data)]:
             self._drop(reading)
 
     # ---------------------------------------------------------------- threads
