@@ -25,7 +25,8 @@ run: install
 	$(BIN)/mltracker serve
 
 test: install-test mlflow2-client
-	MLTRACKER_MLFLOW2_PYTHON=$(CURDIR)/$(MLFLOW2_VENV)/bin/python $(BIN)/pytest $(PYTEST_ARGS)
+	MLTRACKER_MLFLOW2_PYTHON=$(CURDIR)/$(MLFLOW2_VENV)/bin/python PYTEST=$(BIN)/pytest PYTEST_ARGS="$(PYTEST_ARGS)" \
+		bash tests/run_suite.sh
 
 clean:
 	rm -rf $(VENV) $(MLFLOW2_VENV) mltracker-data
