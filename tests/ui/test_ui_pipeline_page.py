@@ -12,7 +12,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.conftest import run_mltracker  # noqa: E402
-from tests.ui.conftest import browser, page, screenshot  # noqa: E402,F401  (fixtures)
+from tests.ui.conftest import screenshot  # noqa: E402  (browser and page are this folder's fixtures)
 
 PIPELINE, MAIN_PIPELINE = 4242, 4200
 
