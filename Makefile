@@ -33,10 +33,14 @@ clean:
 
 # Side-by-side benchmark against a pinned `mlflow server` (benchmarks/README.md).
 # BENCH_ARGS=--quick for the one-minute version.
-.PHONY: bench bench-scale
+.PHONY: bench bench-scale bench-scale-out
 bench: install-test
 	$(BIN)/python benchmarks/compare_mlflow.py $(BENCH_ARGS)
 
 # Search latency with 100,000 runs × 20 metrics in PostgreSQL.
 bench-scale: install-test
 	$(BIN)/python benchmarks/scale_search.py $(BENCH_ARGS)
+
+# Replicas behind HAProxy on one PostgreSQL and one S3 (moto): 1 vs 2 replicas, nothing lost or doubled.
+bench-scale-out: install-test
+	$(BIN)/python benchmarks/scale_out.py $(BENCH_ARGS)
