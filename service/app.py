@@ -91,7 +91,9 @@ def prepare_database(db: Database, settings: Settings) -> None:
 
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:
-    from mltracker.service.api import artifact_list, artifacts, logged_models, registry, ui_artifacts
+    from mltracker.service.api import (
+        artifact_list, artifacts, evaluation_datasets, logged_models, registry, scorers, ui_artifacts,
+    )
 
     for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, logged_models.bp,
                       ui_artifacts.uploads):
@@ -102,4 +104,6 @@ def _mount_api(app: Flask, project_api: Blueprint) -> None:
     v3 = Blueprint("v3", __name__)
     v3.add_url_rule("/server-info", view_func=server_info.server_info)
     mount(app, project_api, v3, V3_PREFIXES)
+    for blueprint in (evaluation_datasets.bp, scorers.bp):
+        mount(app, project_api, blueprint, V3_PREFIXES)
     app.register_blueprint(server_info.bp)

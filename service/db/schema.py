@@ -174,3 +174,4 @@ from mltracker.service.db import registry_schema  # noqa: E402,F401  (registers 
 from mltracker.service.db import sessions_schema  # noqa: E402,F401  (registers the web UI sessions table)
 from mltracker.service.importer import progress_schema  # noqa: E402,F401  (registers the importer progress table)
 from mltracker.service.db import bot_schema  # noqa: E402,F401  (registers the bot's webhook-secret and reply tables)
+from mltracker.service.db import evaluation_schema  # noqa: E402,F401  (registers the evaluation dataset and scorer tables)
