@@ -21,6 +21,7 @@ READ_ONLY_POSTS = (
     "/logged-models/search",
     "/registered-models/get-latest-versions",
     "/experiments/search-datasets",
+    "/datasets/search",
 )
 READABLE_VISIBILITIES = ("public", "internal")
 

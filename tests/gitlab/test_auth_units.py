@@ -62,6 +62,8 @@ def test_token_shapes():
     ("POST", "/projects/1/api/2.0/mlflow/registered-models/search", READ),
     ("POST", "/projects/1/api/2.0/mlflow/model-versions/search", READ),
     ("POST", "/projects/1/api/2.0/mlflow/logged-models/search", READ),
+    ("POST", "/projects/1/api/3.0/mlflow/datasets/search", READ),
+    ("POST", "/projects/1/api/3.0/mlflow/datasets/create", WRITE),
     ("POST", "/projects/1/api/2.0/mlflow/runs/create", WRITE),
     ("POST", "/projects/1/api/2.0/mlflow/runs/search-extra", WRITE),
     ("PUT", "/projects/1/api/2.0/mlflow-artifacts/artifacts/x", WRITE),
