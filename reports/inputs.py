@@ -25,6 +25,8 @@ class CandidateData:
     ui_url: str | None = None
     job_url: str | None = None
     duration_s: float | None = None  # wall-clock run time, shown next to the name
+    # An `mlflow.genai.evaluate` run: where its examples that failed a scorer are listed.
+    failing_examples_url: str | None = None
 
     @property
     def label(self) -> str:

@@ -102,6 +102,8 @@ def _candidate_cell(row: Row, experiment: ExperimentReport) -> Md:
         parts = [f"{BEST_ROW_MARK} {name}" if best else name]
         if escaping.safe_url(candidate.job_url):
             parts.append(_link("job", candidate.job_url))
+    if escaping.safe_url(candidate.failing_examples_url):
+        parts.append(_link("failing examples", candidate.failing_examples_url))
     text = " · ".join(parts)
     details = []
     if candidate.status and candidate.status.upper() != "FINISHED":

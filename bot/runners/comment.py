@@ -22,6 +22,7 @@ from mltracker.reports.escaping import code_block, md_code, safe_url
 from mltracker.service.artifacts.factory import storage_from_destination
 from mltracker.service.auth.policy import role_name
 from mltracker.service.comparison.rules import ComparisonRules
+from mltracker.service.comparison.scorer_metrics import experiment_scorer_metrics
 from mltracker.service.errors import MlflowError
 from mltracker.service.gitlab.client import GitLabNotVisible
 from mltracker.service.registry.promote import promote
@@ -162,9 +163,10 @@ def _compare(ctx: BotContext, note: CommandNote, command: Compare) -> str:
             links = ctx.links(note.project_id)
             a, b = candidate_data(conn, [first.run_id, second.run_id], ui_url_for=links.candidate)
             tags = experiment_tags(conn, second.experiment_id)
+            scorer_aggregates = experiment_scorer_metrics(conn, second.experiment_id)
     except (CandidateNotFound, AmbiguousCandidate) as exc:
         return refusal(_explain(exc))
-    return render_compare(a, b, rules=ComparisonRules(tags))
+    return render_compare(a, b, rules=ComparisonRules(tags, scorer_metrics=scorer_aggregates))
 
 
 def _explain(exc: Exception) -> str:

@@ -1,5 +1,6 @@
 """Which way is better for a metric: a configured direction, else the experiment tag
-`mltracker.direction.<metric>`, else the metric's name (`val_loss` lower, `val_acc` higher)."""
+`mltracker.direction.<metric>`, else higher for a GenAI scorer's aggregate (`<scorer>/mean`), else
+the metric's name (`val_loss` lower, `val_acc` higher)."""
 from __future__ import annotations
 
 import re
@@ -59,13 +60,15 @@ def resolve_direction(
     metric: str,
     tags: Mapping[str, str] | None = None,
     configured: Mapping[str, str | Direction] | None = None,
+    known: Direction | None = None,
 ) -> Direction:
-    """Configured direction (not `auto`), then the experiment tag, then the metric's name."""
+    """Configured direction (not `auto`), then the experiment tag, then what is known of the metric
+    (a GenAI scorer's aggregate is higher-is-better), then the metric's name."""
     for source in (configured or {}).get(metric), (tags or {}).get(DIRECTION_TAG_PREFIX + metric):
         direction = parse_direction(source)
         if direction is not None:
             return direction
-    return infer_direction(metric)
+    return known or infer_direction(metric)
 
 
 def ignored_direction_tags(tags: Mapping[str, str]) -> list[str]:

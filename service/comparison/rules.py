@@ -25,9 +25,12 @@ class ComparisonRules:
     tags: Mapping[str, str] = field(default_factory=dict)
     directions: Mapping[str, str | Direction] = field(default_factory=dict)  # configured, per metric
     explicit_primary_metrics: Sequence[str] | None = None
+    # Aggregates of GenAI scorers (scorer_metrics.experiment_scorer_metrics): higher is better.
+    scorer_metrics: frozenset[str] = frozenset()
 
     def direction(self, metric: str) -> Direction:
-        return resolve_direction(metric, self.tags, self.directions)
+        known = Direction.MAX if metric in self.scorer_metrics else None
+        return resolve_direction(metric, self.tags, self.directions, known)
 
     def primary_metrics(self, logged_order: Sequence[str]) -> list[str]:
         return primary_metrics(self.tags, logged_order, self.explicit_primary_metrics)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from mltracker.service.comparison.baseline import select_baseline
 from mltracker.service.comparison.direction import AUTO
 from mltracker.service.comparison.rules import ComparisonRules
+from mltracker.service.comparison.scorer_metrics import experiment_scorer_metrics
 from mltracker.service.db.schema import ci_links, experiments, latest_metrics, runs
 from mltracker.service.gate.evaluate import Candidate, GateResult, evaluate
 from mltracker.service.linking.links import runs_of_pipeline
@@ -31,7 +32,8 @@ def judge_pipeline(conn: Connection, project_id: int, question: GateQuestion) ->
     all_runs = runs_of_pipeline(conn, project_id, q.pipeline_id)
     experiment_id, experiment_name = _experiment(conn, project_id, q.experiment, all_runs, q.metric)
     configured = {} if q.direction == AUTO else {q.metric: q.direction}
-    rules = ComparisonRules(experiment_tags(conn, experiment_id) if experiment_id is not None else {}, configured)
+    rules = ComparisonRules(experiment_tags(conn, experiment_id) if experiment_id is not None else {}, configured,
+                            scorer_metrics=experiment_scorer_metrics(conn, experiment_id))
     pipeline_runs, baseline = [], None
     if experiment_id is not None:
         pipeline_runs = runs_of_pipeline(conn, project_id, q.pipeline_id, experiment_id)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from sqlalchemy import Connection, func, select
 
 from mltracker.reports import CandidateData
+from mltracker.service.comparison.scorer_metrics import is_genai_evaluation
 from mltracker.service.db.schema import metrics, runs
 from mltracker.service.tracking.experiments import experiment_tags_of
 from mltracker.service.tracking.metric_history import sampled_history
@@ -21,8 +22,10 @@ def candidate_data(
     *,
     ui_url_for=lambda run_id: None,
     job_url_for=lambda job_id: None,
+    failing_examples_url_for=lambda run_id: None,
 ) -> list[CandidateData]:
-    """Final metrics, params, a downsampled history per metric, and links, for each run."""
+    """Final metrics, params, a downsampled history per metric, and links (for an
+    `mlflow.genai.evaluate` run, to its failing examples too), for each run."""
     loaded = load_runs(conn, run_ids)
     order = _metric_order(conn, run_ids)
     result = []
@@ -47,6 +50,7 @@ def candidate_data(
             ui_url=ui_url_for(run_id),
             job_url=job_url_for(tags[JOB_ID_TAG]) if tags.get(JOB_ID_TAG) else None,
             duration_s=(end - info["start_time"]) / 1000 if end else None,
+            failing_examples_url=failing_examples_url_for(run_id) if is_genai_evaluation(tags) else None,
         ))
     return result
 

@@ -21,6 +21,10 @@ class Links:
     def candidate(self, run_id: str) -> str:
         return f"{self.project}/candidates/{run_id}"
 
+    def failing_examples(self, run_id: str) -> str:
+        """The traces of an `mlflow.genai.evaluate` run that a scorer failed."""
+        return f"{self.candidate(run_id)}/traces?assessment=failing"
+
     def compare(self, run_ids: list[str]) -> str:
         return f"{self.project}/compare?{urlencode([('run', r) for r in run_ids])}"
 

@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 from mltracker.reports import BaselineData, ExperimentData, Report, build_report
 from mltracker.service.comparison.baseline import select_baseline
 from mltracker.service.comparison.rules import ComparisonRules
+from mltracker.service.comparison.scorer_metrics import experiment_scorer_metrics
 from mltracker.service.report_data.candidates import candidate_data, experiment_of_runs, experiment_tags
 from mltracker.service.report_data.links import Links
 from mltracker.service.tracking.experiments import get_experiment_rows
@@ -25,7 +26,8 @@ def comparison_report(
     names = get_experiment_rows(conn, list(grouped))
     experiments = []
     for experiment_id, ids in grouped.items():
-        rules = ComparisonRules(experiment_tags(conn, experiment_id), directions or {})
+        rules = ComparisonRules(experiment_tags(conn, experiment_id), directions or {},
+                                scorer_metrics=experiment_scorer_metrics(conn, experiment_id))
         baseline = None
         if target_branch:
             chosen = select_baseline(conn, project_id, experiment_id, target_branch, rules, exclude_pipeline_id)
@@ -46,4 +48,5 @@ def comparison_report(
 
 
 def _candidates(conn: Connection, run_ids: list[str], links: Links):
-    return candidate_data(conn, run_ids, ui_url_for=links.candidate, job_url_for=links.job)
+    return candidate_data(conn, run_ids, ui_url_for=links.candidate, job_url_for=links.job,
+                          failing_examples_url_for=links.failing_examples)

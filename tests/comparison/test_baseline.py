@@ -88,3 +88,36 @@ def test_comparison_report_has_baseline_first_and_verdict(database):
     assert section.verdict.kind == "improves" and section.verdict.candidate == "lr-0.01"
     assert section.rows[1].candidate.ui_url == f"http://ml.test/projects/{project}/candidates/{better}"
     assert section.baseline.pipeline_url == "http://gitlab.test/g/p/-/pipelines/40"
+
+
+def _evaluation(conn, project, experiment, name, pass_rate, pipeline, ref="main", mr=None):
+    """A run as `mlflow.genai.evaluate` leaves it: its run type tag and `<scorer>/mean` metrics."""
+    run_id = run_store.create_run(conn, project, experiment, "ci", None,
+                                  [{"key": "mlflow.runType", "value": "genai_evaluate"}], name)
+    run_store.log_batch(conn, project, run_id, [run_store.MetricPoint("latency_ok/mean", pass_rate, 1, 0)], [], [])
+    record_link(conn, project, run_id, JobLink(next(_ids), pipeline, "f" * 40, ref, mr, "dev"))
+    return run_id
+
+
+def test_genai_scorer_means_are_higher_is_better_and_link_to_failing_examples(database):
+    project = _project()
+    links = Links("http://ml.test", project, "http://gitlab.test/g/p")
+    with database.write() as conn:
+        experiment = exps.create_experiment(conn, project, "genai-report")
+        base = _evaluation(conn, project, experiment, "prompt-v1", 0.5, pipeline=50)
+        better = _evaluation(conn, project, experiment, "prompt-v2", 0.75, pipeline=51, ref="feature", mr=6)
+        plain = _candidate(conn, project, experiment, "not-an-evaluation", 0.1, pipeline=51, ref="feature", mr=6)
+        report = comparison_report(conn, project, [better, plain], target_branch="main", links=links,
+                                   exclude_pipeline_id=51)
+        tagged = comparison_report(conn, project, [better], target_branch="main", links=links,
+                                   exclude_pipeline_id=51, directions={"latency_ok/mean": "min"})
+    [section] = report.experiments
+    # By its name alone ("latency") the metric would be lower-is-better; as a scorer's pass rate it is not.
+    assert section.directions["latency_ok/mean"].value == "max"
+    assert section.rows[0].candidate.run_id == base
+    assert section.verdict.kind == "improves" and section.verdict.candidate == "prompt-v2"
+    by_name = {row.candidate.name: row.candidate for row in section.rows}
+    assert by_name["prompt-v2"].failing_examples_url == (
+        f"http://ml.test/projects/{project}/candidates/{better}/traces?assessment=failing")
+    assert by_name["not-an-evaluation"].failing_examples_url is None
+    assert tagged.experiments[0].directions["latency_ok/mean"].value == "min"

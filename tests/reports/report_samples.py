@@ -95,3 +95,38 @@ def hostile_experiment() -> ExperimentData:
         baseline=BaselineData("main @dev `", base, None),
         rules=ComparisonRules({"mltracker.direction.acc|<b>": "sideways"}),
     )
+
+
+def genai_experiment() -> ExperimentData:
+    """Two prompt variants evaluated with `mlflow.genai.evaluate` against `main`'s: scorer means
+    (pass rates for pass/fail scorers) compared like any metric, higher is better for scorers even
+    when their names suggest otherwise, a configured direction winning, and links to each
+    evaluation's failing examples."""
+    scorers = frozenset({"correctness/mean", "latency_ok/mean", "response_time_s/mean"})
+
+    def evaluation(name: str, correctness: float, latency_ok: float, seconds: float, prompt: str,
+                   job: int | None) -> CandidateData:
+        return CandidateData(
+            run_id=f"run-{name}", name=name,
+            metrics={"correctness/mean": correctness, "latency_ok/mean": latency_ok,
+                     "response_time_s/mean": seconds},
+            params={"prompt_version": prompt},
+            metric_order=["correctness/mean", "latency_ok/mean", "response_time_s/mean"],
+            ui_url=f"https://mltracker.example.com/projects/7/candidates/run-{name}",
+            job_url=f"https://gitlab.example.com/ml/bot/-/jobs/{job}" if job else None,
+            duration_s=95,
+            failing_examples_url=f"https://mltracker.example.com/projects/7/candidates/run-{name}/traces"
+                                 "?assessment=failing",
+        )
+
+    return ExperimentData(
+        name="support-bot-eval",
+        rules=ComparisonRules({"mltracker.direction.response_time_s/mean": "min"}, scorer_metrics=scorers),
+        baseline=BaselineData("main", evaluation("prompt-v3", 0.75, 1.0, 1.8, "v3", None),
+                              "https://gitlab.example.com/ml/bot/-/pipelines/200"),
+        candidates=[
+            evaluation("prompt-v4", 0.875, 1.0, 2.1, "v4", 2001),
+            evaluation("prompt-v4-short", 0.625, 0.875, 1.2, "v4-short", 2002),
+        ],
+        ui_url="https://mltracker.example.com/projects/7/experiments/5",
+    )

@@ -41,6 +41,11 @@ def two_experiments_report() -> str:
                            pipeline="#101")
 
 
+def genai_report() -> str:
+    return render_markdown(build_report([samples.genai_experiment()]), pipeline="#201",
+                           pipeline_url="https://gitlab.example.com/ml/bot/-/pipelines/201")
+
+
 def pipeline_html() -> str:
     return render_html(build_report([samples.pipeline_experiment()]), {"cls-resnet-history.png": "/uploads/h.png"})
 
@@ -51,6 +56,7 @@ CASES = {
     "compare_reply.md": compare_reply,
     "two_experiments_report.md": two_experiments_report,
     "pipeline_report.html": pipeline_html,
+    "genai_report.md": genai_report,
 }
 
 

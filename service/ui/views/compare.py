@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from mltracker.reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
 from mltracker.service.comparison.rules import ComparisonRules
+from mltracker.service.comparison.scorer_metrics import experiment_scorer_metrics
 from mltracker.service.context import current_project_id, services
 from mltracker.service.tracking.experiments import experiment_tags_of, get_experiment_rows
 from mltracker.service.tracking.run_loading import load_runs
@@ -31,6 +32,7 @@ def compare():
         history = histories(conn, run_ids)
         tags = experiment_tags_of(conn, list({r.experiment_id for r in rows}))
         names = {e: row.name for e, row in get_experiment_rows(conn, list({r.experiment_id for r in rows})).items()}
+        scorer_aggregates = experiment_scorer_metrics(conn, rows[0].experiment_id) if rows else frozenset()
     if len(rows) < 2:
         return error_page(404, "Candidates not found", "Fewer than two of these candidates exist in this project.")
 
@@ -45,7 +47,8 @@ def compare():
     first_tags = {t["key"]: t["value"] for t in tags.get(rows[0].experiment_id, [])}
     experiment = ExperimentData(
         name=names.get(rows[0].experiment_id, ""), candidates=candidates[1:],
-        baseline=BaselineData(label=candidates[0].label, candidate=candidates[0]), rules=ComparisonRules(first_tags),
+        baseline=BaselineData(label=candidates[0].label, candidate=candidates[0]),
+        rules=ComparisonRules(first_tags, scorer_metrics=scorer_aggregates),
     )
     built = dataclasses.replace(build_experiment(experiment, key="compare"), compare=True)
     report_html = Markup(render_html(Report((built,), title="Metrics", compare=True)))
