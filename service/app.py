@@ -92,13 +92,17 @@ def prepare_database(db: Database, settings: Settings) -> None:
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:
     from mltracker.service.api import (
-        artifact_list, artifacts, evaluation_datasets, logged_models, registry, scorers, ui_artifacts,
+        artifact_list, artifacts, evaluation_datasets, logged_models, otlp, registry, scorers, traces,
+        ui_artifacts,
     )
 
     for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, logged_models.bp,
                       ui_artifacts.uploads):
         mount(app, project_api, blueprint, TRACKING_PREFIXES)
     mount(app, project_api, artifacts.bp, ARTIFACT_PREFIXES)
+    mount(app, project_api, traces.bp, TRACKING_PREFIXES + V3_PREFIXES)
+    mount(app, project_api, traces.artifacts_bp, ["/ajax-api/2.0/mlflow", "/ajax-api/3.0/mlflow"])
+    mount(app, project_api, otlp.bp, [""])  # /v1/traces, next to the tracking URI as OTLP puts it
     mount(app, project_api, ui_artifacts.downloads, [""])  # /get-artifact sits next to MLflow's UI
 
     v3 = Blueprint("v3", __name__)

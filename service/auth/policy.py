@@ -22,6 +22,8 @@ READ_ONLY_POSTS = (
     "/registered-models/get-latest-versions",
     "/experiments/search-datasets",
     "/datasets/search",
+    "/traces/search",
+    "/traces/batchGetInfos",
 )
 READABLE_VISIBILITIES = ("public", "internal")
 
