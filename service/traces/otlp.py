@@ -23,6 +23,7 @@ INT64_MAX = 2**63 - 1
 STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 STATUS_CODE_NAMES = {0: "STATUS_CODE_UNSET", 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
 SPAN_TYPE, INPUTS, OUTPUTS = "mlflow.spanType", "mlflow.spanInputs", "mlflow.spanOutputs"
+REQUEST_ID = "mlflow.traceRequestId"
 TRACE_TAG_PREFIX = "mlflow.traceTag."
 _HEX_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
@@ -187,6 +188,10 @@ def span_mlflow_dict(content: bytes) -> dict:
         ],
         "status": {"code": STATUS_CODE_NAMES.get(span.status.code, "STATUS_CODE_UNSET"),
                    "message": span.status.message},
-        "attributes": {a.key: json.dumps(decode_any_value(a.value), ensure_ascii=False) for a in span.attributes},
+        "attributes": {
+            # MLflow's spans name their trace in an attribute; spans from other exporters get it here.
+            REQUEST_ID: json.dumps(mlflow_trace_id(span.trace_id.hex())),
+            **{a.key: json.dumps(decode_any_value(a.value), ensure_ascii=False) for a in span.attributes},
+        },
         "links": [],
     }
