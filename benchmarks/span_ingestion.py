@@ -1,0 +1,207 @@
+"""Span ingestion, mltracker vs `mlflow server`, side by side: OTLP export requests to /v1/traces.
+
+    .venv/bin/python benchmarks/span_ingestion.py                      # SQLite, 3 repetitions
+    .venv/bin/python benchmarks/span_ingestion.py --backends sqlite,postgresql --reps 5
+
+Both servers run on the same backend kind with the same worker count. The requests are built
+before the clock starts (protobuf ExportTraceServiceRequest, as the MLflow 3 client sends them) and
+sent over keep-alive connections from threads, so the load generator costs little. Two shapes:
+
+- `per-span`: one span per request, as the MLflow client exports each span when it ends;
+- `batched`: one request per trace of 100 spans, as an OpenTelemetry batch span processor sends.
+
+Each repetition runs the servers in alternating order; the medians and their ratio are printed,
+with the servers' peak memory (the sum of VmHWM over the server's processes, reset per phase).
+Every response must be 200, and each server must then return the last trace with all its spans.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from compare_mlflow import (  # noqa: E402
+    OUR_BIN, Server, _pg_admin, free_port, log, pg_dsn, proc_status_kb, reset_peak_rss,
+)
+
+SHAPES = {"per-span": (1, 2000, 4), "batched": (100, 40, 2)}  # spans per request, requests, connections
+
+
+def build_requests(spans_per_request: int, count: int) -> tuple[list[bytes], str]:
+    """Serialized export requests; spans of one trace share a trace id and hang off its first span.
+    Returns the bodies and the MLflow id of the last trace."""
+    bodies, trace_hex = [], ""
+    spans_per_trace = max(spans_per_request, 5)
+    now = time.time_ns()
+    trace_id = root = b""
+    for index in range(count):
+        request = ExportTraceServiceRequest()
+        scope = request.resource_spans.add().scope_spans.add()
+        for offset in range(spans_per_request):
+            position = (index * spans_per_request + offset) % spans_per_trace
+            if position == 0:
+                trace_id, root = os.urandom(16), b""
+            span = scope.spans.add()
+            span.trace_id, span.span_id = trace_id, os.urandom(8)
+            if root:
+                span.parent_span_id = root
+            else:
+                root = span.span_id
+            span.name = f"step-{position}"
+            span.start_time_unix_nano = now + position * 1000
+            span.end_time_unix_nano = now + position * 1000 + 500
+            span.status.code = 1
+            for key, value in (("mlflow.spanType", "LLM"), ("mlflow.traceRequestId", f"tr-{trace_id.hex()}"),
+                               ("mlflow.spanInputs", '{"messages": [{"role": "user", "content": "hi"}]}'),
+                               ("mlflow.spanOutputs", '{"content": "hello there"}')):
+                attribute = span.attributes.add()
+                attribute.key, attribute.value.string_value = key, value
+        bodies.append(request.SerializeToString())
+        trace_hex = trace_id.hex()
+    return bodies, f"tr-{trace_hex}"
+
+
+def send_all(url: str, experiment_id: str, bodies: list[bytes], connections: int) -> float:
+    host, port = url.removeprefix("http://").split(":")
+    headers = {"Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": experiment_id}
+    failures: list[str] = []
+
+    def worker(part: list[bytes]) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        for body in part:
+            conn.request("POST", "/v1/traces", body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                failures.append(f"{response.status} {data[:200]!r}")
+                return
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(bodies[i::connections],)) for i in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{url}: {failures[0]}")
+    return elapsed
+
+
+def span_count(url: str, trace_id: str) -> int:
+    response = requests.get(f"{url}/api/3.0/mlflow/traces/get", params={"trace_id": trace_id}, timeout=60)
+    response.raise_for_status()
+    return len(response.json()["trace"]["spans"])
+
+
+def start_servers(backend: str, workdir: Path, mlflow_bin: str, workers: int) -> tuple[dict[str, Server], list[str]]:
+    uris, databases = {}, []
+    for name in ("mlflow", "mltracker"):
+        if backend == "sqlite":
+            uris[name] = f"sqlite:///{workdir / (name + '.db')}"
+        else:
+            database = f"bench_spans_{name}_{os.getpid()}"
+            _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            _pg_admin(f"CREATE DATABASE {database}")
+            databases.append(database)
+            dsn = pg_dsn(database)
+            uris[name] = dsn if name == "mlflow" else dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    ports = {name: free_port() for name in uris}
+    servers = {
+        "mlflow": Server("mlflow", [mlflow_bin, "server", "--host", "127.0.0.1", "--port", str(ports["mlflow"]),
+                                    "--backend-store-uri", uris["mlflow"], "--workers", str(workers),
+                                    "--artifacts-destination", str(workdir / "mlflow-artifacts"),
+                                    # uvicorn restarts a worker that misses a 5 s health check, which
+                                    # a loaded machine makes happen at startup over and over.
+                                    "--uvicorn-opts", "--timeout-worker-healthcheck 120"],
+                         ports["mlflow"], workdir / f"mlflow-{backend}.log"),
+        "mltracker": Server("mltracker", [str(OUR_BIN / "mltracker"), "serve", "--host", "127.0.0.1",
+                                          "--port", str(ports["mltracker"]), "--backend-store-uri", uris["mltracker"],
+                                          "--artifacts-destination", str(workdir / "mltracker-artifacts"),
+                                          "--workers", str(workers)],
+                            ports["mltracker"], workdir / f"mltracker-{backend}.log"),
+    }
+    for server in servers.values():
+        server.start()
+    for server in servers.values():
+        server.wait_ready()
+    return servers, databases
+
+
+def bench_backend(backend: str, args) -> list[str]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-spans-{backend}-"))
+    servers, databases = start_servers(backend, workdir, args.mlflow_bin, args.workers)
+    lines = []
+    try:
+        experiments = {}
+        for name, server in servers.items():
+            response = requests.post(f"{server.url}/api/2.0/mlflow/experiments/create",
+                                     json={"name": "span-bench"}, timeout=60)
+            response.raise_for_status()
+            experiments[name] = response.json()["experiment_id"]
+            warm, _ = build_requests(1, 50)
+            send_all(server.url, experiments[name], warm, 2)
+        for shape, (per_request, count, connections) in SHAPES.items():
+            rates = {name: [] for name in servers}
+            peaks = {name: [] for name in servers}
+            for rep in range(args.reps):
+                order = list(servers) if rep % 2 == 0 else list(servers)[::-1]
+                for name in order:
+                    server = servers[name]
+                    bodies, last_trace = build_requests(per_request, count)
+                    pids = server.pids()
+                    reset_peak_rss(pids)
+                    elapsed = send_all(server.url, experiments[name], bodies, connections)
+                    peaks[name].append(sum(proc_status_kb(pid, "VmHWM") for pid in server.pids()) / 1024)
+                    stored = span_count(server.url, last_trace)
+                    expected = min(per_request * count, max(per_request, 5))
+                    if stored != expected:
+                        raise RuntimeError(f"{name}: the last trace has {stored} spans, not {expected}")
+                    rates[name].append(per_request * count / elapsed)
+            ours, theirs = statistics.median(rates["mltracker"]), statistics.median(rates["mlflow"])
+            line = (f"{backend:10} {shape:9} spans/s mltracker {ours:9,.0f}  mlflow {theirs:9,.0f}  "
+                    f"ratio {ours / theirs:5.2f}x   peak memory MB mltracker {statistics.median(peaks['mltracker']):6.0f}"
+                    f"  mlflow {statistics.median(peaks['mlflow']):6.0f}")
+            log(line)
+            lines.append(line)
+    finally:
+        for server in servers.values():
+            server.terminate()
+        for server in servers.values():
+            server.stop()
+        for database in databases:
+            _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--mlflow-bin", default=str(OUR_BIN / "mlflow"),
+                        help="the mlflow executable to serve with (default: the test environment's, mlflow 3.17)")
+    args = parser.parse_args(argv)
+    lines = []
+    for backend in args.backends.split(","):
+        lines.extend(bench_backend(backend.strip(), args))
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
