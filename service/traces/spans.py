@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from mltracker.service.db.bulk import executemany
 from mltracker.service.db.traces_schema import spans, trace_info, trace_tags
 from mltracker.service.db.upsert import dialect_insert, upsert_rows
+from mltracker.service.errors import MlflowError
 from mltracker.service.traces import store
 from mltracker.service.traces.model import (
     ARTIFACT_LOCATION_TAG,
@@ -64,26 +69,46 @@ def log_spans(conn: Connection, project_id: int, experiment_id: int, records: li
         return
     extents = _extents(records)
     trace_ids = sorted(extents)  # one lock order for concurrent writers
-    existing = store._refuse_foreign(conn, project_id, trace_ids)
+    existing = _existing_rows(conn, project_id, trace_ids)
     new_ids = [t for t in trace_ids if t not in existing]
     if new_ids:
         experiment = store.active_experiment(conn, project_id, experiment_id)
         _create_traces(conn, project_id, experiment, new_ids, extents)
-    for trace_id in trace_ids:
-        if trace_id in existing:
-            _widen(conn, trace_id, extents[trace_id])
-    conn.execute(dialect_insert(conn)(spans).on_conflict_do_nothing(), [
-        {name: getattr(r, name) for name in SPAN_COLUMNS} for r in records
-    ])
+    for trace_id, row in existing.items():
+        _widen(conn, row, extents[trace_id])
+    executemany(conn, _insert_spans(conn.dialect.name), SPAN_COLUMNS,
+                [tuple(getattr(r, name) for name in SPAN_COLUMNS) for r in records])
     tag_rows = []
     for trace_id in trace_ids:
         root = extents[trace_id].root
         tags = {k: v for k, v in (root.trace_tags if root else {}).items()
                 if k not in SERVER_MANAGED_TAGS and v is not None}
-        tags[SPANS_LOCATION_TAG] = SPANS_IN_TRACKING_STORE
+        # A trace created here got the tag with its row; one that start-trace created first gets it now.
+        if trace_id in existing and existing[trace_id].finalized:
+            tags[SPANS_LOCATION_TAG] = SPANS_IN_TRACKING_STORE
         store.check_pairs(tags, "tag")
         tag_rows.extend({"trace_id": trace_id, "key": k, "value": v} for k, v in tags.items())
     upsert_rows(conn, trace_tags, tag_rows, ["trace_id", "key"], ["value"])
+
+
+@lru_cache(maxsize=None)
+def _insert_spans(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING, one statement object per dialect (compiled once)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(spans).on_conflict_do_nothing()
+
+
+def _existing_rows(conn: Connection, project_id: int, trace_ids: list[str]) -> dict:
+    """The traces among trace_ids that exist, locked (PostgreSQL) against a concurrent export of the
+    same trace; one taken in another project is refused."""
+    found = {}
+    for chunk in store.chunks(trace_ids):
+        for row in conn.execute(select(trace_info).where(trace_info.c.trace_id.in_(chunk))
+                                .order_by(trace_info.c.trace_id).with_for_update()):
+            if row.project_id != project_id:
+                raise MlflowError(f"Trace with ID '{row.trace_id}' already exists.", "RESOURCE_ALREADY_EXISTS")
+            found[row.trace_id] = row
+    return found
 
 
 def _create_traces(conn: Connection, project_id: int, experiment, trace_ids: list[str], extents) -> None:
@@ -100,17 +125,20 @@ def _create_traces(conn: Connection, project_id: int, experiment, trace_ids: lis
             "response_preview": preview(root.outputs) if root else None,
             "finalized": False,
         })
-    # A concurrent export or start-trace may create the same trace first; then _widen is skipped
-    # for it this once, which only leaves its times to the spans and start-trace still to come.
+    # A concurrent export or start-trace may create the same trace first; then its times are left
+    # to the spans and the start-trace still to come.
     conn.execute(dialect_insert(conn)(trace_info).on_conflict_do_nothing(), rows)
     conn.execute(dialect_insert(conn)(trace_tags).on_conflict_do_nothing(), [
-        {"trace_id": t, "key": ARTIFACT_LOCATION_TAG, "value": store.artifact_location(experiment, t)}
+        {"trace_id": t, "key": key, "value": value}
         for t in trace_ids
+        for key, value in ((ARTIFACT_LOCATION_TAG, store.artifact_location(experiment, t)),
+                           (SPANS_LOCATION_TAG, SPANS_IN_TRACKING_STORE))
     ])
 
 
-def _widen(conn: Connection, trace_id: str, extent: _TraceExtent) -> None:
-    row = conn.execute(select(trace_info).where(trace_info.c.trace_id == trace_id).with_for_update()).one()
+def _widen(conn: Connection, row, extent: _TraceExtent) -> None:
+    """Times widened to the new spans (until start-trace has set them), state and previews from a
+    root span; written only when something changes."""
     values = {}
     if not row.finalized:
         start = min(row.request_time, extent.start_ms)
@@ -126,8 +154,9 @@ def _widen(conn: Connection, trace_id: str, extent: _TraceExtent) -> None:
             values["request_preview"] = preview(root.inputs)
         if row.response_preview is None and root.outputs is not None:
             values["response_preview"] = preview(root.outputs)
-    if values:
-        conn.execute(update(trace_info).where(trace_info.c.trace_id == trace_id).values(**values))
+    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+    if changed:
+        conn.execute(update(trace_info).where(trace_info.c.trace_id == row.trace_id).values(**changed))
 
 
 def contents_of(conn: Connection, trace_ids: list[str]) -> dict[str, list[bytes]]:
