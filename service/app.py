@@ -22,6 +22,7 @@ from mltracker.service.errors import MlflowError
 from mltracker.service.extensions import load_extensions
 from mltracker.service.db.migrate import upgrade
 from mltracker.service.gate import api as gate_api
+from mltracker.service.registry_webhooks import runtime as registry_webhooks_runtime
 from mltracker.service.settings import Settings, settings_from_env
 from mltracker.service.ui import install_ui
 from mltracker.service.tracking.experiments import ensure_default_experiment
@@ -52,7 +53,11 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     if settings.auto_upgrade if upgrade_schema is None else upgrade_schema:
         prepare_database(db, settings)
     artifacts = storage_from_destination(settings.artifacts_destination)
-    app.extensions["mltracker"] = Services(settings=settings, db=db, artifacts=artifacts)
+    webhook_deliveries = registry_webhooks_runtime.delivery_config(settings)
+    app.extensions["mltracker"] = Services(settings=settings, db=db, artifacts=artifacts,
+                                           registry_webhooks=webhook_deliveries)
+    if settings.run_jobs_in_process:
+        registry_webhooks_runtime.start_worker(db, webhook_deliveries)
     if isinstance(artifacts, LocalStorage):
         start_upload_sweeper(artifacts.root, settings.upload_temp_max_age, settings.upload_sweep_interval)
 
@@ -92,12 +97,12 @@ def prepare_database(db: Database, settings: Settings) -> None:
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:
     from mltracker.service.api import (
-        artifact_list, artifacts, evaluation_datasets, logged_models, otlp, registry, scorers, traces,
-        ui_artifacts,
+        artifact_list, artifacts, evaluation_datasets, logged_models, otlp, registry, registry_webhooks, scorers,
+        traces, ui_artifacts,
     )
 
-    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, logged_models.bp,
-                      ui_artifacts.uploads):
+    for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, registry_webhooks.bp,
+                      logged_models.bp, ui_artifacts.uploads):
         mount(app, project_api, blueprint, TRACKING_PREFIXES)
     mount(app, project_api, artifacts.bp, ARTIFACT_PREFIXES)
     mount(app, project_api, traces.bp, TRACKING_PREFIXES + V3_PREFIXES)

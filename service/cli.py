@@ -21,15 +21,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 WORKER_SETTINGS = """\
-Process the bot's queued jobs (merge-request reports, comment commands) outside the web processes;
-run any number, on any hosts. Set MLTRACKER_RUN_JOBS_IN_PROCESS=false on the web processes then.
+Process queued jobs outside the web processes: MLflow registry webhook deliveries, and the bot's
+merge-request reports and comment commands when the bot is configured; run any number, on any
+hosts. Set MLTRACKER_RUN_JOBS_IN_PROCESS=false on the web processes then.
 
 Settings (environment; the flags below override the first two), the same values as `mltracker serve`:
   MLTRACKER_BACKEND_STORE_URI      the database the web processes use (required in practice: the
                                    default is a SQLite file under ./mltracker-data)
   MLTRACKER_ARTIFACTS_DESTINATION  the artifact store the web processes use (promote reads models there)
-  MLTRACKER_GITLAB_URL             GitLab's base URL (required)
-  MLTRACKER_GITLAB_TOKEN           the bot's own token, api scope (required)
+  MLTRACKER_GITLAB_URL             GitLab's base URL (for the bot)
+  MLTRACKER_GITLAB_TOKEN           the bot's own token, api scope (for the bot)
+  MLTRACKER_WEBHOOK_ENCRYPTION_KEY or MLTRACKER_SECRET_KEY   as the web processes have them (webhook secrets)
   MLTRACKER_PUBLIC_URL             this server's address, for the links the bot posts
   AWS_ENDPOINT_URL / MLFLOW_S3_ENDPOINT_URL and AWS credentials, when artifacts are in S3
 """
@@ -51,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser(
-        "worker", help="process queued bot jobs (any number can run)",
+        "worker", help="process queued jobs: registry webhook deliveries, bot work (any number can run)",
         formatter_class=argparse.RawDescriptionHelpFormatter, description=WORKER_SETTINGS,
     )
     worker.add_argument("--backend-store-uri", help="SQLAlchemy URL (the web processes' database)")
@@ -99,15 +101,26 @@ def _db_upgrade(args) -> int:
 def _worker(args) -> int:
     from mltracker.service.db.engine import Database
     from mltracker.service.extensions import load_extensions
+    from mltracker.service.registry_webhooks import runtime as registry_webhooks_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
+    db = Database.from_settings(settings)
+    deliveries = registry_webhooks_runtime.start_worker(db, registry_webhooks_runtime.delivery_config(settings))
     for extension in load_extensions():
         if hasattr(extension, "run_worker"):
-            extension.run_worker(Database.from_settings(settings), settings)
-            return 0
-    print("no job processor installed", file=sys.stderr)
-    return 1
+            try:
+                extension.run_worker(db, settings)
+                return 0
+            except SystemExit as reason:  # the bot is not configured: registry webhooks still are
+                print(f"{reason}; delivering registry webhooks only", file=sys.stderr)
+    try:
+        while deliveries.is_alive():
+            deliveries.join(1.0)
+    except KeyboardInterrupt:
+        deliveries.stop()
+        deliveries.join(10)
+    return 0
 
 
 def _doctor(args) -> int:

@@ -11,6 +11,7 @@ from mltracker.service.settings import Settings
 
 if TYPE_CHECKING:
     from mltracker.service.artifacts.storage import ArtifactStorage
+    from mltracker.service.registry_webhooks.delivery import DeliveryConfig
 
 # The project that the root paths serve in local mode.
 LOCAL_PROJECT_ID = 0
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     db: Database
     artifacts: "ArtifactStorage"
+    registry_webhooks: "DeliveryConfig | None" = None
 
 
 def services() -> Services:

@@ -64,6 +64,12 @@ class Settings:
     # Model-version source schemes that name a host and are still accepted (MLflow's own variable,
     # MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES, comma-separated; none by default).
     allowed_host_addressed_schemes: frozenset[str] = frozenset()
+    # MLflow registry webhooks: the key their secrets are encrypted with (unset: derived from the
+    # secret key), and MLflow's own variables for the URLs they may call and the request timeout.
+    webhook_encryption_key: str | None = field(default=None, repr=False)
+    webhook_allowed_schemes: tuple[str, ...] = ("https",)
+    webhook_allow_private_ips: bool = False
+    webhook_timeout: float = 30.0
 
     @property
     def local_mode(self) -> bool:
@@ -132,6 +138,10 @@ def settings_from_env(**overrides) -> Settings:
         "promote_min_access_level": _number("PROMOTE_MIN_ACCESS_LEVEL", int),
         "trusted_proxy_hops": _number("TRUSTED_PROXY_HOPS", int),
         "allowed_host_addressed_schemes": _scheme_list(os.environ.get("MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES")),
+        "webhook_encryption_key": _env("WEBHOOK_ENCRYPTION_KEY"),
+        "webhook_allowed_schemes": _webhook_schemes(os.environ.get("MLFLOW_WEBHOOK_ALLOWED_SCHEMES")),
+        "webhook_allow_private_ips": _mlflow_flag("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"),
+        "webhook_timeout": _mlflow_number("MLFLOW_WEBHOOK_REQUEST_TIMEOUT"),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
 
@@ -139,3 +149,23 @@ def settings_from_env(**overrides) -> Settings:
 def _scheme_list(value: str | None) -> frozenset[str] | None:
     schemes = frozenset(s.strip().lower() for s in (value or "").split(",") if s.strip())
     return schemes or None
+
+
+def _webhook_schemes(value: str | None) -> tuple[str, ...] | None:
+    schemes = tuple(s.strip() for s in (value or "").split(",") if s.strip())
+    return schemes or None
+
+
+def _mlflow_flag(name: str) -> bool | None:
+    value = os.environ.get(name)
+    return None if value in (None, "") else value.strip().lower() in ("1", "true")
+
+
+def _mlflow_number(name: str) -> float | None:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, not {value!r}") from None

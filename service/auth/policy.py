@@ -3,6 +3,7 @@ the web UI and the bot alike. Reporter reads (or anyone, on a public or internal
 Developer writes, and promoting needs MLTRACKER_PROMOTE_MIN_ACCESS_LEVEL (Developer by default)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
@@ -26,6 +27,9 @@ READ_ONLY_POSTS = (
     "/traces/batchGetInfos",
 )
 READABLE_VISIBILITIES = ("public", "internal")
+# Registry webhooks send the project's registry events to any URL and list where they go (a URL may
+# hold a token): Maintainer, as for GitLab's own project hooks, whatever the method.
+WEBHOOKS_PATH = re.compile(r"/(?:ajax-)?api/2\.0/mlflow/webhooks(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ def role_name(level: int | None) -> str:
 
 def required_level(method: str, path: str) -> int:
     method = method.upper()
+    if WEBHOOKS_PATH.search(path):
+        return MAINTAINER
     if method in READ_METHODS:
         return READ
     if method == "POST" and path.rstrip("/").endswith(READ_ONLY_POSTS):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Iterable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from mltracker.service.db.engine import Database
 from mltracker.service.db.jobs_schema import jobs
@@ -36,22 +37,32 @@ class Job:
 def enqueue(db: Database, *, project_id: int, kind: str, payload: dict, dedupe_key: str,
             max_attempts: int = 6) -> bool:
     """Store a job unless one with the same dedupe key exists. True when newly stored."""
+    with db.write() as conn:
+        return enqueue_in(conn, project_id=project_id, kind=kind, payload=payload, dedupe_key=dedupe_key,
+                          max_attempts=max_attempts)
+
+
+def enqueue_in(conn: Connection, *, project_id: int, kind: str, payload: dict, dedupe_key: str,
+               max_attempts: int = 6) -> bool:
+    """`enqueue` inside the caller's transaction: the job exists exactly when the change that
+    asked for it commits."""
     now = now_ms()
     row = {
         "project_id": project_id, "kind": kind, "dedupe_key": dedupe_key[:255],
         "payload": json.dumps(payload), "status": QUEUED, "attempts": 0,
         "max_attempts": max_attempts, "run_after": now, "created_time": now, "updated_time": now,
     }
-    with db.write() as conn:
-        stmt = (
-            dialect_insert(conn)(jobs).values(row)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(jobs.c.id)
-        )
-        return conn.execute(stmt).first() is not None
+    stmt = (
+        dialect_insert(conn)(jobs).values(row)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(jobs.c.id)
+    )
+    return conn.execute(stmt).first() is not None
 
 
-def claim(db: Database, lease_ms: int = DEFAULT_LEASE_MS) -> Job | None:
+def claim(db: Database, lease_ms: int = DEFAULT_LEASE_MS, kinds: Iterable[str] | None = None) -> Job | None:
+    """Take the next ready job (of one of `kinds`, when given: workers of different job kinds
+    share the table)."""
     now = now_ms()
     with db.write() as conn:
         query = (
@@ -63,6 +74,8 @@ def claim(db: Database, lease_ms: int = DEFAULT_LEASE_MS) -> Job | None:
             .order_by(jobs.c.run_after, jobs.c.id)
             .limit(1)
         )
+        if kinds is not None:
+            query = query.where(jobs.c.kind.in_(list(kinds)))
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         row = conn.execute(query).first()

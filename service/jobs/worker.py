@@ -39,15 +39,11 @@ def backoff_ms(attempt: int, base_ms: int = 1000, cap_ms: int = 300_000) -> int:
 
 
 def run_one(db: Database, handlers: dict[str, Handler], base_backoff_ms: int = 1000) -> bool:
-    """Take and run one job. False when the queue had nothing ready."""
-    job = queue.claim(db)
+    """Take and run one job of the kinds `handlers` knows. False when none was ready."""
+    job = queue.claim(db, kinds=handlers)
     if job is None:
         return False
-    handler = handlers.get(job.kind)
-    if handler is None:
-        queue.fail(db, job, f"no handler for job kind {job.kind!r}")
-        log.error("job %s: no handler for kind %s", job.id, job.kind)
-        return True
+    handler = handlers[job.kind]
     try:
         handler(job)
     except RetryAfter as exc:

@@ -5,6 +5,7 @@ from sqlalchemy import Connection, delete
 
 from mltracker.service.db.registry_schema import registered_model_aliases
 from mltracker.service.db.upsert import upsert_rows
+from mltracker.service.registry import announce
 from mltracker.service.registry import validation as v
 from mltracker.service.registry.registered_models import get_row
 from mltracker.service.registry.versions import get_version_row
@@ -19,6 +20,7 @@ def set_alias(conn: Connection, project_id: int, name, alias, version) -> None:
     upsert_rows(conn, registered_model_aliases,
                 [{"registered_model_id": row.registered_model_id, "alias": alias, "version": number}],
                 ["registered_model_id", "alias"], ["version"])
+    announce.alias_set(conn, project_id, row.registered_model_id, name, alias, version)
 
 
 def delete_alias(conn: Connection, project_id: int, name, alias) -> None:
@@ -31,3 +33,4 @@ def delete_alias(conn: Connection, project_id: int, name, alias) -> None:
             registered_model_aliases.c.alias == alias,
         )
     )
+    announce.alias_deleted(conn, project_id, row.id, name, alias)

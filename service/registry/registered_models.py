@@ -12,6 +12,7 @@ from mltracker.service.db.registry_schema import (
 )
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.errors import MlflowError, already_exists, not_found
+from mltracker.service.registry import announce
 from mltracker.service.registry import validation as v
 from mltracker.service.tracking.clock import now_ms
 
@@ -49,6 +50,7 @@ def create(conn: Connection, project_id: int, name, tags: list[dict] | None = No
     upsert_rows(conn, registered_model_tags,
                 [{"registered_model_id": model_id, "key": k, "value": val} for k, val in latest.items()],
                 ["registered_model_id", "key"], ["value"])
+    announce.registered_model_created(conn, project_id, name, tags, description)
     return get_row(conn, project_id, name)
 
 
@@ -100,6 +102,7 @@ def set_tag(conn: Connection, project_id: int, name, key, value) -> None:
     upsert_rows(conn, registered_model_tags,
                 [{"registered_model_id": row.id, "key": key, "value": value or ""}],
                 ["registered_model_id", "key"], ["value"])
+    announce.model_tag_changed(conn, project_id, row.id, name, key, value)
 
 
 def delete_tag(conn: Connection, project_id: int, name, key) -> None:
@@ -111,6 +114,7 @@ def delete_tag(conn: Connection, project_id: int, name, key) -> None:
             registered_model_tags.c.registered_model_id == row.id, registered_model_tags.c.key == key
         )
     )
+    announce.model_tag_changed(conn, project_id, row.id, name, key, None, deleted=True)
 
 
 

@@ -11,7 +11,7 @@ from mltracker.service.db.registry_schema import (
 )
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.errors import invalid, not_found
-from mltracker.service.registry import gitlab_compat
+from mltracker.service.registry import announce, gitlab_compat
 from mltracker.service.registry import registered_models as rms
 from mltracker.service.registry import sources
 from mltracker.service.registry import validation as v
@@ -123,6 +123,8 @@ def create(
         [{"registered_model_id": model.id, "version": number, "key": k, "value": val} for k, val in latest.items()],
         ["registered_model_id", "version", "key"], ["value"],
     )
+    announce.model_version_created(conn, project_id, name, number, source=resolved.source, run_id=resolved.run_id,
+                                   tags=tags, description=description)
     return get_version_row(conn, project_id, name, number)
 
 
@@ -212,6 +214,7 @@ def set_tag(conn: Connection, project_id: int, name, version, key, value) -> Non
         [{"registered_model_id": row.registered_model_id, "version": number, "key": key, "value": value}],
         ["registered_model_id", "version", "key"], ["value"],
     )
+    announce.version_tag_changed(conn, project_id, row.registered_model_id, name, version, key, value)
 
 
 def delete_tag(conn: Connection, project_id: int, name, version, key) -> None:
@@ -226,3 +229,4 @@ def delete_tag(conn: Connection, project_id: int, name, version, key) -> None:
             model_version_tags.c.key == key,
         )
     )
+    announce.version_tag_changed(conn, project_id, row.registered_model_id, name, version, key, None, deleted=True)

@@ -37,12 +37,18 @@ def load_secret_key(settings: Settings) -> str:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker won the race
-        return path.read_text().strip()
+    # Written whole to a private file, then linked into place: a worker that loses the race reads
+    # the winner's complete key, never a file still being written (which would give it another key).
+    draft = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(key)
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another worker won the race
+        return path.read_text().strip()
+    finally:
+        draft.unlink()
     return key
 
 

@@ -320,8 +320,9 @@ def mlflow_server_cmd(tmp: Path, port: int) -> list[str]:
             "--workers", "1"]
 
 
-def start_mlflow_server(tmp: Path):
-    """Start `mlflow server` (SQLite + local artifacts, proxied); a context manager."""
+def start_mlflow_server(tmp: Path, extra_env: dict | None = None, start_timeout: float = 120):
+    """Start `mlflow server` (SQLite + local artifacts, proxied); a context manager. `extra_env`:
+    MLflow variables for the server (all others of the test process are left out)."""
     from contextlib import contextmanager
 
     @contextmanager
@@ -329,13 +330,14 @@ def start_mlflow_server(tmp: Path):
         port = free_port()
         log_path = tmp / f"mlflow-server-{port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRACKER_"))}
+        env.update(extra_env or {})
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(mlflow_server_cmd(tmp, port), cwd=tmp, env=env, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
             try:
-                wait_for_http(url + "/health", timeout=120, proc=proc)
+                wait_for_http(url + "/health", timeout=start_timeout, proc=proc)
             except Exception as exc:
                 raise RuntimeError(f"mlflow server did not start ({exc}):\n{log_path.read_text()}") from None
             yield ReferenceServer(url, log_path, proc.pid, str(tmp / "mlartifacts"), env)
