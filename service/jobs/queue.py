@@ -60,22 +60,29 @@ def enqueue_in(conn: Connection, *, project_id: int, kind: str, payload: dict, d
     return conn.execute(stmt).first() is not None
 
 
+def _ready(now: int, kinds: Iterable[str] | None):
+    query = (
+        select(jobs)
+        .where(or_(
+            and_(jobs.c.status == QUEUED, jobs.c.run_after <= now),
+            and_(jobs.c.status == RUNNING, jobs.c.locked_until < now),
+        ))
+        .order_by(jobs.c.run_after, jobs.c.id)
+        .limit(1)
+    )
+    return query if kinds is None else query.where(jobs.c.kind.in_(list(kinds)))
+
+
 def claim(db: Database, lease_ms: int = DEFAULT_LEASE_MS, kinds: Iterable[str] | None = None) -> Job | None:
     """Take the next ready job (of one of `kinds`, when given: workers of different job kinds
     share the table)."""
     now = now_ms()
+    # An idle poll only reads: on SQLite a write transaction would take the database's write lock.
+    with db.read() as conn:
+        if conn.execute(_ready(now, kinds).with_only_columns(jobs.c.id)).first() is None:
+            return None
     with db.write() as conn:
-        query = (
-            select(jobs)
-            .where(or_(
-                and_(jobs.c.status == QUEUED, jobs.c.run_after <= now),
-                and_(jobs.c.status == RUNNING, jobs.c.locked_until < now),
-            ))
-            .order_by(jobs.c.run_after, jobs.c.id)
-            .limit(1)
-        )
-        if kinds is not None:
-            query = query.where(jobs.c.kind.in_(list(kinds)))
+        query = _ready(now, kinds)
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         row = conn.execute(query).first()

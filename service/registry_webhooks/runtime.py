@@ -22,7 +22,7 @@ def delivery_config(settings: Settings) -> DeliveryConfig:
 
 
 def start_worker(db: Database, config: DeliveryConfig) -> WorkerThread:
-    worker = WorkerThread(db, {JOB_KIND: job_handler(db, config)}, poll_seconds=0.5)
+    worker = WorkerThread(db, {JOB_KIND: job_handler(db, config)}, poll_seconds=1.0)
     worker.name = "mltracker-registry-webhooks"
     worker.start()
     atexit.register(worker.stop)

@@ -320,7 +320,7 @@ def mlflow_server_cmd(tmp: Path, port: int) -> list[str]:
             "--workers", "1"]
 
 
-def start_mlflow_server(tmp: Path, extra_env: dict | None = None, start_timeout: float = 120):
+def start_mlflow_server(tmp: Path, extra_env: dict | None = None, start_timeout: float = 300):
     """Start `mlflow server` (SQLite + local artifacts, proxied); a context manager. `extra_env`:
     MLflow variables for the server (all others of the test process are left out)."""
     from contextlib import contextmanager

@@ -55,8 +55,10 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def mlflow_hooks_server(tmp_path_factory):
-    env = {**RECEIVER_ENV, "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": Fernet.generate_key().decode()}
-    with start_mlflow_server(tmp_path_factory.mktemp("mlflow-hooks"), extra_env=env, start_timeout=300) as server:
+    # MLflow caches which webhooks listen to an event for 60 s; the tests create webhooks as they go.
+    env = {**RECEIVER_ENV, "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+           "MLFLOW_WEBHOOK_CACHE_TTL": "0"}
+    with start_mlflow_server(tmp_path_factory.mktemp("mlflow-hooks"), extra_env=env) as server:
         yield server
 
 
