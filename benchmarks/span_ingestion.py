@@ -36,7 +36,8 @@ from compare_mlflow import (  # noqa: E402
     OUR_BIN, Server, _pg_admin, free_port, log, pg_dsn, proc_status_kb, reset_peak_rss,
 )
 
-SHAPES = {"per-span": (1, 2000, 4), "batched": (100, 40, 2)}  # spans per request, requests, connections
+# spans per request, requests (at --scale 1), connections
+SHAPES = {"per-span": (1, 1000, 4), "batched": (100, 30, 2)}
 
 
 def build_requests(spans_per_request: int, count: int) -> tuple[list[bytes], str]:
@@ -155,6 +156,7 @@ def bench_backend(backend: str, args) -> list[str]:
             warm, _ = build_requests(1, 50)
             send_all(server.url, experiments[name], warm, 2)
         for shape, (per_request, count, connections) in SHAPES.items():
+            count = max(1, round(count * args.scale))
             rates = {name: [] for name in servers}
             peaks = {name: [] for name in servers}
             for rep in range(args.reps):
@@ -192,6 +194,7 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of requests per phase")
     parser.add_argument("--mlflow-bin", default=str(OUR_BIN / "mlflow"),
                         help="the mlflow executable to serve with (default: the test environment's, mlflow 3.17)")
     args = parser.parse_args(argv)

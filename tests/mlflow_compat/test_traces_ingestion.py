@@ -189,3 +189,43 @@ def test_traces_belong_to_their_project(mltracker):
         elsewhere = MlflowClient(f"{mltracker.url}/projects/4343").create_experiment("elsewhere")
     response = _post(f"{mltracker.url}/projects/4343", elsewhere, json.dumps(payload).encode(), "application/json")
     assert response.status_code == 400 or response.status_code == 409
+
+
+def test_the_run_header_links_finished_traces_to_the_run(experiment):
+    url, client, experiment_id = experiment
+    run_id = client.create_run(experiment_id).info.run_id
+    trace_hex, root_id, child_id = _ids()
+    payload = _otlp_json(trace_hex, [{"spanId": root_id, "name": "root", "startTimeUnixNano": "1"},
+                                     {"spanId": child_id, "parentSpanId": root_id, "name": "c", "startTimeUnixNano": "2"}])
+    body = json.dumps(payload).encode()
+    assert _post(url, experiment_id, body, "application/json", **{"x-mlflow-run-id": run_id}).status_code == 200
+    found = client.search_traces(locations=[experiment_id], filter_string=f"trace.run_id = '{run_id}'",
+                                 include_spans=False)
+    assert [t.info.trace_id for t in found] == [f"tr-{trace_hex}"]
+    other_hex, other_root, _ = _ids()
+    other = json.dumps(_otlp_json(other_hex, [{"spanId": other_root, "name": "r", "startTimeUnixNano": "1"}])).encode()
+    response = _post(url, experiment_id, other, "application/json", **{"x-mlflow-run-id": "f" * 32})
+    assert response.status_code == 200  # an unknown run: the spans are kept, no link is made
+    assert client.get_trace(f"tr-{other_hex}").info.trace_id == f"tr-{other_hex}"
+
+
+@pytest.mark.parametrize("method, path, body, message", [
+    ("post", "/api/3.0/mlflow/traces/search", {"locations": [{"mlflow_experiment": {"experiment_id": "{e}"}}],
+                                               "max_results": 501}, "at most 500"),
+    ("post", "/api/3.0/mlflow/traces/search", {"locations": [{"mlflow_experiment": {"experiment_id": "{e}"}}],
+                                               "filter": "feedback.x RLIKE 'y'"}, "Invalid"),
+    ("post", "/api/2.0/mlflow/traces/delete-traces", {"experiment_id": "{e}"}, "must be specified"),
+    ("post", "/api/2.0/mlflow/traces/delete-traces", {"experiment_id": "{e}", "max_timestamp_millis": 1,
+                                                      "request_ids": ["tr-1"]}, "Only one of"),
+    ("post", "/api/3.0/mlflow/traces/batchGetInfos", {"trace_ids": [f"tr-{i}" for i in range(101)]}, "At most 100"),
+    ("post", "/api/3.0/mlflow/traces", {"trace": {"trace_info": {"trace_id": "tr-x", "request_time": "yesterday",
+                                        "trace_location": {"mlflow_experiment": {"experiment_id": "{e}"}}}}},
+     "RFC 3339"),
+])
+def test_trace_endpoint_refusals(experiment, method, path, body, message):
+    url, _, experiment_id = experiment
+    payload = json.loads(json.dumps(body).replace("{e}", experiment_id))
+    response = getattr(requests, method)(f"{url}{path}", json=payload, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert message in response.json()["message"]
