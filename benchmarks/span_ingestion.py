@@ -138,7 +138,7 @@ def start_servers(backend: str, workdir: Path, mlflow_bin: str, workers: int) ->
     for server in servers.values():
         server.start()
     for server in servers.values():
-        server.wait_ready()
+        server.wait_ready(timeout=600)  # mlflow server takes minutes to start on a loaded machine
     return servers, databases
 
 
