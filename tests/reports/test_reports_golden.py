@@ -46,6 +46,10 @@ def genai_report() -> str:
                            pipeline_url="https://gitlab.example.com/ml/bot/-/pipelines/201")
 
 
+def genai_html() -> str:
+    return render_html(build_report([samples.genai_experiment()]))
+
+
 def pipeline_html() -> str:
     return render_html(build_report([samples.pipeline_experiment()]), {"cls-resnet-history.png": "/uploads/h.png"})
 
@@ -57,6 +61,7 @@ CASES = {
     "two_experiments_report.md": two_experiments_report,
     "pipeline_report.html": pipeline_html,
     "genai_report.md": genai_report,
+    "genai_report.html": genai_html,
 }
 
 
