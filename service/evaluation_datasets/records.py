@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from mltracker.service.db.evaluation_schema import evaluation_dataset_records, evaluation_datasets
 from mltracker.service.errors import invalid
@@ -89,7 +89,7 @@ def upsert(conn: Connection, project_id: int, dataset_id: str, records: list[dic
             existing[row.input_hash] = row
     inserted = updated = 0
     updated_by = None
-    new_rows = []
+    new_rows, merged = [], []
     for key, entry in by_hash.items():
         record = entry["record"]
         for item in [record, *entry["extra"]]:
@@ -97,7 +97,7 @@ def upsert(conn: Connection, project_id: int, dataset_id: str, records: list[dic
             if USER_TAG in tags:
                 updated_by = tags[USER_TAG]
         if key in existing:
-            _update_existing(conn, existing[key], [record, *entry["extra"]], now)
+            merged.append(_merged_existing(existing[key], [record, *entry["extra"]], now))
             updated += 1 + len(entry["extra"])
             continue
         source, source_id, source_type = _source(record, entry["index"])
@@ -116,6 +116,8 @@ def upsert(conn: Connection, project_id: int, dataset_id: str, records: list[dic
         })
         inserted += 1
         updated += len(entry["extra"])
+    if merged:
+        conn.execute(_UPDATE_RECORD, merged)
     if new_rows:
         conn.execute(insert(t), new_rows)
     count = conn.execute(select(func.count()).select_from(t).where(t.c.dataset_id == dataset_id)).scalar_one()
@@ -138,16 +140,23 @@ def _merge_fields(fields: dict, record: dict) -> None:
         fields["tags"] = {**(fields["tags"] or {}), **record["tags"]}
 
 
-def _update_existing(conn: Connection, row, records: list[dict], now: int) -> None:
+def _merged_existing(row, records: list[dict], now: int) -> dict:
+    """The parameters of the UPDATE (_UPDATE_RECORD) that merges `records` into a stored record."""
     fields = {"outputs": _loads(row.outputs), "expectations": _loads(row.expectations), "tags": _loads(row.tags)}
     last_updated_by = row.last_updated_by
     for record in records:
         _merge_fields(fields, record)
         last_updated_by = (record.get("tags") or {}).get(USER_TAG, last_updated_by)
-    conn.execute(update(t).where(t.c.dataset_record_id == row.dataset_record_id).values(
-        outputs=_dumps(fields["outputs"]), expectations=_dumps(fields["expectations"]),
-        tags=_dumps(fields["tags"]), last_update_time=now, last_updated_by=last_updated_by,
-    ))
+    return {"record_id": row.dataset_record_id, "new_outputs": _dumps(fields["outputs"]),
+            "new_expectations": _dumps(fields["expectations"]), "new_tags": _dumps(fields["tags"]),
+            "now": now, "updated_by": last_updated_by}
+
+
+# One statement for every merged record of a request (executemany).
+_UPDATE_RECORD = update(t).where(t.c.dataset_record_id == bindparam("record_id")).values(
+    outputs=bindparam("new_outputs"), expectations=bindparam("new_expectations"), tags=bindparam("new_tags"),
+    last_update_time=bindparam("now"), last_updated_by=bindparam("updated_by"),
+)
 
 
 def _field_type(value) -> str:
