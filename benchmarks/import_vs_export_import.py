@@ -3,10 +3,16 @@ tool teams use today, on the same source: a real `mlflow server` seeded through 
 
 Both end in the same place, an mltracker store (SQLite + local folder): mltracker import writes the
 store directly; mlflow-export-import exports to a folder and imports through mltracker's MLflow API,
-as it would into any MLflow server. Figures: wall time and runs/s of the whole copy, points/s, and
-the importer's peak memory on a short and on a long history (it must stay flat).
+as it would into any MLflow server. Figures: wall time and runs/s of the whole copy (the two tools
+alternate, --rounds times, on the same source; medians), points/s, the CPU seconds each copy cost
+the source server (read from /proc: the load of a shared machine does not change them), and the
+importer's peak memory on a short and on a long history (it must stay flat).
 
-    python benchmarks/import_vs_export_import.py [--runs 40] [--steps 500] [--long-steps 200000]
+The source's ceiling: the reads an import cannot do without — the runs page, every metric point
+(MLflow's bulk history route) and every artifact, with the import's workers, nothing written —
+timed against the same server alone.
+
+    python benchmarks/import_vs_export_import.py [--runs 40] [--steps 500] [--long-steps 200000] [--rounds 3]
 
 mlflow-export-import comes from PyPI (`pip install mlflow-export-import tabulate shortuuid`); give
 its bin folder with --export-import-bin when it is not next to this Python.
@@ -19,10 +25,12 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -113,35 +121,104 @@ def seed(url: str, experiment: str, runs: int, steps: int, metrics: int = 3) -> 
     return runs * steps * metrics
 
 
-def timed(command: list[str], env: dict, cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB of the command)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children still running (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def timed(command: list[str], env: dict, cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, user + system CPU seconds of the command)."""
     started = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *command], env=env, cwd=cwd, capture_output=True,
+                          text=True)
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{command[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    peak_kb = int(proc.stderr.strip().splitlines()[-1])
-    return elapsed, peak_kb / 1024
+    peak_kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return elapsed, int(peak_kb) / 1024, float(user) + float(system)
 
 
-def mltracker_import(source: str, experiment: str, tmp: Path, workers: int) -> tuple[float, float]:
-    return timed([sys.executable, "-m", "mltracker.service.cli", "import", "mlflow", source,
-                  "--experiment", experiment, "--workers", str(workers),
-                  "--backend-store-uri", f"sqlite:///{tmp}/mltracker.db", "--artifacts-destination", str(tmp / "artifacts")],
-                 clean_env(), tmp)
+@dataclass
+class Copy:
+    wall_s: float
+    peak_mb: float
+    own_cpu_s: float  # the copying tool's processes (mlflow-export-import: export and import commands)
+    source_cpu_s: float  # what the copy cost the source server
 
 
-def export_import(bin_dir: Path, source: str, experiment: str, tmp: Path) -> tuple[float, float]:
+def mltracker_import(source: Server, experiment: str, tmp: Path, workers: int) -> Copy:
+    before = cpu_seconds(source.proc.pid)
+    wall, peak, cpu = timed([sys.executable, "-m", "mltracker.service.cli", "import", "mlflow", source.url,
+                             "--experiment", experiment, "--workers", str(workers),
+                             "--backend-store-uri", f"sqlite:///{tmp}/mltracker.db",
+                             "--artifacts-destination", str(tmp / "artifacts")],
+                            clean_env(), tmp)
+    return Copy(wall, peak, cpu, cpu_seconds(source.proc.pid) - before)
+
+
+def export_import(bin_dir: Path, source: Server, experiment: str, tmp: Path) -> Copy:
     target = mltracker_server(tmp)
     try:
         out = tmp / "export"
-        export_s, _ = timed([str(bin_dir / "export-experiment"), "--experiment", experiment, "--output-dir", str(out)],
-                            clean_env(MLFLOW_TRACKING_URI=source), tmp)
-        import_s, _ = timed([str(bin_dir / "import-experiment"), "--experiment-name", experiment,
-                             "--input-dir", str(out)], clean_env(MLFLOW_TRACKING_URI=target.url), tmp)
+        before = cpu_seconds(source.proc.pid)
+        export_s, _, export_cpu = timed([str(bin_dir / "export-experiment"), "--experiment", experiment,
+                                         "--output-dir", str(out)], clean_env(MLFLOW_TRACKING_URI=source.url), tmp)
+        source_cpu = cpu_seconds(source.proc.pid) - before
+        import_s, _, import_cpu = timed([str(bin_dir / "import-experiment"), "--experiment-name", experiment,
+                                         "--input-dir", str(out)], clean_env(MLFLOW_TRACKING_URI=target.url), tmp)
     finally:
         target.stop()
-    return export_s + import_s, 0.0
+    return Copy(export_s + import_s, 0.0, export_cpu + import_cpu, source_cpu)
+
+
+def source_reads_alone(source: Server, experiment: str, workers: int) -> tuple[float, float]:
+    """(wall seconds, source CPU seconds) of the reads a copy cannot do without, nothing written:
+    the runs pages, every point through the bulk history route, every artifact listed and read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mltracker.service.importer.artifacts_copy import proxied_path
+    from mltracker.service.importer.metrics_copy import read_histories
+    from mltracker.service.importer.runner import batch_size
+    from mltracker.service.importer.source import SourceClient
+
+    client = SourceClient(source.url, env={}, pool_size=max(4, workers * 2))
+    before, started = cpu_seconds(source.proc.pid), time.monotonic()
+    experiment_id = client.get("api/2.0/mlflow/experiments/get-by-name", experiment_name=experiment)["experiment"]["experiment_id"]
+
+    def read(runs: list[dict]) -> int:
+        keys = sorted({m["key"] for run in runs for m in run["data"].get("metrics", [])})
+        points = sum(len(piece) for key in keys
+                     for _, piece in read_histories(client, [r["info"]["run_id"] for r in runs], key))
+        for run in runs:
+            pending = [proxied_path(run["info"]["artifact_uri"])]
+            while pending:
+                folder = pending.pop()
+                for entry in client.list_artifacts(folder):
+                    path = f"{folder}/{entry.path.rsplit('/', 1)[-1]}"
+                    if entry.is_dir:
+                        pending.append(path)
+                    else:
+                        with client.open_artifact(path) as response:
+                            for _ in response.iter_content(1024 * 1024):
+                                pass
+        return points
+
+    with ThreadPoolExecutor(workers) as pool:
+        for page in client.run_pages(experiment_id):
+            size = batch_size(len(page), workers)
+            list(pool.map(read, [page[i:i + size] for i in range(0, len(page), size)]))
+    return time.monotonic() - started, cpu_seconds(source.proc.pid) - before
 
 
 def main() -> int:
@@ -150,6 +227,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--long-steps", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating copies by each tool (medians reported)")
     parser.add_argument("--export-import-bin", type=Path, default=Path(sys.executable).parent)
     args = parser.parse_args()
     if not (args.export_import_bin / "export-experiment").exists():
@@ -165,22 +243,40 @@ def main() -> int:
         long_points = seed(source.url, "long", 1, args.long_steps, metrics=1)
         short_points = seed(source.url, "short", 1, args.steps, metrics=1)
 
-        rows = []
-        (work / "a").mkdir()
-        ours_s, ours_mb = mltracker_import(source.url, "bench", work / "a", args.workers)
-        (work / "b").mkdir()
-        theirs_s, _ = export_import(args.export_import_bin, source.url, "bench", work / "b")
-        rows.append(("runs copied per second", f"{args.runs / theirs_s:.2f}", f"{args.runs / ours_s:.2f}",
-                     f"{theirs_s / ours_s:.1f}×"))
-        rows.append(("wall time", f"{theirs_s:.1f} s", f"{ours_s:.1f} s", ""))
-        rows.append(("metric points per second", f"{points / theirs_s:,.0f}", f"{points / ours_s:,.0f}", ""))
+        ours, theirs, alone = [], [], []
+        for n in range(args.rounds):
+            (work / f"ours{n}").mkdir()
+            ours.append(mltracker_import(source, "bench", work / f"ours{n}", args.workers))
+            alone.append(source_reads_alone(source, "bench", args.workers))
+            (work / f"theirs{n}").mkdir()
+            theirs.append(export_import(args.export_import_bin, source, "bench", work / f"theirs{n}"))
+            print(f"round {n + 1}: mltracker {ours[-1].wall_s:.1f} s, source alone {alone[-1][0]:.1f} s, "
+                  f"mlflow-export-import {theirs[-1].wall_s:.1f} s", flush=True)
+        ours_s, theirs_s = statistics.median(c.wall_s for c in ours), statistics.median(c.wall_s for c in theirs)
+        alone_s = statistics.median(a[0] for a in alone)
+        ratios = sorted(t.wall_s / o.wall_s for o, t in zip(ours, theirs))
+        rows = [
+            ("runs copied per second (median)", f"{args.runs / theirs_s:.2f}", f"{args.runs / ours_s:.2f}",
+             f"**{theirs_s / ours_s:.1f}×**"),
+            ("ratio in each round (same moment, alternating)", "", "", " / ".join(f"{r:.1f}×" for r in ratios)),
+            ("wall time (median)", f"{theirs_s:.1f} s", f"{ours_s:.1f} s", ""),
+            ("metric points per second", f"{points / theirs_s:,.0f}", f"{points / ours_s:,.0f}", ""),
+            ("CPU seconds the copy cost the source server (median)",
+             f"{statistics.median(c.source_cpu_s for c in theirs):.1f}",
+             f"{statistics.median(c.source_cpu_s for c in ours):.1f}", ""),
+            ("CPU seconds of the copying tool itself (median)", f"{statistics.median(c.own_cpu_s for c in theirs):.1f}",
+             f"{statistics.median(c.own_cpu_s for c in ours):.1f}", ""),
+            ("source alone: the indispensable reads, nothing written (median)", "",
+             f"{alone_s:.1f} s, {statistics.median(a[1] for a in alone):.1f} CPU s on the source",
+             f"import at {100 * alone_s / ours_s:.0f}% of it"),
+        ]
         (work / "c").mkdir()
-        short_s, short_mb = mltracker_import(source.url, "short", work / "c", 1)
+        short = mltracker_import(source, "short", work / "c", 1)
         (work / "d").mkdir()
-        long_s, long_mb = mltracker_import(source.url, "long", work / "d", 1)
-        rows.append((f"importer peak memory, {short_points:,}-point history", "", f"{short_mb:.0f} MB", ""))
-        rows.append((f"importer peak memory, {long_points:,}-point history ({long_s:.1f} s)", "",
-                     f"{long_mb:.0f} MB", ""))
+        long = mltracker_import(source, "long", work / "d", 1)
+        rows.append((f"importer peak memory, {short_points:,}-point history", "", f"{short.peak_mb:.0f} MB", ""))
+        rows.append((f"importer peak memory, {long_points:,}-point history ({long.wall_s:.1f} s)", "",
+                     f"{long.peak_mb:.0f} MB", ""))
     finally:
         source.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -189,12 +285,14 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     lines = [
         "# `mltracker import mlflow` vs `mlflow-export-import`: results", "",
-        f"Generated by `benchmarks/import_vs_export_import.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"Generated by `benchmarks/import_vs_export_import.py --runs {args.runs} --steps {args.steps} "
+        f"--long-steps {args.long_steps} --rounds {args.rounds}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"mltracker commit {commit}. Do not edit by hand.", "",
         f"Source: `mlflow server` (SQLite, 2 workers), {args.runs} runs × 3 metrics × {args.steps} steps, 5 params, "
         "5 tags and a 100 KB artifact each. Target: an mltracker store on SQLite + local folder "
         f"(mltracker import with {args.workers} workers; mlflow-export-import's export-experiment + "
-        "import-experiment through `mltracker serve`, 2 workers).", "",
+        "import-experiment through `mltracker serve`, 2 workers). The tools alternate on the same source, "
+        f"{args.rounds} rounds.", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average "
         f"{load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end (shared machine).", "",
         "| figure | mlflow-export-import | mltracker import | ratio |", "|---|---:|---:|---:|",

@@ -20,12 +20,11 @@ from mltracker.service.context import LOCAL_PROJECT_ID, Services
 from mltracker.service.db.engine import Database
 from mltracker.service.errors import MlflowError
 from mltracker.service.extensions import load_extensions
-from mltracker.service.db.migrate import upgrade
 from mltracker.service.gate import api as gate_api
 from mltracker.service.registry_webhooks import runtime as registry_webhooks_runtime
 from mltracker.service.settings import Settings, settings_from_env
 from mltracker.service.ui import install_ui
-from mltracker.service.tracking.experiments import ensure_default_experiment
+from mltracker.service.store_setup import prepare_database
 
 TRACKING_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
 ARTIFACT_PREFIXES = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
@@ -85,14 +84,6 @@ def _refuse_empty_path_segments():
     """`…/artifacts//etc/passwd` names an absolute path: refuse it rather than 404 or redirect."""
     if "//" in request.path:
         raise MlflowError("Invalid path: empty path segment", "INVALID_PARAMETER_VALUE")
-
-
-def prepare_database(db: Database, settings: Settings) -> None:
-    """Schema at head, and the local project's Default experiment (id 0, as MLflow clients expect)."""
-    upgrade(db)
-    if settings.local_mode:
-        with db.write() as conn:
-            ensure_default_experiment(conn, LOCAL_PROJECT_ID, use_alias_id=True)
 
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:

@@ -145,7 +145,7 @@ def _doctor(args) -> int:
 
 
 def _serve(args) -> int:
-    from mltracker.service.app import prepare_database
+    from mltracker.service.store_setup import prepare_database
     from mltracker.service.db.engine import Database
     from mltracker.service.doctor import warn_about_bot_token_in_background
     from mltracker.service.server import run_server

@@ -57,7 +57,7 @@ def _store_exists(uri: str) -> bool:
 
 
 def run_import_command(args) -> int:
-    from mltracker.service.app import prepare_database
+    from mltracker.service.store_setup import prepare_database
     from mltracker.service.artifacts.factory import storage_from_destination
     from mltracker.service.context import LOCAL_PROJECT_ID
     from mltracker.service.db.engine import Database

@@ -5,6 +5,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from mltracker.service.errors import MlflowError
 from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.experiments_writer import import_experiment
 from mltracker.service.importer.models_writer import import_logged_model, import_registered_model
@@ -67,23 +68,26 @@ def _experiments(ctx: ImportContext, options: ImportOptions, progress: Progress)
 RUNS_PER_BATCH = 25  # runs whose histories are read together (bulk reads take up to 100)
 
 
+def batch_size(page_runs: int, workers: int) -> int:
+    """Runs per batch: up to RUNS_PER_BATCH, but small enough that a page keeps every worker busy."""
+    return max(1, min(RUNS_PER_BATCH, -(-page_runs // max(1, workers))))
+
+
 def _runs(ctx: ImportContext, options: ImportOptions, progress: Progress, experiment_map: dict) -> None:
     phase = progress.phase("runs")
-    pool = _Pool(max(1, options.workers))
+    workers = max(1, options.workers)
+    pool = _Pool(workers)
     try:
         for source_id, target_id in experiment_map.items():
-            batch = []
-            for run in ctx.source.runs(source_id):
-                if options.since_ms is not None and int(run["info"].get("start_time") or 0) < options.since_ms:
-                    ctx.summary.add("runs_skipped")
-                    phase.advance()
-                    continue
-                batch.append(run)
-                if len(batch) == RUNS_PER_BATCH:
-                    pool.submit(_run_batch, ctx, batch, target_id, phase)
-                    batch = []
-            if batch:
-                pool.submit(_run_batch, ctx, batch, target_id, phase)
+            for page in ctx.source.run_pages(source_id):
+                wanted = [run for run in page if options.since_ms is None
+                          or int(run["info"].get("start_time") or 0) >= options.since_ms]
+                if len(wanted) < len(page):
+                    ctx.summary.add("runs_skipped", len(page) - len(wanted))
+                    phase.advance(len(page) - len(wanted))
+                size = batch_size(len(wanted), workers)
+                for start in range(0, len(wanted), size):
+                    pool.submit(_run_batch, ctx, wanted[start:start + size], target_id, phase)
     finally:
         pool.close()
     phase.finish()
@@ -125,6 +129,8 @@ def _registry(ctx: ImportContext, progress: Progress, experiment_map: dict) -> N
                 import_registered_model(ctx, registered, versions, mapping)
             except (SourceError, OSError) as exc:
                 ctx.summary.failure(f"registered model {registered.get('name')!r}: {exc}")
+            except MlflowError as exc:
+                ctx.summary.conflict(f"registered model {registered.get('name')!r}: {exc.message}")
             phase.advance()
     except RouteUnavailable:
         ctx.summary.note("the source has no model registry search: no registered models copied")
@@ -135,6 +141,13 @@ def _versions(ctx: ImportContext, registered: dict) -> list[dict]:
     try:
         return list(ctx.source.model_versions(registered["name"]))
     except RouteUnavailable:
-        # GitLab's built-in registry has no version search; it lists the latest version with the model.
-        ctx.summary.note("the source has no model version search: only each model's latest versions were copied")
-        return [v for v in registered.get("latest_versions") or [] if str(v.get("version", "")).isdigit()]
+        # GitLab's built-in registry has no version search, and lists every version of a model as
+        # its "latest_versions" (lib/api/entities/ml/mlflow/registered_model.rb).
+        ctx.summary.note("the source has no model version search: versions read from each model's "
+                         "latest_versions (every version on GitLab; the latest per stage on MLflow)")
+        versions = registered.get("latest_versions") or []
+        for version in versions:
+            if not str(version.get("version", "")).isdigit():
+                ctx.summary.failure(f"registered model {registered['name']!r}: version {version.get('version')!r} "
+                                    "is not a version number")
+        return [v for v in versions if str(v.get("version", "")).isdigit()]

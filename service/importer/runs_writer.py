@@ -21,7 +21,7 @@ from mltracker.service.linking.links import record_link
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking.clock import now_ms
 from mltracker.service.tracking.inputs import log_dataset_inputs, log_models
-from mltracker.service.tracking.runs import Batch, store_batch
+from mltracker.service.tracking.runs import Batch, write_batch
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 
@@ -32,10 +32,9 @@ def run_fingerprint(run: dict) -> str:
 
 
 def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int | None) -> None:
-    """A batch of runs of one experiment: each planned on its own, their histories read together."""
+    """A batch of runs of one experiment: planned together, their histories read together."""
     to_copy = []
-    for run in batch:
-        planned = _plan(ctx, run, target_experiment_id)
+    for run, planned in zip(batch, _plan_all(ctx, batch, target_experiment_id)):
         if planned is not None:
             to_copy.append((run, *planned))
     started = []
@@ -59,19 +58,30 @@ def _metric_keys(run: dict) -> list[str]:
     return sorted({m["key"] for m in (run.get("data") or {}).get("metrics") or []})
 
 
-def _plan(ctx: ImportContext, run: dict, target_experiment_id: int | None) -> tuple[str, Action] | None:
-    """(fingerprint, COPY or RESUME) when the run is to be written; None when nothing is to be done."""
-    info = run["info"]
-    run_id = info.get("run_id") or info["run_uuid"]
-    info["run_id"] = run_id
-    fingerprint = run_fingerprint(run)
+def _plan_all(ctx: ImportContext, batch: list[dict], target_experiment_id: int | None) -> list:
+    """Per run, (fingerprint, COPY or RESUME) when it is to be written, else None: one read
+    transaction for the whole batch."""
+    for run in batch:
+        info = run["info"]
+        info["run_id"] = info.get("run_id") or info["run_uuid"]
     if ctx.db is None:
-        ctx.summary.plan(f"copy run {run_id}")
-        ctx.summary.add("runs_copied")
-        return None
+        return [_plan_without_store(ctx, run) for run in batch]
+    fingerprints = [run_fingerprint(run) for run in batch]
     with ctx.db.read() as conn:
-        entry = ctx.ledger.get(conn, lg.RUN, run_id)
-        decision = plan_run(conn, ctx.project_id, entry, fingerprint, run, target_experiment_id)
+        decisions = [plan_run(conn, ctx.project_id, ctx.ledger.get(conn, lg.RUN, run["info"]["run_id"]),
+                              fingerprint, run, target_experiment_id)
+                     for run, fingerprint in zip(batch, fingerprints)]
+    return [_act_on(ctx, *planned) for planned in zip(batch, fingerprints, decisions)]
+
+
+def _plan_without_store(ctx: ImportContext, run: dict) -> None:
+    ctx.summary.plan(f"copy run {run['info']['run_id']}")
+    ctx.summary.add("runs_copied")
+    return None
+
+
+def _act_on(ctx: ImportContext, run: dict, fingerprint: str, decision) -> tuple[str, Action] | None:
+    run_id = run["info"]["run_id"]
     if decision.action is Action.CONFLICT:
         ctx.summary.conflict(decision.reason)
         return None
@@ -94,7 +104,6 @@ def _plan(ctx: ImportContext, run: dict, target_experiment_id: int | None) -> tu
 def _complete(ctx: ImportContext, run: dict, experiment_id: int, artifact_uri: str, fingerprint: str) -> None:
     info, data = run["info"], run.get("data") or {}
     run_id = info["run_id"]
-    _copy_inputs_outputs(ctx, run, experiment_id)
     if ctx.copy_artifacts:
         source_root = proxied_path(info.get("artifact_uri"))
         if source_root is None:
@@ -104,12 +113,12 @@ def _complete(ctx: ImportContext, run: dict, experiment_id: int, artifact_uri: s
             target_root = join_key(str(ctx.project_id), proxied_path(artifact_uri))
             copy_tree(ctx.source, ctx.storage, source_root, target_root, ctx.summary)
     link = _ci_link(ctx, run_id, {t["key"]: t.get("value", "") for t in data.get("tags") or []})
-    _finish(ctx, info, link, fingerprint)
+    _finish(ctx, run, experiment_id, link, fingerprint)
 
 
 def _start(ctx: ImportContext, run: dict, experiment_id: int) -> str:
-    """Insert the run (or make an earlier attempt's row writable again) with its params and tags;
-    returns its artifact URI."""
+    """Insert the run (or make an earlier attempt's row writable again) with its params and tags,
+    in one transaction; returns its artifact URI."""
     info, data = run["info"], run.get("data") or {}
     run_id = info["run_id"]
     with ctx.db.write() as conn:
@@ -126,23 +135,21 @@ def _start(ctx: ImportContext, run: dict, experiment_id: int) -> str:
             artifact_uri = row.artifact_uri
             conn.execute(update(runs).where(runs.c.run_uuid == run_id)
                          .values(lifecycle_stage=exps.ACTIVE, deleted_time=None))
+        run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
+        run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
+        if run_tags or run_params:
+            write_batch(conn, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
         ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.STARTED)
-    run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
-    run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
-    if run_tags or run_params:
-        store_batch(ctx.db, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
     return artifact_uri
 
 
-def _copy_inputs_outputs(ctx: ImportContext, run: dict, experiment_id: int) -> None:
+def _copy_inputs_outputs(conn, run: dict, experiment_id: int) -> None:
     run_id = run["info"]["run_id"]
     inputs, outputs = run.get("inputs") or {}, run.get("outputs") or {}
     datasets = [d for d in inputs.get("dataset_inputs") or [] if isinstance(d.get("dataset"), dict)]
     model_inputs = inputs.get("model_inputs") or []
     model_outputs = outputs.get("model_outputs") or []
-    if not (datasets or model_inputs or model_outputs):
-        return
-    with ctx.db.write() as conn:
+    if datasets or model_inputs or model_outputs:
         log_dataset_inputs(conn, experiment_id, run_id, datasets)
         log_models(conn, run_id, model_inputs, "input")
         log_models(conn, run_id, model_outputs, "output")
@@ -158,11 +165,15 @@ def _ci_link(ctx: ImportContext, run_id: str, run_tags: dict[str, str]):
         return None
 
 
-def _finish(ctx: ImportContext, info: dict, link, fingerprint: str) -> None:
+def _finish(ctx: ImportContext, run: dict, experiment_id: int, link, fingerprint: str) -> None:
+    """Inputs and outputs, the final status and lifecycle stage, the CI link and the ledger's done
+    entry: one transaction."""
+    info = run["info"]
     run_id = info["run_id"]
     status = info.get("status") if info.get("status") in STATUSES else "FINISHED"
     deleted = info.get("lifecycle_stage") == exps.DELETED
     with ctx.db.write() as conn:
+        _copy_inputs_outputs(conn, run, experiment_id)
         values = dict(status=status, end_time=info.get("end_time"),
                       lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
                       deleted_time=now_ms() if deleted else None)

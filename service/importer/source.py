@@ -128,14 +128,16 @@ class SourceClient:
             if not token:
                 return
 
-    def runs(self, experiment_id: str, page_size: int = 1000) -> Iterator[dict]:
+    def run_pages(self, experiment_id: str, page_size: int = 1000) -> Iterator[list[dict]]:
+        """The experiment's runs (active and deleted), a page at a time, with their params, tags and
+        latest metrics: one request per page, never one per run."""
         token = None
         while True:
             body = {"experiment_ids": [experiment_id], "max_results": page_size, "run_view_type": "ALL"}
             if token:
                 body["page_token"] = token
             page = self.post("api/2.0/mlflow/runs/search", body)
-            yield from page.get("runs", [])
+            yield page.get("runs", [])
             token = page.get("next_page_token")
             if not token:
                 return

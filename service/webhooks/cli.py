@@ -22,7 +22,7 @@ def add_webhook_command(commands) -> None:
 
 
 def run_webhook_add(args) -> int:
-    from mltracker.service.app import prepare_database
+    from mltracker.service.store_setup import prepare_database
     from mltracker.service.db.engine import Database
     from mltracker.service.gitlab.client import GitLabAdapter, GitLabError
     from mltracker.service.settings import settings_from_env
