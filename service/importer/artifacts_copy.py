@@ -15,8 +15,9 @@ from mltracker.service.importer.summary import Summary
 
 _PROXY_ANCHOR = "/api/2.0/mlflow-artifacts/artifacts/"
 # GitLab's built-in tracker: a candidate's artifact_uri is its package; the MLflow artifact routes
-# of the tracking URI serve the same files under "candidate:<iid>".
-_GITLAB_CANDIDATE_PACKAGE = re.compile(r"/packages/ml_models/(candidate:\d+)/files/?$")
+# of the tracking URI serve the same files under "candidate:<iid>", or under the version's id for
+# the candidate of a model version (lib/api/entities/ml/mlflow/run_info.rb, model_version_uri).
+_GITLAB_CANDIDATE_PACKAGE = re.compile(r"/packages/ml_models/(candidate:\d+|\d+)/files/?$")
 
 
 def proxied_path(artifact_uri: str | None) -> str | None:

@@ -5,9 +5,17 @@ A version's source is rewritten to point at the imported artifacts: `mlflow-arti
 experiment>/…` becomes the mapped experiment's path; `models:/m-…` and `runs:/…` URIs stay valid as
 they are, since model and run ids are kept (a logged model's storage location is its new artifact
 location). A version number already used by a different version is a conflict, never overwritten.
+
+GitLab's built-in registry (lib/api/entities/ml/mlflow/model_version.rb) gives a version's page as
+its source, its semantic version as its only alias, "development" as its stage and timestamps in
+seconds: its files are its candidate run's artifacts, so the source becomes that imported run's
+artifact location (as `create_model_version` does here for GitLab-style versions), the semantic
+version its `gitlab.version` tag (accepted wherever a version is), the stage None, and the
+timestamps milliseconds.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
@@ -30,8 +38,15 @@ from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.planner import Action, decide
 from mltracker.service.logged_models import metrics as logged_model_metrics
 from mltracker.service.logged_models.status import parse_status
-from mltracker.service.registry.stages import canonical_stage
+from mltracker.service.db.schema import runs
+from mltracker.service.registry.gitlab_compat import VERSION_TAG, is_semver
+from mltracker.service.registry.stages import ALL_STAGES, NONE
 from mltracker.service.tracking import experiments as exps
+
+# A GitLab model version's page, `project_ml_model_version_path`: <project>/-/ml/models/<id>/versions/<id>
+_GITLAB_VERSION_PAGE = re.compile(r"/-/ml/models/\d+/versions/\d+/?$")
+# Milliseconds since 1970 pass this in March 1973; seconds (GitLab's `created_at.to_i`) reach it in 5138.
+_SECONDS_BELOW = 10 ** 11
 
 # ---------------------------------------------------------------- logged models
 
@@ -118,6 +133,32 @@ def _adopt_or_conflict(same: bool, reason: str):
 # ---------------------------------------------------------------- registry
 
 
+def timestamp_ms(value) -> int:
+    """A registry timestamp in milliseconds; GitLab's are in seconds."""
+    number = int(value or 0)
+    return number * 1000 if 0 < number < _SECONDS_BELOW else number
+
+
+def stage_of(version: dict) -> str:
+    """MLflow's stage names; GitLab's "development" (and anything else unknown) is None."""
+    stage = (version.get("current_stage") or "").lower()
+    return next((s for s in ALL_STAGES if s.lower() == stage), NONE)
+
+
+def is_gitlab_version_page(source: str) -> bool:
+    parts = urlsplit(source or "")
+    return parts.scheme in ("http", "https") and bool(_GITLAB_VERSION_PAGE.search(parts.path))
+
+
+def version_tags(version: dict) -> list[dict]:
+    """The version's tags, with GitLab's semantic version (its alias there) as gitlab.version."""
+    found = [{"key": t["key"], "value": t.get("value", "")} for t in version.get("tags") or []]
+    semvers = [a for a in version.get("aliases") or [] if isinstance(a, str) and is_semver(a)]
+    if is_gitlab_version_page(version.get("source") or "") and semvers and all(t["key"] != VERSION_TAG for t in found):
+        found.append({"key": VERSION_TAG, "value": semvers[0]})
+    return found
+
+
 def rewrite_source(source: str, experiment_map: dict[str, int]) -> str:
     """The version's source as it reads in the target: proxied artifact paths follow the experiment map."""
     parts = urlsplit(source or "")
@@ -153,8 +194,8 @@ def import_registered_model(ctx: ImportContext, registered: dict, versions: list
     with ctx.db.write() as conn:
         if row is None:
             model_id = conn.execute(registered_models.insert().values(
-                project_id=ctx.project_id, name=name, creation_time=int(registered.get("creation_timestamp") or 0),
-                last_updated_time=int(registered.get("last_updated_timestamp") or 0),
+                project_id=ctx.project_id, name=name, creation_time=timestamp_ms(registered.get("creation_timestamp")),
+                last_updated_time=timestamp_ms(registered.get("last_updated_timestamp")),
                 description=registered.get("description"), last_version=0,
             )).inserted_primary_key[0]
         else:
@@ -162,7 +203,7 @@ def import_registered_model(ctx: ImportContext, registered: dict, versions: list
             if ours:
                 conn.execute(update(registered_models).where(registered_models.c.id == model_id).values(
                     description=registered.get("description"),
-                    last_updated_time=int(registered.get("last_updated_timestamp") or 0)))
+                    last_updated_time=timestamp_ms(registered.get("last_updated_timestamp"))))
         upsert_rows(conn, registered_model_tags,
                     [{"registered_model_id": model_id, "key": t["key"], "value": t.get("value", "")}
                      for t in registered.get("tags") or []],
@@ -194,8 +235,8 @@ def _registered_row(conn, project_id: int, name: str):
 def _import_version(ctx: ImportContext, conn, model_id: int, name: str, version: dict,
                     experiment_map: dict[str, int]) -> bool:
     number = int(version["version"])
-    source = rewrite_source(version.get("source") or "", experiment_map)
     run_id = version.get("run_id") or None
+    source = _target_source(conn, ctx.project_id, version, run_id, experiment_map)
     logged_model_id = version.get("model_id") or None
     existing = conn.execute(select(model_versions).where(
         model_versions.c.registered_model_id == model_id, model_versions.c.version == number)).first()
@@ -203,26 +244,36 @@ def _import_version(ctx: ImportContext, conn, model_id: int, name: str, version:
         if (existing.source, existing.run_id, existing.model_id) != (source, run_id, logged_model_id):
             ctx.summary.conflict(f"model {name!r} version {number} exists with another source ({existing.source})")
             return False
-        values = dict(description=version.get("description"), current_stage=canonical_stage(version.get("current_stage") or "None"),
-                      last_updated_time=int(version.get("last_updated_timestamp") or 0))
+        values = dict(description=version.get("description"), current_stage=stage_of(version),
+                      last_updated_time=timestamp_ms(version.get("last_updated_timestamp")))
         conn.execute(update(model_versions).where(model_versions.c.registered_model_id == model_id,
                                                   model_versions.c.version == number).values(**values))
     else:
         conn.execute(model_versions.insert().values(
             registered_model_id=model_id, version=number,
-            creation_time=int(version.get("creation_timestamp") or 0),
-            last_updated_time=int(version.get("last_updated_timestamp") or 0),
+            creation_time=timestamp_ms(version.get("creation_timestamp")),
+            last_updated_time=timestamp_ms(version.get("last_updated_timestamp")),
             description=version.get("description"), user_id=version.get("user_id") or None,
-            current_stage=canonical_stage(version.get("current_stage") or "None"), source=source,
+            current_stage=stage_of(version), source=source,
             storage_location=_storage_location(conn, source, logged_model_id),
             run_id=run_id, run_link=version.get("run_link") or None, model_id=logged_model_id,
             status=version.get("status") or "READY", status_message=version.get("status_message") or None,
         ))
     upsert_rows(conn, model_version_tags,
-                [{"registered_model_id": model_id, "version": number, "key": t["key"], "value": t.get("value", "")}
-                 for t in version.get("tags") or []],
+                [{"registered_model_id": model_id, "version": number, "key": t["key"], "value": t["value"]}
+                 for t in version_tags(version)],
                 ["registered_model_id", "version", "key"], ["value"])
     return existing is None
+
+
+def _target_source(conn, project_id: int, version: dict, run_id: str | None, experiment_map: dict[str, int]) -> str:
+    source = version.get("source") or ""
+    if is_gitlab_version_page(source) and run_id:
+        imported = conn.execute(select(runs.c.artifact_uri).where(
+            runs.c.run_uuid == run_id, runs.c.project_id == project_id)).scalar()
+        if imported:
+            return imported
+    return rewrite_source(source, experiment_map)
 
 
 def _storage_location(conn, source: str, logged_model_id: str | None) -> str:

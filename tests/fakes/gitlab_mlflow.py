@@ -23,7 +23,8 @@ methods and caveats") and its source:
   path lists nothing — and downloaded from `mlflow-artifacts/artifacts/candidate:<iid>/<file path>`
   (artifacts.rb) or from the package files URL;
 - `metrics/get-history` pages at most 1000 points (metrics.rb); `registered-models/search` at most
-  1000 models (registered_models.rb).
+  1000 models (registered_models.rb);
+- the model registry (models, versions, their candidates and packages): tests/fakes/gitlab_model_registry.py.
 """
 from __future__ import annotations
 
@@ -38,10 +39,11 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.gitlab_model_registry import GitLabModelRegistry
 from tests.fakes.gitlab_server import FakeGitLab, FakeGitLabApp, FakeState, _QuietHandler
 
 ML_PREFIX = re.compile(r"^/api/v4/projects/(\d+)/ml/mlflow/api/2\.0/(mlflow|mlflow-artifacts)/(.*)$")
-PACKAGE_FILES = re.compile(r"^/api/v4/projects/(\d+)/packages/ml_models/candidate:(\d+)/files/(.+)$")
+PACKAGE_FILES = re.compile(r"^/api/v4/projects/(\d+)/packages/ml_models/(candidate:)?(\d+)/files/(.+)$")
 REPORTER, DEVELOPER = 20, 30
 
 # (method, route) → written by the route (needs Developer)
@@ -80,6 +82,7 @@ class _MlflowFront:
         self.runs_by_iid: dict[int, str] = {}
         self._next_iid = itertools.count(1)
         self.lock = threading.Lock()
+        self.registry = GitLabModelRegistry(mlflow_url, gitlab_url_holder)
 
     # ---- identity
 
@@ -161,10 +164,63 @@ class _MlflowFront:
         params["max_results"] = min(int(params.get("max_results") or MAX_PAGE), MAX_PAGE)
         return self.forward(request, "metrics/get-history", params=params)
 
+    # ---- the model registry (tests/fakes/gitlab_model_registry.py)
+
+    def registered_models_create(self, request, project_id):
+        body = request.get_json(silent=True) or {}
+        name = body.get("name")
+        if not name:
+            return _json({"error": "name is missing"}, 400)
+        if name in self.registry.models:
+            return _json({"error_code": "RESOURCE_ALREADY_EXISTS"}, 400)
+        path = self.state.project_body(project_id)["path_with_namespace"]
+        return _json({"registered_model": self.registry.create_model(name, body.get("description"), path)})
+
+    def registered_models_get(self, request, project_id):
+        name = request.args.get("name", "")
+        if name not in self.registry.models:
+            return _json({"error_code": "RESOURCE_DOES_NOT_EXIST"}, 404)
+        return _json({"registered_model": self.registry.model_entity(name)})
+
     def registered_models_search(self, request, project_id):
-        params = dict(request.args)
-        params["max_results"] = min(int(params.get("max_results") or 200), MAX_PAGE)
-        return self.forward(request, "registered-models/search", params=params)
+        max_results = min(int(request.args.get("max_results") or 200), MAX_PAGE)
+        names = sorted(self.registry.models)[:max_results]
+        return _json({"registered_models": [self.registry.model_entity(n) for n in names]})
+
+    def registered_models_get_latest_versions(self, request, project_id):
+        name = (request.get_json(silent=True) or {}).get("name", "")
+        if name not in self.registry.models:
+            return _json({"error_code": "RESOURCE_DOES_NOT_EXIST"}, 404)
+        latest = self.registry.latest(name)
+        return _json({"model_versions": [self.registry.version_entity(latest)] if latest else [None]})
+
+    def registered_models_alias(self, request, project_id):
+        return self._version_by_semver(request.args.get("name", ""), request.args.get("alias", ""))
+
+    def model_versions_get(self, request, project_id):
+        return self._version_by_semver(request.args.get("name", ""), request.args.get("version", ""))
+
+    def _version_by_semver(self, name: str, semver: str) -> Response:
+        version = self.registry.by_semver(name, semver)
+        if version is None:
+            return _json({"error_code": "RESOURCE_DOES_NOT_EXIST"}, 404)
+        return _json({"model_version": self.registry.version_entity(version)})
+
+    def model_versions_create(self, request, project_id):
+        body = request.get_json(silent=True) or {}
+        if body.get("name") not in self.registry.models:
+            return _json({"error_code": "RESOURCE_DOES_NOT_EXIST"}, 404)
+        version = self.registry.create_version(body["name"], body.get("description"), body.get("tags") or [])
+        return _json({"model_version": version})
+
+    def upload(self, request: Request, version_id: int, path: str) -> Response:
+        root = self.registry.candidate_root(version_id)
+        if root is None:
+            return _json({"message": "404 Not Found"}, 404)
+        stored = requests.put(f"{self.mlflow}/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(path)}",
+                              data=request.get_data(), timeout=60)
+        return _json({"message": "201 Created"} if stored.ok else {"message": "400 Bad request"},
+                     201 if stored.ok else 400)
 
     def _as_candidate(self, project_id: int, run: dict) -> dict:
         info = dict(run["info"])
@@ -174,10 +230,19 @@ class _MlflowFront:
                 iid = self.iids[info["run_id"]] = next(self._next_iid)
                 self.runs_by_iid[iid] = info["run_id"]
         info["lifecycle_stage"] = "active"
-        info["artifact_uri"] = f"{self.gitlab_url[0]}/api/v4/projects/{project_id}/packages/ml_models/candidate:{iid}/files/"
+        version_id = self.registry.version_of_run.get(info["run_id"])
+        package = f"candidate:{iid}" if version_id is None else str(version_id)
+        info["artifact_uri"] = f"{self.gitlab_url[0]}/api/v4/projects/{project_id}/packages/ml_models/{package}/files/"
         return {"info": info, "data": run.get("data") or {}}
 
     # ---- artifacts of candidates
+
+    def _package_root(self, package: str) -> str | None:
+        """The mlflow-artifacts path of a package: `candidate:<iid>` or a model version's id."""
+        match = re.fullmatch(r"(candidate:)?(\d+)", package)
+        if match is None:
+            return None
+        return self._mlflow_root(int(match.group(2))) if match.group(1) else self.registry.candidate_root(int(match.group(2)))
 
     def _mlflow_root(self, iid: int) -> str | None:
         run_id = self.runs_by_iid.get(iid)
@@ -188,15 +253,14 @@ class _MlflowFront:
 
     def artifacts(self, request: Request, project_id: int, route: str) -> Response:
         if route == "artifacts" and request.method == "GET":
-            version, _, path = (request.args.get("path") or "").partition("/")
-            match = re.fullmatch(r"candidate:(\d+)", version)
-            root = self._mlflow_root(int(match.group(1))) if match else None
+            package, _, path = (request.args.get("path") or "").partition("/")
+            root = self._package_root(package)
             if root is None or path:
                 return _json({"files": []})
             return _json({"files": self._flat(root, "")})
-        match = re.fullmatch(r"artifacts/candidate:(\d+)/(.+)", route)
+        match = re.fullmatch(r"artifacts/((?:candidate:)?\d+)/(.+)", route)
         if request.method == "GET" and match:
-            return self.download(int(match.group(1)), match.group(2))
+            return self.download(match.group(1), match.group(2))
         return _json(GRAPE_NOT_FOUND, 404)
 
     def _flat(self, root: str, relative: str) -> list[dict]:
@@ -211,8 +275,8 @@ class _MlflowFront:
                 files.append({"path": path, "is_dir": False, "file_size": entry.get("file_size", 0)})
         return files
 
-    def download(self, iid: int, path: str) -> Response:
-        root = self._mlflow_root(iid)
+    def download(self, package: str, path: str) -> Response:
+        root = self._package_root(package)
         if root is None:
             return _json({"message": "404 Not Found"}, 404)
         upstream = requests.get(f"{self.mlflow}/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(path)}",
@@ -233,9 +297,17 @@ class _App:
         if match:
             return self.front(request, int(match.group(1)), match.group(2), match.group(3))(environ, start_response)
         package = PACKAGE_FILES.match(request.path)
-        if package and request.method == "GET":
-            denied = self.front.allowed(request, int(package.group(1)), write=False)
-            response = denied or self.front.download(int(package.group(2)), package.group(3))
+        if package and request.method in ("GET", "PUT"):
+            write = request.method == "PUT"
+            denied = self.front.allowed(request, int(package.group(1)), write=write)
+            name = (package.group(2) or "") + package.group(3)
+            if denied:
+                response = denied
+            elif write:
+                response = self.front.upload(request, int(package.group(3)), package.group(4)) if not package.group(2) \
+                    else _json(GRAPE_NOT_FOUND, 404)
+            else:
+                response = self.front.download(name, package.group(4))
             return response(environ, start_response)
         return self.gitlab(environ, start_response)
 

@@ -12,7 +12,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from mltracker.service.importer.artifacts_copy import proxied_path
-from mltracker.service.importer.models_writer import rewrite_source
+from mltracker.service.importer.models_writer import rewrite_source, stage_of, timestamp_ms, version_tags
+from mltracker.service.importer.runner import batch_size
 from mltracker.service.importer.progress import Progress
 from mltracker.service.importer.source import RouteUnavailable, SourceClient, SourceError, display_uri
 
@@ -88,6 +89,7 @@ def test_the_ledger_names_a_source_without_its_credentials():
     ("mlflow-artifacts://host:5000/3/abc/artifacts", "3/abc/artifacts"),
     ("http://mlflow:5000/api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts", "3/abc/artifacts"),
     ("https://gitlab.example.com/api/v4/projects/20/packages/ml_models/candidate:7/files/", "candidate:7"),
+    ("https://gitlab.example.com/api/v4/projects/20/packages/ml_models/104/files/", "104"),
     ("s3://bucket/3/abc/artifacts", None),
     ("/local/mlruns/3/abc/artifacts", None),
 ])
@@ -102,6 +104,27 @@ def test_version_sources_follow_the_experiment_map():
     assert rewrite_source("mlflow-artifacts:/4/abc/artifacts", mapping) == "mlflow-artifacts:/4/abc/artifacts"
     assert rewrite_source("models:/m-123", mapping) == "models:/m-123"
     assert rewrite_source("runs:/abc/model", mapping) == "runs:/abc/model"
+
+
+def test_gitlab_versions_read_as_mlflow_versions():
+    page = "https://gitlab.example.com/group/app/-/ml/models/101/versions/104"
+    gitlab = {"version": "104", "source": page, "aliases": ["1.2.1"], "current_stage": "development",
+              "tags": [{"key": "quality", "value": "good"}], "creation_timestamp": 1764412800}
+    assert version_tags(gitlab) == [{"key": "quality", "value": "good"}, {"key": "gitlab.version", "value": "1.2.1"}]
+    tagged = {**gitlab, "tags": [{"key": "gitlab.version", "value": "1.2.1"}]}
+    assert version_tags(tagged) == [{"key": "gitlab.version", "value": "1.2.1"}]
+    mlflow_version = {"version": "2", "source": "models:/m-1", "aliases": ["champion"], "tags": []}
+    assert version_tags(mlflow_version) == []
+    assert stage_of(gitlab) == "None"
+    assert stage_of({"current_stage": "staging"}) == "Staging"
+    assert timestamp_ms(gitlab["creation_timestamp"]) == 1764412800000
+    assert timestamp_ms(1764412800123) == 1764412800123
+    assert timestamp_ms(None) == 0
+
+
+@pytest.mark.parametrize("page_runs, workers, size", [(40, 4, 10), (1000, 4, 25), (3, 4, 1), (0, 4, 1), (7, 1, 7)])
+def test_a_page_of_runs_keeps_every_worker_busy(page_runs, workers, size):
+    assert batch_size(page_runs, workers) == size
 
 
 def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise():
