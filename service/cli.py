@@ -38,7 +38,7 @@ Settings (environment; the flags below override the first two), the same values 
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mltracker.service.api.server_info import mltracker_version
+    from mltracker.service.version import mltracker_version
 
     parser = argparse.ArgumentParser(prog="mltracker", description="GitLab-native ML experiment tracker")
     parser.add_argument("--version", action="version", version=f"mltracker {mltracker_version()}")

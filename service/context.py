@@ -4,8 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import current_app, g
-
 from mltracker.service.db.engine import Database
 from mltracker.service.settings import Settings
 
@@ -26,9 +24,13 @@ class Services:
 
 
 def services() -> Services:
+    from flask import current_app  # here: the commands that never serve a request do not load Flask
+
     return current_app.extensions["mltracker"]
 
 
 def current_project_id() -> int:
     """The project of this request: /projects/<id>/… or, at the root paths, the local project."""
+    from flask import g
+
     return g.get("project_id", LOCAL_PROJECT_ID)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import logging
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, Response, request
 from sqlalchemy import text
 
 from mltracker.service.api.json_response import json_response
+from mltracker.service.version import mltracker_version
 from mltracker.service.context import services
 
 bp = Blueprint("server_info", __name__)
@@ -19,14 +18,6 @@ log = logging.getLogger("mltracker")
 # `/version` answers; mltracker's own version is at `/api/mltracker/version` and in a header.
 MLFLOW_API_VERSION = "3.6.0"
 VERSION_HEADER = "X-Mltracker-Version"
-
-
-@cache
-def mltracker_version() -> str:
-    try:
-        return version("mltracker")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 @bp.get("/health")

@@ -39,8 +39,9 @@ class _Pool:
         future = self.executor.submit(fn, *args)
         future.add_done_callback(lambda _: self.slots.release())
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True)
+    def close(self, cancel_pending: bool = False) -> None:
+        """Wait for the batches being copied; with cancel_pending (Ctrl-C), drop those not started."""
+        self.executor.shutdown(wait=True, cancel_futures=cancel_pending)
 
 
 def run_import(ctx: ImportContext, options: ImportOptions, progress: Progress) -> None:
@@ -88,8 +89,10 @@ def _runs(ctx: ImportContext, options: ImportOptions, progress: Progress, experi
                 size = batch_size(len(wanted), workers)
                 for start in range(0, len(wanted), size):
                     pool.submit(_run_batch, ctx, wanted[start:start + size], target_id, phase)
-    finally:
         pool.close()
+    except BaseException:  # Ctrl-C: the batches under way finish (their runs stay resumable), no new one starts
+        pool.close(cancel_pending=True)
+        raise
     phase.finish()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
-from mltracker.service.api.server_info import mltracker_version
+from mltracker.service.version import mltracker_version
 from mltracker.service.context import current_project_id
 from mltracker.service.errors import MlflowError
 from mltracker.service.ui import formatting

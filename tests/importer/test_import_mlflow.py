@@ -105,6 +105,28 @@ def test_killed_midway_then_resumed_ends_in_the_same_state(kind, s3, source, sou
             assert_same(source_snapshot, snapshot(live.url, EXPERIMENTS))
 
 
+def test_ctrl_c_stops_with_a_summary_then_resumes(source, source_snapshot, tmp_path_factory):
+    server, _ = source
+    tmp = tmp_path_factory.mktemp("ctrl-c")
+    with make_target("sqlite-local", tmp) as target:
+        proc = target.start_import(server.url, "--workers", "1")
+        try:
+            _wait_for_a_finished_run(target.backend_store_uri, proc)
+            proc.send_signal(signal.SIGINT)
+            stdout, _ = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, f"the import finished before it could be interrupted?\n{stdout.decode()}"
+        assert "import summary" in stdout.decode()
+        assert "interrupted: run the same command again to resume" in stdout.decode()
+
+        resumed = target.run_import(server.url)
+        assert "conflicts: 0" in resumed.stdout, resumed.stdout
+        with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
+            assert_same(source_snapshot, snapshot(live.url, EXPERIMENTS))
+
+
 def _done_runs(uri: str) -> int:
     from mltracker.service.db.engine import Database
 
