@@ -1,10 +1,11 @@
 """The whole target store as data: every table's rows and every stored artifact object, to show
-that a second import changed nothing."""
+that a second import changed nothing; and the import's progress, to interrupt it midway."""
 from __future__ import annotations
 
 import os
+import time
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mltracker.service.db.engine import Database
 from mltracker.service.db.tables import metadata
@@ -39,3 +40,25 @@ def stored_objects(destination: str, s3=None) -> dict:
             stat = os.stat(path)
             found[os.path.relpath(path, destination)] = (stat.st_size, stat.st_mtime_ns)
     return found
+
+
+def done_runs(uri: str) -> int:
+    db = Database(uri)
+    try:
+        with db.read() as conn:
+            return conn.execute(text(
+                "SELECT count(*) FROM import_progress WHERE kind = 'run' AND state = 'done'")).scalar()
+    except Exception:  # noqa: BLE001 - the schema is not there yet
+        return 0
+    finally:
+        db.dispose()
+
+
+def wait_for_a_finished_run(uri: str, proc, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if done_runs(uri) >= 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no run finished (exit {proc.poll()}): {proc.stderr.read().decode()[-3000:]}"
+                         if proc.poll() is not None else "no run finished in time")

@@ -1,8 +1,12 @@
 """`mltracker import mlflow <gitlab>/api/v4/projects/<id>/ml/mlflow`: the same history, read through
 GitLab's built-in tracker (tests/fakes/gitlab_mlflow.py, in front of the real mlflow server) with a
 GitLab token, imported into mltracker in GitLab mode: runs keep their ids, histories and artifacts,
-and a candidate's `gitlab.CI_JOB_ID` becomes a CI link checked against GitLab."""
+and a candidate's `gitlab.CI_JOB_ID` becomes a CI link checked against GitLab; killed midway, the
+import resumes to the same state (PostgreSQL + S3)."""
 from __future__ import annotations
+
+import os
+import signal
 
 import pytest
 from mlflow import MlflowClient
@@ -10,6 +14,7 @@ from mlflow import MlflowClient
 from tests.conftest import run_mltracker
 from tests.fakes.gitlab_mlflow import FakeGitLabWithMlflow
 from tests.importer.compare import snapshot
+from tests.importer.store_state import done_runs, wait_for_a_finished_run
 from tests.importer.targets import make_target
 
 pytestmark = pytest.mark.e2e
@@ -63,8 +68,6 @@ def test_import_from_gitlab_keeps_runs_and_links_ci_jobs(gitlab, source, tmp_pat
         assert "no logged models API" in first.stdout
 
         with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
-            import os
-
             os.environ["MLFLOW_TRACKING_TOKEN"] = USER_TOKEN
             try:
                 got = snapshot(f"{live.url}/projects/{PROJECT}", EXPERIMENTS, with_models=False)
@@ -72,19 +75,7 @@ def test_import_from_gitlab_keeps_runs_and_links_ci_jobs(gitlab, source, tmp_pat
             finally:
                 del os.environ["MLFLOW_TRACKING_TOKEN"]
 
-        active = {rid: run for rid, run in expected["runs"].items() if run["lifecycle_stage"] == "active"}
-        assert logged["deleted"] not in got["runs"]
-        assert sorted(got["runs"]) == sorted(active)
-        for run_id, want in active.items():
-            for field, value in want.items():
-                if field in NOT_IN_GITLAB:
-                    continue
-                if field == "tags":
-                    value = {k: v for k, v in value.items() if not k.startswith("gitlab.")}
-                    got_value = {k: v for k, v in got["runs"][run_id]["tags"].items() if not k.startswith("gitlab.")}
-                else:
-                    got_value = got["runs"][run_id][field]
-                assert got_value == value, f"run {want['run_name']}: {field}"
+        _assert_like_source(expected, got, logged)
         assert child.data.tags["gitlab.CI_JOB_ID"] == str(JOB)
         assert child.data.tags["gitlab.CI_PIPELINE_ID"] == str(PIPELINE)
         assert child.data.tags["gitlab.CI_COMMIT_SHA"] == SHA
@@ -92,3 +83,47 @@ def test_import_from_gitlab_keeps_runs_and_links_ci_jobs(gitlab, source, tmp_pat
         again = target.run_import(gitlab.tracking_uri(SOURCE_PROJECT), "--project", str(PROJECT),
                                   env={"MLFLOW_TRACKING_TOKEN": USER_TOKEN})
         assert "runs: 0 copied, 0 resumed, 4 unchanged" in again.stdout, again.stdout
+
+
+def test_killed_midway_then_resumed_on_postgres_and_s3(gitlab, source, s3_server, tmp_path_factory):
+    server, logged = source
+    expected = snapshot(server.url, EXPERIMENTS, with_models=False)
+    tmp = tmp_path_factory.mktemp("gitlab-killed")
+    with make_target("postgres-s3", tmp, s3_server) as target:
+        target.env.update({**_gitlab_mode(gitlab), "MLFLOW_TRACKING_TOKEN": USER_TOKEN})
+        source_uri = gitlab.tracking_uri(SOURCE_PROJECT)
+        proc = target.start_import(source_uri, "--project", str(PROJECT), "--workers", "1")
+        try:
+            wait_for_a_finished_run(target.backend_store_uri, proc)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+        assert done_runs(target.backend_store_uri) < 4
+
+        resumed = target.run_import(source_uri, "--project", str(PROJECT))
+        assert "resumed" in resumed.stdout and "conflicts: 0" in resumed.stdout, resumed.stdout
+        with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
+            os.environ["MLFLOW_TRACKING_TOKEN"] = USER_TOKEN
+            try:
+                got = snapshot(f"{live.url}/projects/{PROJECT}", EXPERIMENTS, with_models=False)
+            finally:
+                del os.environ["MLFLOW_TRACKING_TOKEN"]
+        _assert_like_source(expected, got, logged)
+
+
+def _assert_like_source(expected: dict, got: dict, logged: dict) -> None:
+    """Every active run as on the source, short of what GitLab's API does not carry."""
+    active = {rid: run for rid, run in expected["runs"].items() if run["lifecycle_stage"] == "active"}
+    assert logged["deleted"] not in got["runs"]
+    assert sorted(got["runs"]) == sorted(active)
+    for run_id, want in active.items():
+        for field, value in want.items():
+            if field in NOT_IN_GITLAB:
+                continue
+            if field == "tags":
+                value = {k: v for k, v in value.items() if not k.startswith("gitlab.")}
+                got_value = {k: v for k, v in got["runs"][run_id]["tags"].items() if not k.startswith("gitlab.")}
+            else:
+                got_value = got["runs"][run_id][field]
+            assert got_value == value, f"run {want['run_name']}: {field}"

@@ -4,7 +4,6 @@ stock client from `mltracker serve` and compared with the source item by item.""
 from __future__ import annotations
 
 import signal
-import time
 import uuid
 
 import pandas as pd
@@ -14,7 +13,7 @@ from sqlalchemy import text
 
 from tests.conftest import run_mltracker
 from tests.importer.compare import assert_same, predictions, snapshot
-from tests.importer.store_state import database_rows, stored_objects
+from tests.importer.store_state import database_rows, done_runs, stored_objects, wait_for_a_finished_run
 from tests.importer.targets import make_target
 
 pytestmark = pytest.mark.e2e
@@ -92,12 +91,12 @@ def test_killed_midway_then_resumed_ends_in_the_same_state(kind, s3, source, sou
     with make_target(kind, tmp, s3) as target:
         proc = target.start_import(server.url, "--workers", "1")
         try:
-            _wait_for_a_finished_run(target.backend_store_uri, proc)
+            wait_for_a_finished_run(target.backend_store_uri, proc)
             proc.send_signal(signal.SIGKILL)
         finally:
             proc.wait(timeout=60)
         assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
-        assert _done_runs(target.backend_store_uri) < len(source_snapshot["runs"])
+        assert done_runs(target.backend_store_uri) < len(source_snapshot["runs"])
 
         resumed = target.run_import(server.url)
         assert "resumed" in resumed.stdout and "conflicts: 0" in resumed.stdout, resumed.stdout
@@ -111,7 +110,7 @@ def test_ctrl_c_stops_with_a_summary_then_resumes(source, source_snapshot, tmp_p
     with make_target("sqlite-local", tmp) as target:
         proc = target.start_import(server.url, "--workers", "1")
         try:
-            _wait_for_a_finished_run(target.backend_store_uri, proc)
+            wait_for_a_finished_run(target.backend_store_uri, proc)
             proc.send_signal(signal.SIGINT)
             stdout, _ = proc.communicate(timeout=300)
         finally:
@@ -125,30 +124,6 @@ def test_ctrl_c_stops_with_a_summary_then_resumes(source, source_snapshot, tmp_p
         assert "conflicts: 0" in resumed.stdout, resumed.stdout
         with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
             assert_same(source_snapshot, snapshot(live.url, EXPERIMENTS))
-
-
-def _done_runs(uri: str) -> int:
-    from mltracker.service.db.engine import Database
-
-    db = Database(uri)
-    try:
-        with db.read() as conn:
-            return conn.execute(text(
-                "SELECT count(*) FROM import_progress WHERE kind = 'run' AND state = 'done'")).scalar()
-    except Exception:  # noqa: BLE001 - the schema is not there yet
-        return 0
-    finally:
-        db.dispose()
-
-
-def _wait_for_a_finished_run(uri: str, proc, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _done_runs(uri) >= 1:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no run finished (exit {proc.poll()}): {proc.stderr.read().decode()[-3000:]}"
-                         if proc.poll() is not None else "no run finished in time")
 
 
 # The planning below does not depend on the store's dialect: SQLite only, to keep the suite short.
