@@ -102,7 +102,7 @@ def main(argv=None) -> int:
             for server in servers.values():
                 server.start()
             for server in servers.values():
-                server.wait_ready()
+                server.wait_ready(timeout=600)  # mlflow server starts slowly on a loaded machine
             results: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
             for rep in range(args.reps):
                 order = list(servers) if rep % 2 == 0 else list(reversed(servers))

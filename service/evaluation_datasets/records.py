@@ -251,7 +251,8 @@ def delete_records(conn: Connection, project_id: int, dataset_id: str, record_id
     deleted = 0
     for start in range(0, len(record_ids), 500):
         chunk = record_ids[start:start + 500]
-        deleted += conn.execute(delete(t).where(t.c.dataset_id == dataset_id, t.c.dataset_record_id.in_(chunk))).rowcount
+        deleted += conn.execute(
+            delete(t).where(t.c.dataset_id == dataset_id, t.c.dataset_record_id.in_(chunk))).rowcount
     if deleted:
         count = conn.execute(select(func.count()).select_from(t).where(t.c.dataset_id == dataset_id)).scalar_one()
         conn.execute(update(evaluation_datasets).where(evaluation_datasets.c.dataset_id == dataset_id)

@@ -37,11 +37,11 @@ def _render_list(title_context: dict, base_endpoint: str, endpoint_values: dict,
         except MlflowError as exc:
             page, error = None, exc.message
     base = ui_url(base_endpoint, **endpoint_values)
-    params = {k: v for k, v in (("filter", state["filter"]), ("assessment", "failing" if state["failing"] else ""))
-              if v}
+    filtered = {"filter": state["filter"]} if state["filter"] else {}
+    params = {**filtered, "assessment": "failing"} if state["failing"] else filtered
     next_href = f"{base}?{urlencode({**params, 'page': page.next_token})}" if page and page.next_token else None
-    failing_href = f"{base}?{urlencode({**{k: v for k, v in params.items() if k != 'assessment'}, 'assessment': 'failing'})}"
-    all_href = f"{base}?{urlencode({k: v for k, v in params.items() if k != 'assessment'})}".rstrip("?")
+    failing_href = f"{base}?{urlencode({**filtered, 'assessment': 'failing'})}"
+    all_href = f"{base}?{urlencode(filtered)}" if filtered else base
     rows = [(info, assessment_rows(info.assessments)) for info in (page.traces if page else [])]
     return render_template("ui/traces.html", state=state, error=error, rows=rows, next_href=next_href,
                            failing_href=failing_href, all_href=all_href, action=base, **title_context)
