@@ -292,3 +292,24 @@ def test_an_override_invalidates_the_original_until_deleted(server):
     assert mlflow.get_assessment(trace_id, original.assessment_id).valid is False
     mlflow.delete_assessment(trace_id, correction.assessment_id)
     assert mlflow.get_assessment(trace_id, original.assessment_id).valid is True
+
+
+def test_trace_data_kept_as_an_artifact_is_read_back(server):
+    """A client whose spans did not reach the server (older clients, or log_spans failing) uploads the
+    trace data as traces.json under the trace's mlflow.artifactLocation; get_trace reads it there."""
+    from mlflow.entities import TraceInfo, TraceLocation, TraceState
+    from mlflow.tracing.client import TracingClient
+
+    client, experiment_id = server
+    _answer("as artifact")
+    data = client.get_trace(_finish()).data
+    trace_id = f"tr-{uuid.uuid4().hex}"
+    tracing = TracingClient()
+    returned = tracing.start_trace(TraceInfo(
+        trace_id=trace_id, trace_location=TraceLocation.from_experiment_id(experiment_id),
+        request_time=int(time.time() * 1000), execution_duration=5, state=TraceState.OK,
+    ))
+    assert "mlflow.trace.spansLocation" not in returned.tags
+    assert returned.tags["mlflow.artifactLocation"].endswith(f"/traces/{trace_id}/artifacts")
+    tracing._upload_trace_data(returned, data)
+    assert sorted(s.name for s in client.get_trace(trace_id).data.spans) == ["_answer", "_retrieve", "format"]
