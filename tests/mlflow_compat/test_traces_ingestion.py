@@ -140,6 +140,10 @@ def test_legacy_start_and_end_trace(experiment):
     assert (got.state.value, got.execution_duration, got.tags["t"], got.trace_metadata["origin"]) == ("OK", 750, "2", "v2")
     legacy = requests.get(f"{url}/api/2.0/mlflow/traces/{request_id}/info", timeout=30).json()["trace_info"]
     assert legacy["request_id"] == request_id and legacy["execution_time_ms"] == 750
+    found = requests.get(f"{url}/api/2.0/mlflow/traces", timeout=30,
+                         params={"experiment_ids": [experiment_id], "filter": "tag.t = '2'"}).json()
+    assert [t["request_id"] for t in found["traces"]] == [request_id]
+    assert {"key": "origin", "value": "v2"} in found["traces"][0]["request_metadata"]
 
 
 def test_trace_data_download_is_mlflow_traces_json(experiment):
