@@ -91,6 +91,7 @@ def _mount_api(app: Flask, project_api: Blueprint) -> None:
         artifact_list, artifacts, evaluation_datasets, logged_models, otlp, registry, registry_webhooks, scorers,
         traces, ui_artifacts,
     )
+    from mltracker.service.api.graphql import view as graphql
 
     for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, registry_webhooks.bp,
                       logged_models.bp, ui_artifacts.uploads):
@@ -100,6 +101,7 @@ def _mount_api(app: Flask, project_api: Blueprint) -> None:
     mount(app, project_api, traces.artifacts_bp, ["/ajax-api/2.0/mlflow", "/ajax-api/3.0/mlflow"])
     mount(app, project_api, otlp.bp, [""])  # /v1/traces, next to the tracking URI as OTLP puts it
     mount(app, project_api, ui_artifacts.downloads, [""])  # /get-artifact sits next to MLflow's UI
+    mount(app, project_api, graphql.bp, [""])
 
     v3 = Blueprint("v3", __name__)
     v3.add_url_rule("/server-info", view_func=server_info.server_info)

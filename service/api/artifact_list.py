@@ -20,7 +20,10 @@ bp = Blueprint("artifact_list", __name__)
 
 @bp.get("/artifacts/list")
 def list_run_artifacts():
-    msg = message()
+    return json_response(list_artifacts_payload(message()))
+
+
+def list_artifacts_payload(msg) -> dict:
     run_id = msg.string("run_id", required=True, aliases=("run_uuid",))
     raw_path = msg.string("path")
     relative = safe_relative_path(raw_path)
@@ -32,4 +35,4 @@ def list_run_artifacts():
         file_info_json(info, posixpath.join(relative, info.path) if relative else info.path)
         for info in infos
     ]
-    return json_response({"root_uri": run.artifact_uri, "files": files})
+    return {"root_uri": run.artifact_uri, "files": files}

@@ -34,13 +34,16 @@ def create_experiment():
 
 @bp.get("/experiments/get")
 def get_experiment():
-    msg = message()
+    return json_response(get_experiment_payload(message()))
+
+
+def get_experiment_payload(msg) -> dict:
     raw_id = msg.string("experiment_id", required=True)
     try:
         with services().db.read() as conn:
             experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id)
             row = exps.get_experiment_row(conn, current_project_id(), experiment_id)
-            return json_response({"experiment": _experiment_payload(conn, row)})
+            return {"experiment": _experiment_payload(conn, row)}
     except MlflowError as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST" or not exps.is_default_alias(raw_id):
             raise
@@ -48,7 +51,7 @@ def get_experiment():
     with services().db.write() as conn:
         experiment_id = exps.resolve_experiment_id(conn, current_project_id(), raw_id, create=True)
         row = exps.get_experiment_row(conn, current_project_id(), experiment_id)
-        return json_response({"experiment": _experiment_payload(conn, row)})
+        return {"experiment": _experiment_payload(conn, row)}
 
 
 @bp.get("/experiments/get-by-name")
@@ -139,7 +142,11 @@ MAX_EXPERIMENTS_PER_DATASET_SEARCH = 20
 @bp.post("/experiments/search-datasets")
 def search_datasets():
     """The datasets the experiments' runs used (MLflow's UI offers them as run filters)."""
-    raw_ids = message().strings("experiment_ids")
+    return json_response(search_datasets_payload(message()))
+
+
+def search_datasets_payload(msg) -> dict:
+    raw_ids = msg.strings("experiment_ids")
     if not raw_ids:
         raise invalid("SearchDatasets request must specify at least one experiment_id.")
     if len(raw_ids) > MAX_EXPERIMENTS_PER_DATASET_SEARCH:
@@ -151,7 +158,7 @@ def search_datasets():
     with services().db.read() as conn:
         ids = [exps.resolve_experiment_id(conn, project_id, raw) for raw in raw_ids]
         owned = [i for i, row in exps.get_experiment_rows(conn, ids).items() if row.project_id == project_id]
-        return json_response({"dataset_summaries": dataset_summaries(conn, owned)})
+        return {"dataset_summaries": dataset_summaries(conn, owned)}
 
 
 @bp.get("/experiments/list")

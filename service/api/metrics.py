@@ -47,7 +47,10 @@ def get_metric_history():
 
 @bp.get("/metrics/get-history-bulk-interval")
 def get_metric_history_bulk_interval():
-    msg = message()
+    return json_response(bulk_interval_payload(message()))
+
+
+def bulk_interval_payload(msg) -> dict:
     run_ids = msg.strings("run_ids")
     if not run_ids:
         raise invalid(missing_value("run_ids") + DOCS_HINT)
@@ -74,7 +77,7 @@ def get_metric_history_bulk_interval():
             run_store.get_run_row(conn, current_project_id(), run_id)
         for run_id in run_ids:
             points.extend(sampled_history(conn, run_id, key, max_results, start_step, end_step))
-    return json_response({"metrics": points})
+    return {"metrics": points}
 
 
 @bp.get("/metrics/get-history-bulk")

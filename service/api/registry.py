@@ -250,7 +250,10 @@ def get_model_version_download_uri():
 
 @bp.route("/model-versions/search", methods=["GET", "POST"])
 def search_model_versions():
-    msg = message()
+    return json_response(search_model_versions_payload(message()))
+
+
+def search_model_versions_payload(msg) -> dict:
     with services().db.read() as conn:
         rows, token = search.search_model_versions(
             conn, current_project_id(),
@@ -262,7 +265,7 @@ def search_model_versions():
         payload = {"model_versions": load_versions(conn, rows)} if rows else {}
     if token:
         payload["next_page_token"] = token
-    return json_response(payload)
+    return payload
 
 
 @bp.post("/model-versions/set-tag")

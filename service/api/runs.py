@@ -59,11 +59,14 @@ def create_run():
 
 @bp.get("/runs/get")
 def get_run():
-    msg = message()
+    return json_response(get_run_payload(message()))
+
+
+def get_run_payload(msg) -> dict:
     run_id = _run_id(msg)
     with services().db.read() as conn:
         run_store.get_run_row(conn, current_project_id(), run_id)
-        return json_response({"run": load_runs(conn, [run_id])[0]})
+        return {"run": load_runs(conn, [run_id])[0]}
 
 
 @bp.post("/runs/update")
@@ -203,7 +206,10 @@ def _string_pair(item: dict) -> dict:
 
 @bp.route("/runs/search", methods=["GET", "POST"])
 def search_runs():
-    msg = message()
+    return json_response(search_runs_payload(message()))
+
+
+def search_runs_payload(msg) -> dict:
     project_id = current_project_id()
     with services().db.read() as conn:
         experiment_ids = [exps.resolve_experiment_id(conn, project_id, e) for e in msg.strings("experiment_ids")]
@@ -221,7 +227,7 @@ def search_runs():
         payload = {"runs": load_runs(conn, run_ids)}
     if next_token:
         payload["next_page_token"] = next_token
-    return json_response(payload)
+    return payload
 
 
 @bp.post("/runs/log-inputs")

@@ -19,6 +19,8 @@ from mltracker.service.gitlab import GitLabAdapter
 from mltracker.service.settings import Settings
 
 EXTENSION = "mltracker_auth"
+# A callable the web UI may install: the signed-in browser's credential for this API request, or None.
+BROWSER_CREDENTIAL = "mltracker_browser_credential"
 CHALLENGE = 'Bearer realm="mltracker", Basic realm="mltracker (a GitLab token as password)"'
 
 
@@ -41,12 +43,18 @@ def authenticate_api_request():
     if checker is None:
         return None
     try:
+        credential = credential_of(request) or _browser_credential()
         g.gitlab_grant = checker.authorize(
-            credential_of(request), current_project_id(), required_level(request.method, request.path)
+            credential, current_project_id(), required_level(request.method, request.path)
         )
     except MlflowError as exc:
         return api_error(exc)
     return None
+
+
+def _browser_credential():
+    source = current_app.extensions.get(BROWSER_CREDENTIAL)
+    return source() if source is not None else None
 
 
 def api_error(exc: MlflowError):

@@ -25,6 +25,7 @@ READ_ONLY_POSTS = (
     "/datasets/search",
     "/traces/search",
     "/traces/batchGetInfos",
+    "/graphql",  # every query and mutation mltracker serves there only reads
 )
 READABLE_VISIBILITIES = ("public", "internal")
 # Registry webhooks send the project's registry events to any URL and list where they go (a URL may

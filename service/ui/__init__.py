@@ -13,6 +13,7 @@ from mltracker.service.settings import Settings
 def install_ui(app: Flask, settings: Settings) -> None:
     from mltracker.service.ui import site, views  # noqa: F401 - views attach their routes to the blueprint
     from mltracker.service.ui.blueprint import bp, install_html_not_found
+    from mltracker.service.ui.mlflow_ui import install_mlflow_ui
     from mltracker.service.ui.security import configure_sessions, install_security_headers
 
     configure_sessions(app, settings)
@@ -23,4 +24,5 @@ def install_ui(app: Flask, settings: Settings) -> None:
         app.register_blueprint(bp, url_prefix=None, name="ui")
     else:
         app.add_url_rule("/", endpoint="ui_projects", view_func=site.projects)
+    install_mlflow_ui(app, settings)
     install_html_not_found(app)

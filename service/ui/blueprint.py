@@ -69,12 +69,12 @@ def _mlflow_error(exc: MlflowError):
 
 
 @bp.errorhandler(SignInRequired)
-def _sign_in(_exc):
+def sign_in_redirect(_exc):
     return redirect(url_for("ui_site.sign_in", next=request.full_path.rstrip("?")))
 
 
 @bp.errorhandler(AccessDenied)
-def _denied(exc: AccessDenied):
+def access_denied_page(exc: AccessDenied):
     if exc.status >= 500:
         page, status = error_page(exc.status, "GitLab is unavailable", str(exc), "Reload the page in a moment.")
         return page, status, ({"Retry-After": str(exc.retry_after)} if exc.retry_after else {})
