@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 DEFAULT_DATA_DIR = "./mltracker-data"
@@ -70,6 +71,9 @@ class Settings:
     webhook_allowed_schemes: tuple[str, ...] = ("https",)
     webhook_allow_private_ips: bool = False
     webhook_timeout: float = 30.0
+    # A model-version source must match this regular expression (searched, as MLflow does) when set
+    # (MLflow's own variable, MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX).
+    model_version_source_regex: str | None = None
 
     @property
     def local_mode(self) -> bool:
@@ -142,6 +146,7 @@ def settings_from_env(**overrides) -> Settings:
         "webhook_allowed_schemes": _webhook_schemes(os.environ.get("MLFLOW_WEBHOOK_ALLOWED_SCHEMES")),
         "webhook_allow_private_ips": _mlflow_flag("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"),
         "webhook_timeout": _mlflow_number("MLFLOW_WEBHOOK_REQUEST_TIMEOUT"),
+        "model_version_source_regex": _regex(os.environ.get("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
 
@@ -169,3 +174,11 @@ def _mlflow_number(name: str) -> float | None:
         return float(value)
     except ValueError:
         raise SystemExit(f"{name} must be a number, not {value!r}") from None
+def _regex(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise SystemExit(f"MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX is not a regular expression: {exc}") from None
+    return value

@@ -12,7 +12,7 @@ from mltracker.service.logged_models import store as logged_model_store
 from mltracker.service.registry import aliases
 from mltracker.service.registry import gitlab_compat
 from mltracker.service.registry import registered_models as rms
-from mltracker.service.registry import search, versions
+from mltracker.service.registry import search, sources, versions
 from mltracker.service.registry.records import load_registered_models, load_versions
 from mltracker.service.tracking import runs as run_store
 from mltracker.service.tracking.validation import missing_value
@@ -171,6 +171,7 @@ def create_model_version():
     source = msg.string("source")
     if source is None:
         raise invalid(missing_value("source") + DOCS_HINT)
+    sources.check_source_pattern(source, services().settings.model_version_source_regex)
     model_id = msg.string("model_id") or None
     run_id = msg.string("run_id")
     tags = msg.objects("tags")

@@ -5,7 +5,7 @@ A source is one of
   version's storage location becomes the logged model's artifact location;
 - `models:/<name>/<version|stage|latest>` or `models:/<name>@<alias>`: another registered model
   version of this project (copied lineage);
-- `runs:/<run_id>/<path>`: the request's run_id must be that run;
+- `runs:/<run_id>/<path>`: the request's run_id must be that run, and not another project's;
 - `mlflow-artifacts:/…` (or an http(s) URL into the artifact proxy): must lie inside the artifact
   root of the request's run (or logged model), which must belong to this project;
 - any other remote URI (s3://, gs://, …), free of relative path segments.
@@ -70,6 +70,12 @@ def parse_model_uri(uri: str) -> ModelUri:
     return ModelUri(model_id=parts[0])
 
 
+def check_source_pattern(source: str, pattern: str | None) -> None:
+    """The server's own rule for sources (MLflow's MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX)."""
+    if source and pattern and not re.search(pattern, source):
+        raise invalid(f"Invalid model version source: '{source}'.")
+
+
 def _not_identified(source: str, id_name: str) -> MlflowError:
     return invalid(
         f"Invalid model version source: '{source}'. The {id_name} request parameter must "
@@ -129,6 +135,15 @@ def _run_artifact_uri(conn: Connection, project_id: int, run_id: str, source: st
     if row is None or row.project_id != project_id:
         raise _not_identified(source, "run_id")
     return row.artifact_uri
+
+
+def _refuse_other_projects_run(conn: Connection, project_id: int, run_id: str, source: str) -> None:
+    """A runs:/ source may name a run that does not exist (as in mlflow server: nothing is read
+    through it until the run is there, and reads are checked against the project then); a run of
+    another project is refused."""
+    owner = conn.execute(select(runs.c.project_id).where(runs.c.run_uuid == run_id)).scalar()
+    if owner is not None and owner != project_id:
+        raise _not_identified(source, "run_id")
 
 
 def _logged_model(conn: Connection, project_id: int, model_id: str, source: str):
@@ -202,7 +217,7 @@ def resolve(
         source_run = parsed.path.lstrip("/").split("/", 1)[0] if not parsed.netloc else None
         if not source_run or source_run != run_id:
             raise _not_identified(source, "run_id")
-        _run_artifact_uri(conn, project_id, run_id, source)
+        _refuse_other_projects_run(conn, project_id, run_id, source)
     elif is_artifact_proxy_uri(source):
         if not run_id or not _within(source, _run_artifact_uri(conn, project_id, run_id, source)):
             raise _not_identified(source, "run_id")

@@ -103,10 +103,6 @@ DELIBERATE = {
     # GitLab's built-in registry documents source="" (it ignores the source): the version gets a run
     # of its own (test_gitlab_snippets.py)
     "empty source": (200, None),
-    # mltracker checks that the run is one of the project's runs (mlflow server does not look)
-    "runs:/ of an unknown run": (400, "Invalid model version source: 'runs:/00000000000000000000000000000000/model'. "
-                                      "The run_id request parameter must identify the resource that contains the "
-                                      "source."),
 }
 
 
