@@ -65,7 +65,13 @@ def build(mlflow_tests: Path, build_dir: Path) -> None:
 
 def run_target(build_dir: Path, target: str, extra: list[str]) -> Path:
     report = build_dir / f"junit-{target}.xml"
-    env = {**os.environ, "OWN_TARGET": target}
+    # The client's waits, shortened alike for every target: a failing call fails in seconds instead
+    # of retrying for minutes (HTTP backoff; the async trace exporter's 500 s retry window).
+    env = {**os.environ, "OWN_TARGET": target, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "4",
+           "MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT": "30"}
+    # Tests that start `mlflow server` by its command name find this environment's.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     paths = [a for a in extra if a.startswith("tests/")] or ["tests/tracking"]
     options = [a for a in extra if not a.startswith("tests/")]
     cmd = [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-q", "-rN",

@@ -19,7 +19,7 @@ _HTTP_ANCHOR = "/api/2.0/mlflow-artifacts/artifacts/"
 # The extensions (and extensionless names) MLflow serves as text/plain (mlflow/utils/mime_type_utils.py).
 _TEXT_NAMES = {"txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini", "properties", "prop", "hocon",
                "toml", "yaml", "yml", "xml", "json", "js", "py", "py3", "csv", "tsv", "md", "rst", "ipynb",
-               "MLmodel", "MLproject"}
+               "MLmodel", "mlproject"}  # MLflow's MLPROJECT_FILE_NAME is lower-case
 
 
 def project_storage_key(project_id: int, relative_path: str) -> str:

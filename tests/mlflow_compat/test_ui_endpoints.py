@@ -191,8 +191,8 @@ def test_search_datasets(side_by_side):
     assert empty.json()["message"] == "SearchDatasets request must specify at least one experiment_id."
 
 
-DOWNLOAD_NAMES = ["a.txt", "b.png", "c.json", "MLmodel", "d.html", "e.unknownext", "f.csv", "h.js", "i.svg",
-                  "j.PY", "k.ipynb", "name with spaces.txt", "résumé.txt"]
+DOWNLOAD_NAMES = ["a.txt", "b.png", "c.json", "MLmodel", "mlproject", "MLproject", "d.html", "e.unknownext",
+                  "f.csv", "h.js", "i.svg", "j.PY", "k.ipynb", "name with spaces.txt", "résumé.txt"]
 
 
 def _download_headers(url: str, paths: dict) -> dict:
