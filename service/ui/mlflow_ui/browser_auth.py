@@ -12,14 +12,14 @@ from flask import request, session
 from mltracker.service.auth.credentials import USER, Credential
 from mltracker.service.auth.policy import READ_METHODS
 from mltracker.service.errors import MlflowError
-from mltracker.service.ui.gitlab_access import AccessDenied, SignInRequired, user_token
+from mltracker.service.ui.gitlab_access import AccessDenied, SignInRequired, signed_in_session, user_token
 from mltracker.service.ui.mlflow_ui.paths import from_mlflow_ui
 from mltracker.service.ui.security import CSRF_FIELD, CSRF_HEADER
 
 
 def browser_credential() -> Credential | None:
-    if not from_mlflow_ui(request.environ):
-        return None
+    if not from_mlflow_ui(request.environ) or signed_in_session() is None:
+        return None  # the Authorizer answers 401: sign in
     if request.method not in READ_METHODS:
         expected = session.get(CSRF_FIELD)
         sent = request.headers.get(CSRF_HEADER, "")
