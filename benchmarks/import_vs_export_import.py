@@ -46,11 +46,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, timeout: float = 600) -> None:
+def wait_for(url: str, timeout: float = 900, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {proc.returncode} before answering")
         try:
-            if requests.get(url, timeout=2).status_code < 500:
+            if requests.get(url, timeout=10).status_code < 500:
                 return
         except requests.RequestException:
             pass
@@ -70,7 +72,7 @@ class Server:
         self.proc = subprocess.Popen(command, cwd=cwd, env=clean_env(), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            wait_for(url + "/health")
+            wait_for(url + "/health", proc=self.proc)
         except BaseException:
             self.stop()
             raise
