@@ -237,6 +237,9 @@ def _import_version(ctx: ImportContext, conn, model_id: int, name: str, version:
     number = int(version["version"])
     run_id = version.get("run_id") or None
     source = _target_source(conn, ctx.project_id, version, run_id, experiment_map)
+    if is_gitlab_version_page(source):
+        ctx.summary.note(f"model {name!r} version {number}: its GitLab candidate run {run_id} was not imported "
+                         f"(import the experiment '[model]{name}' too), so its source stays GitLab's page")
     logged_model_id = version.get("model_id") or None
     existing = conn.execute(select(model_versions).where(
         model_versions.c.registered_model_id == model_id, model_versions.c.version == number)).first()

@@ -99,3 +99,15 @@ def test_every_version_is_imported_and_loads(gitlab_registry, tmp_path_factory):
                 assert next(v for v in got.values() if v.tags["gitlab.version"] == "1.2.0").tags["quality"] == "good"
             finally:
                 del os.environ["MLFLOW_TRACKING_TOKEN"]
+
+
+def test_a_version_whose_run_is_left_out_is_reported(gitlab_registry, tmp_path_factory):
+    fake, written = gitlab_registry
+    tmp = tmp_path_factory.mktemp("registry-without-runs")
+    with make_target("sqlite-local", tmp) as target:
+        target.env.update(_gitlab_mode(fake))
+        proc = target.run_import(fake.tracking_uri(SOURCE_PROJECT), "--project", str(PROJECT), "--experiment", "Default",
+                                 env={"MLFLOW_TRACKING_TOKEN": USER_TOKEN})
+        for number in written["versions"]:
+            assert (f"model '{written['model']}' version {number}: its GitLab candidate run "
+                    f"{written['versions'][number]['run_id']} was not imported") in proc.stdout, proc.stdout
