@@ -127,13 +127,21 @@ class _SharedServer:
         atexit.register(self.close)
 
     def reset(self) -> str:
+        from sqlalchemy import text
+
         from mltracker.service.context import LOCAL_PROJECT_ID
         from mltracker.service.db.tables import metadata
         from mltracker.service.tracking.experiments import ensure_default_experiment
 
         with self.db.write() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
+            if conn.dialect.name == "postgresql":
+                # ids restart from 1 as in a fresh database (SQLite reuses them by itself): MLflow's
+                # tests pass ids where the client turns a lone "12" into ["1", "2"]
+                names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(metadata.sorted_tables):
+                    conn.execute(table.delete())
             ensure_default_experiment(conn, LOCAL_PROJECT_ID, use_alias_id=True)
         for child in self.artifacts.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
