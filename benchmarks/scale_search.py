@@ -117,14 +117,14 @@ def explain(kind: str, target: str, experiment_id: str) -> None:
     from mltracker.service.db.schema import runs
     from mltracker.service.search.filter_compiler import compile_run_filter
     from mltracker.service.search.filter_parser import parse_filter
-    from mltracker.service.search.order_by import run_ordering
+    from mltracker.service.search.order_by import parse_run_order_by, run_ordering
     from mltracker.service.search.run_vocabulary import RunVocabulary
 
     dialect_name = "postgresql" if kind == "postgresql" else "sqlite"
     dialect = postgresql.dialect() if kind == "postgresql" else sqlite.dialect()
     label, filter_string, order_by = SHAPES[0]
     where = compile_run_filter(parse_filter(filter_string, RunVocabulary()), dialect_name)
-    ordering = run_ordering(order_by, dialect_name)
+    ordering = run_ordering(parse_run_order_by(order_by), dialect_name)
     query = (select(runs.c.run_uuid).select_from(ordering.source)
              .where(runs.c.experiment_id.in_([int(experiment_id)]), runs.c.lifecycle_stage.in_(["active"]), *where)
              .order_by(*ordering.clauses).limit(101))

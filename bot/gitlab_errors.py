@@ -1,12 +1,15 @@
-"""GitLab's answers to the bot's writes, sorted by what the job should do next.
+"""GitLab's answers to the bot's calls, sorted by what the job should do next.
 
-- 429: GitLab's rate limiter says when to come back (`Retry-After`; the adapter raises
-  GitLabRateLimited before python-gitlab could sleep): the job is queued again for then
+service/gitlab translates every answer (`translated`); this module only maps the adapter's outcomes
+onto the job queue's:
+- 429 (`GitLabRateLimited`): GitLab says when to come back; the job is queued again for then
   (RetryAfter) and no thread waits.
-- 408, 409 (GitLab's "another update is in progress"), 5xx, timeouts, connection errors: temporary
-  (TransientError, retried with backoff).
-- every other 4xx (400, 401, 403, 404, 422, ...): GitLab refused this request and will refuse it
-  again; the job fails at once (PermanentError), logged with the request and GitLab's message.
+- unavailable (408, 409 "another update is in progress", 5xx, timeouts, connection errors):
+  temporary (TransientError, retried with backoff).
+- refused (`GitLabRefusedRequest`: 400, 422, …; 401, 403, 404): GitLab will refuse it again; the
+  job fails at once (GitLabRefused, a PermanentError), logged with the request and GitLab's message.
+  A caller for which 404 is an answer ("not a note of this merge request") asks to get
+  `GitLabNotVisible` instead.
 Tokens never reach a log line: requests carry them in headers, which are not logged.
 """
 from __future__ import annotations
@@ -15,18 +18,16 @@ import logging
 from contextlib import contextmanager
 from typing import Iterator
 
-import requests
-from gitlab import exceptions as gl_exc
-
 from mltracker.service.gitlab import (
-    GitLabForbidden, GitLabNotVisible, GitLabRateLimited, GitLabTokenRejected, GitLabUnavailable,
+    GitLabForbidden, GitLabNotVisible, GitLabRateLimited, GitLabRefusedRequest, GitLabTokenRejected,
+    GitLabUnavailable, translated,
 )
 from mltracker.service.jobs.worker import PermanentError, RetryAfter, TransientError
 
 log = logging.getLogger("mltracker.bot")
 
-TEMPORARY_CODES = {408, 409, 429}
 LOGGED_VALUE_CHARS = 300
+_REFUSED_STATUS = {GitLabTokenRejected: 401, GitLabForbidden: 403, GitLabNotVisible: 404}
 
 
 class GitLabRefused(PermanentError):
@@ -38,38 +39,30 @@ class GitLabRefused(PermanentError):
 
 
 @contextmanager
-def gitlab_call(method: str, path: str, sent: dict | None = None) -> Iterator[None]:
-    """Classify whatever the GitLab call inside raises (see the module docstring)."""
+def gitlab_call(method: str, path: str, sent: dict | None = None, *, not_visible: bool = False) -> Iterator[None]:
+    """Classify whatever the GitLab call inside raises (see the module docstring). With
+    `not_visible`, a 404 stays `GitLabNotVisible` for the caller to decide."""
     request = f"{method} {path}"
     try:
-        yield
-    except (PermanentError, TransientError):
-        raise
+        with translated(request):
+            yield
     except GitLabRateLimited as exc:
         raise RetryAfter(f"{request}: GitLab answered 429, retry after {exc.retry_after} s",
                          exc.retry_after * 1000) from None
-    except gl_exc.GitlabError as exc:
-        code = getattr(exc, "response_code", None)
-        message = _text(getattr(exc, "error_message", "") or "")
-        if code is None or code in TEMPORARY_CODES or code >= 500:
-            raise TransientError(f"{request}: GitLab answered {code or 'garbage'}") from None
-        raise refused(request, code, message, sent) from None
-    except (GitLabTokenRejected, GitLabNotVisible, GitLabForbidden) as exc:
-        code = {GitLabTokenRejected: 401, GitLabNotVisible: 404, GitLabForbidden: 403}[type(exc)]
-        raise refused(request, code, str(exc), sent) from None
+    except GitLabRefusedRequest as exc:
+        raise refused(request, exc.status, exc.gitlab_message, sent) from None
     except GitLabUnavailable as exc:
-        raise TransientError(f"{request}: {exc}") from None
-    except requests.RequestException as exc:
-        raise TransientError(f"{request}: {type(exc).__name__}") from None
+        raise TransientError(str(exc)) from None
+    except GitLabNotVisible:
+        if not_visible:
+            raise
+        raise refused(request, 404, "404 Not found", sent) from None
+    except (GitLabTokenRejected, GitLabForbidden) as exc:
+        raise refused(request, _REFUSED_STATUS[type(exc)], str(exc), sent) from None
 
 
 def refused(request: str, code: int, message: str, sent: dict | None) -> GitLabRefused:
-    shown = {k: _text(v)[:LOGGED_VALUE_CHARS] for k, v in (sent or {}).items()}
+    shown = {k: str(v)[:LOGGED_VALUE_CHARS] for k, v in (sent or {}).items()}
     log.error("GitLab refused %s (HTTP %s): %s; sent %s", request, code, message, shown)
     return GitLabRefused(request, code, message)
 
-
-def _text(value) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value if isinstance(value, str) else str(value)

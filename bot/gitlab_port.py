@@ -1,9 +1,9 @@
 """What the bot needs from GitLab, over python-gitlab with the bot's own token.
 
-Uses the service's GitLab adapter (its clients, connection pool and error translation). GitLab
-being unavailable (5xx, timeouts) surfaces as TransientError so the job is retried; a 429 as
-GitLabRateLimited (the job waits for `Retry-After`); a refusal (400/403/404/422) as GitLabRefused,
-which fails the job at once (see bot/gitlab_errors.py).
+Uses the service's GitLab adapter (its clients, connection pool and error translation); every call
+goes through bot/gitlab_errors.py's `gitlab_call`: GitLab being unavailable (5xx, timeouts) surfaces
+as TransientError so the job is retried; a 429 as RetryAfter (the job waits for `Retry-After`); a
+refusal (400/401/403/404/422) as GitLabRefused, which fails the job at once.
 """
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from urllib.parse import quote
 from gitlab import exceptions as gl_exc
 
 from mltracker.bot.gitlab_errors import gitlab_call
-from mltracker.service.gitlab import GitLabAdapter, GitLabRateLimited, GitLabUnavailable, translated
-from mltracker.service.jobs.worker import RetryAfter, TransientError
-
-TARGET_URL_MAX = 255  # GitLab's limit on a commit status's target_url
+from mltracker.service.gitlab import GitLabAdapter
+from mltracker.service.gitlab.limits import COMMIT_STATUS_DESCRIPTION_MAX, COMMIT_STATUS_TARGET_URL_MAX
 
 
 @dataclass(frozen=True)
@@ -54,16 +52,6 @@ class CommandNote:
 
 
 @contextmanager
-def _retryable() -> Iterator[None]:
-    try:
-        yield
-    except GitLabRateLimited as exc:
-        raise RetryAfter(str(exc), exc.retry_after * 1000) from None
-    except GitLabUnavailable as exc:
-        raise TransientError(str(exc)) from None
-
-
-@contextmanager
 def _awarded_already_ok() -> Iterator[None]:
     """GitLab answers a repeated award with 404 "Award Emoji Name has already been taken"
     (lib/api/award_emoji.rb: `not_found!("Award Emoji #{message}")`): the award is there, done."""
@@ -87,7 +75,7 @@ class BotGitLab:
         return self.client().projects.get(project_id, lazy=True).mergerequests.get(iid, lazy=True)
 
     def bot_username(self) -> str:
-        with _retryable(), translated("GET /user (bot)"):
+        with gitlab_call("GET", "/user"):
             data = self.client().http_get("/user")
         return str(data.get("username") or "")
 
@@ -124,8 +112,9 @@ class BotGitLab:
     def command_note(self, project_id: int, iid: int, note_id: int) -> CommandNote:
         """GET /projects/:id/merge_requests/:iid/notes/:note_id — GitLab answers 404
         (GitLabNotVisible) unless the note belongs to that merge request of that project."""
-        with _retryable(), translated("GET /projects/:id/merge_requests/:iid/notes/:note_id"):
-            data = self.client().http_get(f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}")
+        path = f"/projects/{project_id}/merge_requests/{iid}/notes/{note_id}"
+        with gitlab_call("GET", path, not_visible=True):
+            data = self.client().http_get(path)
         author = data.get("author") or {}
         on_merge_request = data.get("noteable_type") == "MergeRequest" and data.get("noteable_iid") is not None
         return CommandNote(
@@ -141,10 +130,9 @@ class BotGitLab:
 
     def discussion_notes(self, project_id: int, iid: int, discussion_id: str) -> list[Note]:
         """The notes of one thread (GET /projects/:id/merge_requests/:iid/discussions/:discussion_id)."""
-        with _retryable(), translated("GET /projects/:id/merge_requests/:iid/discussions/:discussion_id"):
-            data = self.client().http_get(
-                f"/projects/{project_id}/merge_requests/{iid}/discussions/{quote(discussion_id, safe='')}"
-            )
+        path = f"/projects/{project_id}/merge_requests/{iid}/discussions/{quote(discussion_id, safe='')}"
+        with gitlab_call("GET", path, not_visible=True):
+            data = self.client().http_get(path)
         return [
             Note(id=int(n["id"]), body=str(n.get("body") or ""),
                  author_username=str((n.get("author") or {}).get("username") or ""), system=bool(n.get("system")))
@@ -164,7 +152,7 @@ class BotGitLab:
 
     def project_web_url(self, project_id: int) -> str | None:
         """The project's page as GitLab reports it (GET /projects/:id → web_url)."""
-        with _retryable(), translated("GET /projects/:id"):
+        with gitlab_call("GET", f"/projects/{project_id}"):
             data = self.client().http_get(f"/projects/{project_id}")
         url = data.get("web_url") if isinstance(data, dict) else None
         return str(url) if url else None
@@ -180,8 +168,8 @@ class BotGitLab:
         """POST /projects/:id/statuses/:sha. With `pipeline_id` (and the pipeline's own ref) the status
         joins that pipeline; without, GitLab picks the newest pipeline of the sha and ref, or makes a
         new `external` one."""
-        data = {"state": state, "name": "mltracker", "description": description[:255]}
-        if target_url and len(target_url) <= TARGET_URL_MAX:
+        data = {"state": state, "name": "mltracker", "description": description[:COMMIT_STATUS_DESCRIPTION_MAX]}
+        if target_url and len(target_url) <= COMMIT_STATUS_TARGET_URL_MAX:
             data["target_url"] = target_url
         if ref:
             data["ref"] = ref
@@ -203,7 +191,7 @@ class BotGitLab:
     def open_merge_request_for(self, project_id: int, sha: str, ref: str):
         """The open merge request containing the commit whose source is branch `ref` of this very
         project (a fork's merge request included); None for any other branch, e.g. its target."""
-        with _retryable():
+        with gitlab_call("GET", f"/projects/{project_id}/repository/commits/{sha}/merge_requests"):
             candidates = self._gitlab.merge_requests_for_commit(project_id, sha)
         for mr in candidates:
             source_project = mr.raw.get("source_project_id")
@@ -212,9 +200,9 @@ class BotGitLab:
         return None
 
     def get_merge_request(self, project_id: int, iid: int):
-        with _retryable():
+        with gitlab_call("GET", f"/projects/{project_id}/merge_requests/{iid}"):
             return self._gitlab.merge_request(project_id, iid)
 
     def access_level(self, project_id: int, user_id: int) -> int:
-        with _retryable():
+        with gitlab_call("GET", f"/projects/{project_id}/members/all/{user_id}"):
             return self._gitlab.member_access_level(project_id, user_id) or 0

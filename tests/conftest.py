@@ -194,3 +194,19 @@ def database(request, tmp_path_factory):
     """A migrated Database on SQLite and on PostgreSQL, shared by a test module."""
     with migrated_database(request.param, tmp_path_factory.mktemp("db")) as db:
         yield db
+
+
+@pytest.fixture
+def conn(database):
+    """A connection inside a transaction that is rolled back after the test: each test sees only
+    the rows it wrote (tests/factories.py makes them), on SQLite and on PostgreSQL."""
+    with database.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+# The GitLab stand-in and mltracker in GitLab mode, for every folder that tests GitLab mode.
+from tests.fakes.gitlab_fixtures import client_as, fake_gitlab, gitlab_server, scenario  # noqa: E402, F401

@@ -17,6 +17,7 @@ from mltracker.bot.runners.pipeline_owner import merge_request_of, merge_request
 from mltracker.reports import REPORT_MARKER, extract_history, render_markdown
 from mltracker.reports.escaping import clean
 from mltracker.reports.plots import render_plots
+from mltracker.service.gitlab.limits import COMMIT_STATUS_DESCRIPTION_MAX
 from mltracker.service.jobs.leases import LeaseBusy, held
 from mltracker.service.jobs.uploads import upload_once
 from mltracker.service.jobs.worker import RetryAfter
@@ -27,7 +28,6 @@ log = logging.getLogger("mltracker.bot")
 
 # A busy report is looked at again this often (sooner when its lease runs out sooner).
 LEASE_POLL_MS = 2_000
-STATUS_DESCRIPTION_MAX = 255  # GitLab's limit (lib/api/commit_statuses.rb: description)
 
 
 def handle_pipeline(ctx: BotContext, event: PipelineFinished) -> None:
@@ -73,7 +73,7 @@ def set_pipeline_status(ctx: BotContext, pipeline: Pipeline, report, page_url: s
 
 def status_description(verdicts) -> str:
     """One plain line (GitLab's 255-character description) with run and metric names made inert."""
-    return clean("; ".join(v.text for v in verdicts), STATUS_DESCRIPTION_MAX)
+    return clean("; ".join(v.text for v in verdicts), COMMIT_STATUS_DESCRIPTION_MAX)
 
 
 def _upsert_report_note(ctx: BotContext, event: PipelineFinished, mr_project: int, iid: int, report, links,

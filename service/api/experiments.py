@@ -11,7 +11,7 @@ from mltracker.service.tracking.inputs import dataset_summaries
 from mltracker.service.errors import MlflowError
 from mltracker.service.search.experiments import search_experiment_ids
 from mltracker.service.tracking import experiments as exps
-from mltracker.service.tracking.serialize import experiment_json
+from mltracker.service.api.mlflow_json import dataset_summary_json, experiment_json
 
 bp = Blueprint("experiments", __name__)
 
@@ -158,7 +158,7 @@ def search_datasets_payload(msg) -> dict:
     with services().db.read() as conn:
         ids = [exps.resolve_experiment_id(conn, project_id, raw) for raw in raw_ids]
         owned = [i for i, row in exps.get_experiment_rows(conn, ids).items() if row.project_id == project_id]
-        return {"dataset_summaries": dataset_summaries(conn, owned)}
+        return {"dataset_summaries": [dataset_summary_json(d) for d in dataset_summaries(conn, owned)]}
 
 
 @bp.get("/experiments/list")

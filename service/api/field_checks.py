@@ -2,10 +2,9 @@
 its exact messages, for the fields our typed request reader does not already check that way."""
 from __future__ import annotations
 
+from mltracker.service.api.request import DOCS_HINT
 from mltracker.service.errors import invalid
 from mltracker.service.tracking.validation import invalid_value, missing_value
-
-DOCS_HINT = " See the API docs for more information about request parameters."
 
 
 def require(value, path: str) -> None:

@@ -1,7 +1,7 @@
 """JSON responses the way MLflow's server writes them.
 
 orjson encodes a 100-run search page ~10× faster than json.dumps. Payloads here never hold float
-NaN or infinities (serialize.json_double turns them into MLflow's strings), the one place the two
+NaN or infinities (mlflow_json.json_double turns them into MLflow's strings), the one place the two
 encoders differ in meaning; what orjson refuses (integers beyond 64 bits, non-string keys) goes
 through json.dumps."""
 from __future__ import annotations

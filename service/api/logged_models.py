@@ -9,7 +9,8 @@ from flask import Blueprint, request
 from mltracker.service.artifacts.keys import proxied_root_path
 from mltracker.service.api.artifacts import file_info_json, project_key, stream_artifact
 from mltracker.service.api.json_response import json_response
-from mltracker.service.api.request import message
+from mltracker.service.api.mlflow_json import logged_model_json
+from mltracker.service.api.request import DOCS_HINT, message
 from mltracker.service.artifacts.paths import invalid_path, join_key, safe_relative_path
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import MlflowError, invalid
@@ -21,7 +22,6 @@ from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking.validation import missing_value
 
 bp = Blueprint("logged_models", __name__)
-_HINT = " See the API docs for more information about request parameters."
 
 
 @bp.post("/logged-models")
@@ -39,7 +39,7 @@ def create_logged_model():
             params=msg.objects("params"),
             tags=msg.objects("tags"),
         )
-        return json_response({"model": load_model(conn, model_id)})
+        return json_response({"model": logged_model_json(load_model(conn, model_id))})
 
 
 @bp.get("/logged-models/<model_id>")
@@ -47,7 +47,7 @@ def get_logged_model(model_id: str):
     allow_deleted = request.args.get("allow_deleted", "false").lower() == "true"
     with services().db.read() as conn:
         store.get_row(conn, current_project_id(), model_id, allow_deleted=allow_deleted)
-        return json_response({"model": load_model(conn, model_id)})
+        return json_response({"model": logged_model_json(load_model(conn, model_id))})
 
 
 @bp.patch("/logged-models/<model_id>")
@@ -55,10 +55,10 @@ def finalize_logged_model(model_id: str):
     msg = message()
     status = msg.raw("status")
     if status is None or status == "":
-        raise invalid(missing_value("status") + _HINT)
+        raise invalid(missing_value("status") + DOCS_HINT)
     with services().db.write() as conn:
         store.finalize(conn, current_project_id(), model_id, parse_status(status))
-        return json_response({"model": load_model(conn, model_id)})
+        return json_response({"model": logged_model_json(load_model(conn, model_id))})
 
 
 @bp.delete("/logged-models/<model_id>")
@@ -103,7 +103,7 @@ def search_logged_models():
     msg = message()
     raw_ids = msg.strings("experiment_ids")
     if not raw_ids:
-        raise invalid(missing_value("experiment_ids") + _HINT)
+        raise invalid(missing_value("experiment_ids") + DOCS_HINT)
     project_id = current_project_id()
     with services().db.read() as conn:
         experiment_ids = [exps.resolve_experiment_id(conn, project_id, e) for e in raw_ids]
@@ -115,7 +115,7 @@ def search_logged_models():
             page_token=msg.string("page_token") or None,
             datasets=_datasets(msg.objects("datasets")),
         )
-        payload = {"models": load_models(conn, rows)} if rows else {}
+        payload = {"models": [logged_model_json(m) for m in load_models(conn, rows)]} if rows else {}
     if token:
         payload["next_page_token"] = token
     return json_response(payload)

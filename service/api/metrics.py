@@ -1,11 +1,16 @@
-"""Metric history endpoints."""
+"""Metric history endpoints. Pages and streams are written as JSON text straight from the
+driver's tuples (no objects for 25,000-point pages)."""
 from __future__ import annotations
+
+import json
+import math
+from typing import Iterator
 
 from flask import Blueprint, Response, request
 
-from mltracker.service.api.field_checks import DOCS_HINT
 from mltracker.service.api.json_response import json_response
-from mltracker.service.api.request import message
+from mltracker.service.api.mlflow_json import metric_json
+from mltracker.service.api.request import DOCS_HINT, message
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import invalid
 from mltracker.service.tracking import runs as run_store
@@ -14,8 +19,8 @@ from mltracker.service.tracking.metric_history import (
     MAX_RESULTS_PER_RUN,
     bulk_history,
     decode_after,
+    history_chunks,
     history_page,
-    history_stream,
     sampled_history,
 )
 from mltracker.service.tracking.validation import missing_value
@@ -40,9 +45,38 @@ def get_metric_history():
         if not run_store.run_in_project(conn, current_project_id(), run_id):
             return json_response({})  # as mlflow server answers for an unknown run
         if max_results is not None:
-            body = history_page(conn, run_id, key, max_results, page_token)
-            return Response(body, mimetype="application/json")
-    return Response(history_stream(db, run_id, key), mimetype="application/json")
+            rows, next_token = history_page(conn, run_id, key, max_results, page_token)
+            return Response(_page_body(key, rows, next_token), mimetype="application/json")
+    return Response(_stream_body(db, run_id, key), mimetype="application/json")
+
+
+def _point_json(key_json: str, timestamp: int, step: int, value: float, is_nan: bool) -> str:
+    if is_nan:
+        text = '"NaN"'
+    elif math.isfinite(value):
+        text = repr(float(value))
+    else:
+        text = '"Infinity"' if value > 0 else '"-Infinity"'
+    return f'{{"key":{key_json},"value":{text},"timestamp":{timestamp},"step":{step}}}'
+
+
+def _page_body(key: str, rows: list[tuple], next_token: str | None) -> str:
+    key_json = json.dumps(key)
+    body = '{"metrics":[' + ",".join(_point_json(key_json, *r) for r in rows) + "]"
+    if next_token:
+        body += f',"next_page_token":"{next_token}"'
+    return body + "}"
+
+
+def _stream_body(db, run_id: str, key: str) -> Iterator[str]:
+    key_json = json.dumps(key)
+    yield '{"metrics":['
+    first = True
+    for partition in history_chunks(db, run_id, key):
+        chunk = ",".join(_point_json(key_json, *r) for r in partition)
+        yield chunk if first else "," + chunk
+        first = False
+    yield "]}"
 
 
 @bp.get("/metrics/get-history-bulk-interval")
@@ -76,7 +110,8 @@ def bulk_interval_payload(msg) -> dict:
         for run_id in run_ids:
             run_store.get_run_row(conn, current_project_id(), run_id)
         for run_id in run_ids:
-            points.extend(sampled_history(conn, run_id, key, max_results, start_step, end_step))
+            points.extend(dict(metric_json(m), run_id=run_id)
+                          for m in sampled_history(conn, run_id, key, max_results, start_step, end_step))
     return {"metrics": points}
 
 
@@ -99,4 +134,4 @@ def get_metric_history_bulk():
     with services().db.read() as conn:
         owned = run_store.runs_in_project(conn, current_project_id(), run_ids)
         points = bulk_history(conn, sorted(owned), key, max_results)
-    return json_response({"metrics": points})
+    return json_response({"metrics": [dict(metric_json(m), run_id=run_id) for run_id, m in points]})

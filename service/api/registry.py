@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from mltracker.service.api.field_checks import DOCS_HINT
 from mltracker.service.api.json_response import json_response
-from mltracker.service.api.request import message
+from mltracker.service.api.registry_json import model_version_json, registered_model_json
+from mltracker.service.api.request import DOCS_HINT, message
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import invalid
 from mltracker.service.logged_models import store as logged_model_store
@@ -21,11 +21,19 @@ bp = Blueprint("registry", __name__)
 
 
 def _model_payload(conn, name: str) -> dict:
-    return load_registered_models(conn, [rms.get_row(conn, current_project_id(), name)])[0]
+    return _models_json(conn, [rms.get_row(conn, current_project_id(), name)])[0]
 
 
 def _version_payload(conn, row) -> dict:
-    return load_versions(conn, [row])[0]
+    return _versions_json(conn, [row])[0]
+
+
+def _models_json(conn, rows: list) -> list[dict]:
+    return [registered_model_json(m) for m in load_registered_models(conn, rows)]
+
+
+def _versions_json(conn, rows: list) -> list[dict]:
+    return [model_version_json(v) for v in load_versions(conn, rows)]
 
 
 def _max_results(msg, limit: int):
@@ -43,7 +51,7 @@ def create_registered_model():
     name = msg.string("name", required=True)
     with services().db.write() as conn:
         row = rms.create(conn, current_project_id(), name, msg.objects("tags"), msg.string("description"))
-        return json_response({"registered_model": load_registered_models(conn, [row])[0]})
+        return json_response({"registered_model": _models_json(conn, [row])[0]})
 
 
 @bp.get("/registered-models/get")
@@ -60,7 +68,7 @@ def rename_registered_model():
     new_name = msg.string("new_name", required=True)
     with services().db.write() as conn:
         row = rms.rename(conn, current_project_id(), name, new_name)
-        return json_response({"registered_model": load_registered_models(conn, [row])[0]})
+        return json_response({"registered_model": _models_json(conn, [row])[0]})
 
 
 @bp.patch("/registered-models/update")
@@ -69,7 +77,7 @@ def update_registered_model():
     name = msg.string("name", required=True)
     with services().db.write() as conn:
         row = rms.update_description(conn, current_project_id(), name, msg.string("description"))
-        return json_response({"registered_model": load_registered_models(conn, [row])[0]})
+        return json_response({"registered_model": _models_json(conn, [row])[0]})
 
 
 @bp.delete("/registered-models/delete")
@@ -93,7 +101,7 @@ def search_registered_models():
         )
         payload = {}
         if rows:
-            payload["registered_models"] = load_registered_models(conn, rows)
+            payload["registered_models"] = _models_json(conn, rows)
     if token:
         payload["next_page_token"] = token
     return json_response(payload)
@@ -105,7 +113,7 @@ def get_latest_versions():
     name = msg.string("name", required=True)
     with services().db.read() as conn:
         rows = versions.latest_versions(conn, current_project_id(), name, msg.strings("stages"))
-        payload = {"model_versions": load_versions(conn, rows)} if rows else {}
+        payload = {"model_versions": _versions_json(conn, rows)} if rows else {}
     return json_response(payload)
 
 
@@ -263,7 +271,7 @@ def search_model_versions_payload(msg) -> dict:
             order_by=msg.strings("order_by"),
             page_token=msg.string("page_token"),
         )
-        payload = {"model_versions": load_versions(conn, rows)} if rows else {}
+        payload = {"model_versions": _versions_json(conn, rows)} if rows else {}
     if token:
         payload["next_page_token"] = token
     return payload

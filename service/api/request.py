@@ -10,7 +10,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from mltracker.service.errors import invalid
 from mltracker.service.tracking.validation import invalid_value, missing_value
 
-_DOCS_HINT = " See the API docs for more information about request parameters."
+# MLflow appends this to every message about a missing or malformed request field.
+DOCS_HINT = " See the API docs for more information about request parameters."
 _MISSING = object()
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -102,12 +103,12 @@ class RequestMessage:
     def _type_error(self, name: str, value):
         return invalid(
             invalid_value(name, value, f" Hint: Value was of type '{type(value).__name__}'.")
-            + _DOCS_HINT
+            + DOCS_HINT
         )
 
     def _require(self, name: str, value):
         if value is None or value == "":
-            raise invalid(missing_value(name) + _DOCS_HINT)
+            raise invalid(missing_value(name) + DOCS_HINT)
 
     def string(self, name: str, required: bool = False, default=None, aliases=()) -> str | None:
         value = self.raw(name)
@@ -143,7 +144,7 @@ class RequestMessage:
         if number is _MISSING:
             raise self._type_error(name, value)
         if not INT64_MIN <= number <= INT64_MAX:
-            raise invalid(invalid_value(name, value, " It must be a 64-bit integer.") + _DOCS_HINT)
+            raise invalid(invalid_value(name, value, " It must be a 64-bit integer.") + DOCS_HINT)
         return number
 
     def number(self, name: str):

@@ -5,6 +5,7 @@ from flask import Blueprint, request
 
 from mltracker.service.api import field_checks
 from mltracker.service.api.json_response import json_response
+from mltracker.service.api.mlflow_json import run_info_json, run_json
 from mltracker.service.api.request import message, to_int, to_number
 from mltracker.service.api import run_links
 from mltracker.service.context import current_project_id, services
@@ -16,7 +17,7 @@ from mltracker.service.tracking import inputs as run_io
 from mltracker.service.tracking import runs as run_store
 from mltracker.service.tracking.metric_rows import fast_metric_rows
 from mltracker.service.tracking.run_loading import load_new_run, load_runs
-from mltracker.service.tracking.serialize import run_info_json
+from mltracker.service.tracking.run_records import RunInfo
 from mltracker.service.tracking.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
 bp = Blueprint("runs", __name__)
@@ -54,7 +55,7 @@ def create_run():
         )
         run_links.record_link(conn, project_id, run_id, ci_link)
         run = load_new_run(conn, run_id)
-    return json_response({"run": run})
+    return json_response({"run": run_json(run)})
 
 
 @bp.get("/runs/get")
@@ -66,7 +67,7 @@ def get_run_payload(msg) -> dict:
     run_id = _run_id(msg)
     with services().db.read() as conn:
         run_store.get_run_row(conn, current_project_id(), run_id)
-        return {"run": load_runs(conn, [run_id])[0]}
+        return {"run": run_json(load_runs(conn, [run_id])[0])}
 
 
 @bp.post("/runs/update")
@@ -79,7 +80,7 @@ def update_run():
             status=msg.string("status"), end_time=msg.integer("end_time"), run_name=msg.string("run_name"),
         )
         row = run_store.get_run_row(conn, current_project_id(), run_id)
-    return json_response({"run_info": run_info_json(row)})
+    return json_response({"run_info": run_info_json(RunInfo.from_row(row))})
 
 
 @bp.post("/runs/delete")
@@ -224,7 +225,7 @@ def search_runs_payload(msg) -> dict:
             order_by=msg.strings("order_by"),
             page_token=msg.string("page_token"),
         )
-        payload = {"runs": load_runs(conn, run_ids)}
+        payload = {"runs": [run_json(r) for r in load_runs(conn, run_ids)]}
     if next_token:
         payload["next_page_token"] = next_token
     return payload

@@ -2,15 +2,17 @@
 service/comparison chooses, and the verdict."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from mltracker.service.comparison.baseline import select_baseline
+from mltracker.service.comparison.candidates import load_candidates
 from mltracker.service.comparison.direction import AUTO
 from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.comparison.scorer_metrics import experiment_scorer_metrics
-from mltracker.service.db.schema import ci_links, experiments, latest_metrics, runs
+from mltracker.service.db.schema import experiments, latest_metrics, runs
 from mltracker.service.gate.evaluate import Candidate, GateResult, evaluate
 from mltracker.service.linking.links import runs_of_pipeline
 from mltracker.service.report_data.candidates import experiment_tags
@@ -53,29 +55,16 @@ def judge_pipeline(conn: Connection, project_id: int, question: GateQuestion) ->
 
 
 def _candidates(conn: Connection, run_ids: list[str], metric: str) -> list[Candidate]:
-    if not run_ids:
-        return []
-    values = {
-        row.run_uuid: (None if row.is_nan else float(row.value))
-        for row in conn.execute(
-            select(latest_metrics.c.run_uuid, latest_metrics.c.value, latest_metrics.c.is_nan).where(
-                latest_metrics.c.run_uuid.in_(run_ids), latest_metrics.c.key == metric
-            )
-        )
-    }
-    rows = {
-        row.run_uuid: row
-        for row in conn.execute(
-            select(runs.c.run_uuid, runs.c.name, runs.c.status, ci_links.c.pipeline_id, ci_links.c.job_id)
-            .outerjoin(ci_links, ci_links.c.run_uuid == runs.c.run_uuid)
-            .where(runs.c.run_uuid.in_(run_ids))
-        )
-    }
     return [
-        Candidate(run_id=r, run_name=rows[r].name, value=values.get(r), status=rows[r].status,
-                  pipeline_id=rows[r].pipeline_id, job_id=rows[r].job_id)
-        for r in run_ids if r in rows
+        Candidate(run_id=c.run_id, run_name=c.name, value=_number(c.metrics.get(metric)), status=c.status,
+                  pipeline_id=c.ci.pipeline_id if c.ci else None, job_id=c.ci.job_id if c.ci else None)
+        for c in load_candidates(conn, run_ids)
     ]
+
+
+def _number(value: float | None) -> float | None:
+    """A NaN is no value to compare."""
+    return None if value is None or math.isnan(value) else value
 
 
 def _experiment(conn: Connection, project_id: int, raw: str | None, pipeline_runs: list[str], metric: str):

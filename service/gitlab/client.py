@@ -3,8 +3,8 @@
 Every GitLab answer is translated into one of these outcomes the callers decide on:
 a value, `GitLabTokenRejected` (401), `GitLabNotVisible` (404: GitLab hides it from this token),
 `GitLabForbidden` (403) or `GitLabUnavailable` (unreachable, timeout, 5xx, garbage), of which
-`GitLabRateLimited` (429) is the kind that says when to come back. "Unavailable" must never turn
-into an allow. Tokens are passed per call and never logged.
+`GitLabRateLimited` (429) is the kind that says when to come back and `GitLabRefusedRequest` (any
+other 4xx) the kind that coming back cannot help. "Unavailable" must never turn into an allow. Tokens are passed per call and never logged.
 
 Nothing here waits out a rate limit: python-gitlab's own handling (which sleeps through
 `Retry-After` inside the call, up to 10 times) is off; a 429 is raised at once with GitLab's wait,
@@ -41,6 +41,16 @@ class GitLabUnavailable(GitLabError):
     """GitLab could not answer (network error, timeout, 5xx, rate limit, unparseable answer)."""
 
 
+class GitLabRefusedRequest(GitLabUnavailable):
+    """GitLab refused the request itself (400, 405, 422, …: any 4xx but 401/403/404 and the
+    temporary 408/409/429). A reader treats it as unavailable (never an allow); a writer knows that
+    sending it again cannot help."""
+
+    def __init__(self, message: str, status: int, gitlab_message: str):
+        super().__init__(message)
+        self.status, self.gitlab_message = status, gitlab_message
+
+
 class GitLabRateLimited(GitLabUnavailable):
     """GitLab answered 429 Too Many Requests; `retry_after` is how many seconds it asked to wait."""
 
@@ -49,6 +59,8 @@ class GitLabRateLimited(GitLabUnavailable):
         self.retry_after = retry_after
 
 
+# 4xx answers that say "try again later": request timeout, a conflicting update in progress, 429.
+TEMPORARY_4XX = frozenset({408, 409, 429})
 DEFAULT_RETRY_AFTER_S = 60
 MAX_RETRY_AFTER_S = 3600
 
@@ -345,7 +357,15 @@ def translated(what: str) -> Iterator[None]:
         if code == 403:
             raise GitLabForbidden(f"{what}: 403") from None
         log.warning("GitLab %s answered %s", what, code)
+        if code is not None and 400 <= code < 500 and code not in TEMPORARY_4XX:
+            raise GitLabRefusedRequest(f"{what}: HTTP {code}", code, _text(exc.error_message)) from None
         raise GitLabUnavailable(f"{what}: HTTP {code}") from None
     except (requests.RequestException, ValueError) as exc:
         log.warning("GitLab %s failed: %s", what, type(exc).__name__)
         raise GitLabUnavailable(f"{what}: {type(exc).__name__}") from None
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else str(value or "")

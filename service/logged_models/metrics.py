@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
@@ -12,7 +13,22 @@ from mltracker.service.db.registry_schema import logged_model_metrics
 from mltracker.service.db.schema import datasets
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.logged_models import store as logged_model_store
-from mltracker.service.tracking.serialize import json_double
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMetric:
+    """One point logged against a logged model (the value a float: NaN and the infinities too)."""
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    model_id: str
+    run_id: str | None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
 
 _KEY = ["model_id", "metric_name", "metric_timestamp_ms", "metric_step", "run_id"]
 _MAX_DOUBLE = 1.7976931348623157e308
@@ -58,7 +74,7 @@ def record(conn: Connection, project_id: int, run_id: str, experiment_id: int, p
     upsert_rows(conn, logged_model_metrics, list(rows.values()), _KEY, [])
 
 
-def metrics_by_model(conn: Connection, model_ids: list[str]) -> dict[str, list[dict]]:
+def metrics_by_model(conn: Connection, model_ids: list[str]) -> dict[str, list[ModelMetric]]:
     result = defaultdict(list)
     if not model_ids:
         return result
@@ -67,12 +83,8 @@ def metrics_by_model(conn: Connection, model_ids: list[str]) -> dict[str, list[d
         t.c.model_id, t.c.metric_name, t.c.metric_timestamp_ms, t.c.metric_step, t.c.run_id
     )
     for r in conn.execute(query):
-        metric = {"key": r.metric_name, "value": json_double(r.metric_value, r.is_nan),
-                  "timestamp": r.metric_timestamp_ms, "step": r.metric_step, "model_id": r.model_id,
-                  "run_id": r.run_id}
-        if r.dataset_name is not None:
-            metric["dataset_name"] = r.dataset_name
-        if r.dataset_digest is not None:
-            metric["dataset_digest"] = r.dataset_digest
-        result[r.model_id].append(metric)
+        result[r.model_id].append(ModelMetric(
+            r.metric_name, NAN if r.is_nan else r.metric_value, r.metric_timestamp_ms, r.metric_step,
+            r.model_id, r.run_id, r.dataset_name, r.dataset_digest,
+        ))
     return result

@@ -1,11 +1,10 @@
-"""Rows to MLflow's registry JSON (RegisteredModel, ModelVersion), loaded in a few queries.
-
-Shapes follow MLflow's protos as its server writes them: int64 timestamps as numbers, versions
-as strings, optional fields left out when unset, empty lists left out.
-"""
+"""Registered models and model versions as the domain reads them: typed values, loaded in a few
+queries (never one per row). Only service/api turns them into MLflow's registry JSON
+(service/api/registry_json.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
@@ -18,49 +17,58 @@ from mltracker.service.db.registry_schema import (
 )
 
 
-def _put(payload: dict, key: str, value) -> None:
-    if value is not None:
-        payload[key] = value
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    creation_time: int
+    last_updated_time: int | None
+    user_id: str | None
+    current_stage: str
+    description: str | None
+    source: str
+    run_id: str | None
+    status: str
+    status_message: str | None = None
+    run_link: str | None = None
+    model_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # by key
+    aliases: tuple[str, ...] = ()  # by name
 
 
-def model_version_json(row, name: str, tag_list: list[dict], alias_list: list[str]) -> dict:
-    payload = {
-        "name": name,
-        "version": str(row.version),
-        "creation_timestamp": row.creation_time,
-        "last_updated_timestamp": row.last_updated_time,
-    }
-    _put(payload, "user_id", row.user_id)
-    payload["current_stage"] = row.current_stage
-    _put(payload, "description", row.description)
-    payload["source"] = row.source
-    payload["run_id"] = row.run_id or ""  # as mlflow server: a version made without a run has ""
-    payload["status"] = row.status
-    if row.status_message:
-        payload["status_message"] = row.status_message
-    if tag_list:
-        payload["tags"] = tag_list
-    _put(payload, "run_link", row.run_link)
-    if alias_list:
-        payload["aliases"] = alias_list
-    _put(payload, "model_id", row.model_id)
-    return payload
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    creation_time: int
+    last_updated_time: int | None
+    description: str | None
+    latest_versions: tuple[ModelVersion, ...] = ()  # the newest version of each stage, by version
+    tags: dict[str, str] = field(default_factory=dict)  # by key
+    aliases: tuple[tuple[str, int], ...] = ()  # (alias, version), by alias
 
 
-def load_versions(conn: Connection, rows: list) -> list[dict]:
-    """Model versions as JSON, in the order of `rows` (model_versions rows joined with `name`)."""
+def _version(row, name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+    return ModelVersion(
+        name, row.version, row.creation_time, row.last_updated_time, row.user_id, row.current_stage,
+        row.description, row.source, row.run_id, row.status, row.status_message, row.run_link, row.model_id,
+        tags, tuple(aliases),
+    )
+
+
+def load_versions(conn: Connection, rows: list) -> list[ModelVersion]:
+    """Model versions in the order of `rows` (model_versions rows joined with `name`)."""
     if not rows:
         return []
     model_ids = sorted({r.registered_model_id for r in rows})
     wanted = {(r.registered_model_id, r.version) for r in rows}
-    tags = defaultdict(list)
+    tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
     for t in conn.execute(
         select(model_version_tags)
         .where(model_version_tags.c.registered_model_id.in_(model_ids))
         .order_by(model_version_tags.c.key)
     ):
         if (t.registered_model_id, t.version) in wanted:
-            tags[(t.registered_model_id, t.version)].append({"key": t.key, "value": t.value})
+            tags[(t.registered_model_id, t.version)][t.key] = t.value
     aliases = defaultdict(list)
     for a in conn.execute(
         select(registered_model_aliases)
@@ -69,8 +77,7 @@ def load_versions(conn: Connection, rows: list) -> list[dict]:
     ):
         aliases[(a.registered_model_id, a.version)].append(a.alias)
     return [
-        model_version_json(r, r.name, tags[(r.registered_model_id, r.version)],
-                           aliases[(r.registered_model_id, r.version)])
+        _version(r, r.name, tags[(r.registered_model_id, r.version)], aliases[(r.registered_model_id, r.version)])
         for r in rows
     ]
 
@@ -82,8 +89,8 @@ def versions_query():
     )
 
 
-def load_registered_models(conn: Connection, rows: list) -> list[dict]:
-    """Registered models as JSON (with latest version per stage, tags, aliases), in order."""
+def load_registered_models(conn: Connection, rows: list) -> list[RegisteredModel]:
+    """Registered models (with the latest version per stage, tags, aliases), in the order of `rows`."""
     if not rows:
         return []
     ids = [r.id for r in rows]
@@ -106,34 +113,24 @@ def load_registered_models(conn: Connection, rows: list) -> list[dict]:
         .order_by(model_versions.c.registered_model_id, model_versions.c.version)
     ).all()
     latest = defaultdict(list)
-    for version_json, row in zip(load_versions(conn, latest_rows), latest_rows):
-        latest[row.registered_model_id].append(version_json)
-    tags = defaultdict(list)
+    for version, row in zip(load_versions(conn, latest_rows), latest_rows):
+        latest[row.registered_model_id].append(version)
+    tags: dict[int, dict[str, str]] = defaultdict(dict)
     for t in conn.execute(
         select(registered_model_tags)
         .where(registered_model_tags.c.registered_model_id.in_(ids))
         .order_by(registered_model_tags.c.key)
     ):
-        tags[t.registered_model_id].append({"key": t.key, "value": t.value})
+        tags[t.registered_model_id][t.key] = t.value
     aliases = defaultdict(list)
     for a in conn.execute(
         select(registered_model_aliases)
         .where(registered_model_aliases.c.registered_model_id.in_(ids))
         .order_by(registered_model_aliases.c.alias)
     ):
-        aliases[a.registered_model_id].append({"alias": a.alias, "version": str(a.version)})
-    result = []
-    for r in rows:
-        payload = {"name": r.name, "creation_timestamp": r.creation_time}
-        if r.last_updated_time:
-            payload["last_updated_timestamp"] = r.last_updated_time
-        if r.description:
-            payload["description"] = r.description
-        if latest[r.id]:
-            payload["latest_versions"] = latest[r.id]
-        if tags[r.id]:
-            payload["tags"] = tags[r.id]
-        if aliases[r.id]:
-            payload["aliases"] = aliases[r.id]
-        result.append(payload)
-    return result
+        aliases[a.registered_model_id].append((a.alias, a.version))
+    return [
+        RegisteredModel(r.name, r.creation_time, r.last_updated_time, r.description, tuple(latest[r.id]),
+                        tags[r.id], tuple(aliases[r.id]))
+        for r in rows
+    ]

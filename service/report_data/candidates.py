@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from mltracker.reports import CandidateData
+from mltracker.service.comparison.candidates import Candidate, load_candidates
 from mltracker.service.comparison.scorer_metrics import is_genai_evaluation
-from mltracker.service.db.schema import metrics, runs
+from mltracker.service.db.schema import runs
+from mltracker.service.linking.links import TAG_JOB_ID
 from mltracker.service.tracking.experiments import experiment_tags_of
-from mltracker.service.tracking.metric_history import sampled_history
-from mltracker.service.tracking.run_loading import load_runs
 
 HISTORY_POINTS = 500
-JOB_ID_TAG = "gitlab.CI_JOB_ID"
 
 
 def candidate_data(
@@ -23,36 +22,36 @@ def candidate_data(
     ui_url_for=lambda run_id: None,
     job_url_for=lambda job_id: None,
     failing_examples_url_for=lambda run_id: None,
+    history_points: int = HISTORY_POINTS,
 ) -> list[CandidateData]:
     """Final metrics, params, a downsampled history per metric, and links (for an
     `mlflow.genai.evaluate` run, to its failing examples too), for each run."""
-    loaded = load_runs(conn, run_ids)
-    order = _metric_order(conn, run_ids)
     result = []
-    for run in loaded:
-        info, data = run["info"], run["data"]
-        run_id = info["run_id"]
-        final = {m["key"]: _float(m["value"]) for m in data["metrics"]}
-        tags = {t["key"]: t["value"] for t in data["tags"]}
-        history = {
-            key: [(p["step"], _float(p["value"])) for p in sampled_history(conn, run_id, key, HISTORY_POINTS, None, None)]
-            for key in final
-        }
-        end = info.get("end_time")
-        result.append(CandidateData(
-            run_id=run_id,
-            name=info["run_name"],
-            status=info["status"],
-            metrics=final,
-            params={p["key"]: p["value"] for p in data["params"]},
-            history=history,
-            metric_order=order.get(run_id, ()),
-            ui_url=ui_url_for(run_id),
-            job_url=job_url_for(tags[JOB_ID_TAG]) if tags.get(JOB_ID_TAG) else None,
-            duration_s=(end - info["start_time"]) / 1000 if end else None,
-            failing_examples_url=failing_examples_url_for(run_id) if is_genai_evaluation(tags) else None,
+    for candidate in load_candidates(conn, run_ids, history_points=history_points):
+        job_id = candidate.run.tags.get(TAG_JOB_ID)
+        result.append(as_candidate_data(
+            candidate, ui_url_for(candidate.run_id), job_url_for(job_id) if job_id else None,
+            failing_examples_url_for(candidate.run_id) if is_genai_evaluation(candidate.run.tags) else None,
         ))
     return result
+
+
+def as_candidate_data(candidate: Candidate, ui_url: str | None, job_url: str | None,
+                      failing_examples_url: str | None = None) -> CandidateData:
+    run = candidate.run
+    return CandidateData(
+        run_id=run.run_id,
+        name=run.info.name,
+        status=run.info.status,
+        metrics=run.metric_values,
+        params=dict(run.params),
+        history={key: [(p.step, p.value) for p in points] for key, points in candidate.history.items()},
+        metric_order=candidate.metric_order,
+        ui_url=ui_url,
+        job_url=job_url,
+        duration_s=run.info.duration_s,
+        failing_examples_url=failing_examples_url,
+    )
 
 
 def experiment_of_runs(conn: Connection, run_ids: list[str]) -> dict[int, list[str]]:
@@ -66,21 +65,4 @@ def experiment_of_runs(conn: Connection, run_ids: list[str]) -> dict[int, list[s
 
 
 def experiment_tags(conn: Connection, experiment_id: int) -> dict[str, str]:
-    return {t["key"]: t["value"] for t in experiment_tags_of(conn, [experiment_id])[experiment_id]}
-
-
-def _metric_order(conn: Connection, run_ids: list[str]) -> dict[str, tuple[str, ...]]:
-    first_logged = (
-        select(metrics.c.run_uuid, metrics.c.key, func.min(metrics.c.timestamp).label("first"))
-        .where(metrics.c.run_uuid.in_(run_ids))
-        .group_by(metrics.c.run_uuid, metrics.c.key)
-        .order_by(metrics.c.run_uuid, "first", metrics.c.key)
-    )
-    order: dict[str, list[str]] = defaultdict(list)
-    for row in conn.execute(first_logged):
-        order[row.run_uuid].append(row.key)
-    return {k: tuple(v) for k, v in order.items()}
-
-
-def _float(value) -> float:
-    return float(value)  # "NaN" / "Infinity" strings from the JSON shape parse too
+    return experiment_tags_of(conn, [experiment_id])[experiment_id]

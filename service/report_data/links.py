@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-
-TARGET_URL_MAX = 255
+from mltracker.service.gitlab.limits import COMMIT_STATUS_TARGET_URL_MAX
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Links:
         target_url at 255 characters; a branch name too long for that is left out)."""
         page = f"{self.project}/pipelines/{int(pipeline_id)}"
         with_branch = f"{page}?{urlencode({'against': against})}" if against else page
-        return with_branch if len(with_branch) <= TARGET_URL_MAX else page
+        return with_branch if len(with_branch) <= COMMIT_STATUS_TARGET_URL_MAX else page
 
     def experiment(self, experiment_id: int) -> str:
         return f"{self.project}/experiments/{experiment_id}"

@@ -28,25 +28,24 @@ def comparison_report(
     for experiment_id, ids in grouped.items():
         rules = ComparisonRules(experiment_tags(conn, experiment_id), directions or {},
                                 scorer_metrics=experiment_scorer_metrics(conn, experiment_id))
-        baseline = None
+        chosen = None
         if target_branch:
             chosen = select_baseline(conn, project_id, experiment_id, target_branch, rules, exclude_pipeline_id)
-            if chosen is not None:
-                [data] = _candidates(conn, [chosen.run_id], links)
-                baseline = BaselineData(
-                    label=chosen.label, candidate=data,
-                    pipeline_url=links.pipeline(chosen.pipeline_id) if chosen.pipeline_id else None,
-                )
+        loaded = {c.run_id: c for c in candidate_data(
+            conn, list(dict.fromkeys(ids + ([chosen.run_id] if chosen else []))),
+            ui_url_for=links.candidate, job_url_for=links.job, failing_examples_url_for=links.failing_examples,
+        )}
+        baseline = None
+        if chosen is not None and chosen.run_id in loaded:
+            baseline = BaselineData(
+                label=chosen.label, candidate=loaded[chosen.run_id],
+                pipeline_url=links.pipeline(chosen.pipeline_id) if chosen.pipeline_id else None,
+            )
         experiments.append(ExperimentData(
             name=names[experiment_id].name,
-            candidates=_candidates(conn, ids, links),
+            candidates=[loaded[r] for r in ids if r in loaded],
             baseline=baseline,
             rules=rules,
             ui_url=links.experiment(experiment_id),
         ))
     return build_report(experiments)
-
-
-def _candidates(conn: Connection, run_ids: list[str], links: Links):
-    return candidate_data(conn, run_ids, ui_url_for=links.candidate, job_url_for=links.job,
-                          failing_examples_url_for=links.failing_examples)

@@ -8,6 +8,7 @@ Text sorts byte-wise on PostgreSQL (COLLATE "C") to match SQLite.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import case, true
@@ -59,16 +60,24 @@ def parse_order_by(entry: str, vocabulary) -> OrderKey:
     return vocabulary.resolve_order(name, ascending)
 
 
-def run_ordering(order_by: list[str] | None, dialect: str) -> Ordering:
-    source: FromClause = runs
-    clauses: list[ColumnElement] = []
+def parse_run_order_by(order_by: list[str] | None) -> list[OrderKey]:
+    """search_runs' order_by strings as order keys, with MLflow's errors (duplicates included)."""
+    keys: list[OrderKey] = []
     seen: set[tuple[Entity, str]] = set()
-    leading_metric = None
-    for position, entry in enumerate(order_by or []):
+    for entry in order_by or []:
         key = parse_order_by(entry, RunVocabulary())
         if (key.entity, key.key) in seen:
             raise invalid(f"`order_by` contains duplicate fields: {order_by}")
         seen.add((key.entity, key.key))
+        keys.append(key)
+    return keys
+
+
+def run_ordering(order: Sequence[OrderKey], dialect: str) -> Ordering:
+    source: FromClause = runs
+    clauses: list[ColumnElement] = []
+    leading_metric = None
+    for position, key in enumerate(order):
         if key.entity is Entity.ATTRIBUTE:
             column = RUN_ATTRIBUTE_COLUMNS[key.key]
             value = _sortable(column, key.key not in NUMERIC_RUN_ATTRIBUTES, dialect)
@@ -87,7 +96,7 @@ def run_ordering(order_by: list[str] | None, dialect: str) -> Ordering:
             else:
                 rank = case((joined.c.value.is_(None), 1), else_=0)
         clauses += [rank, value if key.ascending else value.desc()]
-    if (Entity.ATTRIBUTE, "start_time") not in seen:
+    if not any(key.entity is Entity.ATTRIBUTE and key.key == "start_time" for key in order):
         clauses.append(runs.c.start_time.desc())
     clauses.append(runs.c.run_uuid)
     return Ordering(source, tuple(clauses), leading_metric)

@@ -1,15 +1,20 @@
-"""search_runs: one page of run ids matching a filter, in MLflow's order."""
+"""Run search: the ids of the runs matching structured filters (`Comparison`s), in a structured
+order (`OrderKey`s), a page at a time — `find_run_ids`, `count_runs` — and search_runs as MLflow's
+API asks it (filter and order_by strings, page tokens) on top of them."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, false, select, true
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, false, func, select, true
 
 from mltracker.service.db.schema import runs
 from mltracker.service.search.filter_compiler import compile_run_filter
 from mltracker.service.search.filter_parser import parse_filter
 from mltracker.service.search.limits import check_max_results, lifecycle_stages
-from mltracker.service.search.order_by import run_ordering
+from mltracker.service.search.order_by import parse_run_order_by, run_ordering
 from mltracker.service.search.page_token import decode_offset, encode_offset
 from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.syntax import Comparison, OrderKey
 
 
 def search_run_ids(
@@ -29,27 +34,61 @@ def search_run_ids(
     """
     check_max_results(max_results, allow_none=True)
     stages = lifecycle_stages(run_view_type)
-    dialect = conn.dialect.name
-    where = compile_run_filter(parse_filter(filter_string, RunVocabulary()), dialect)
-    ordering = run_ordering(order_by, dialect)
+    where = parse_filter(filter_string, RunVocabulary())
+    order = parse_run_order_by(order_by)
     offset = decode_offset(page_token)
-    if not experiment_ids:
-        return [], None
+    run_ids, more = find_run_ids(conn, experiment_ids=experiment_ids, where=where, order=order,
+                                 stages=stages, offset=offset, limit=max_results)
+    return run_ids, encode_offset(offset + len(run_ids)) if more else None
 
+
+def find_run_ids(
+    conn: Connection,
+    *,
+    experiment_ids: Sequence[int],
+    where: Sequence[Comparison] = (),
+    order: Sequence[OrderKey] = (),
+    stages: Sequence[str] = ("active",),
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[str], bool]:
+    """Run uuids of one page (`limit` from `offset`; None: all) and whether more follow.
+
+    The order is MLflow's: `order` first, runs lacking a key last, then start_time DESC and run
+    uuid for stable paging."""
+    if not experiment_ids:
+        return [], False
+    dialect = conn.dialect.name
+    ordering = run_ordering(order, dialect)
     base = (
         select(runs.c.run_uuid)
         .select_from(ordering.source)
-        .where(runs.c.experiment_id.in_(experiment_ids), runs.c.lifecycle_stage.in_(stages), *where)
+        .where(runs.c.experiment_id.in_(experiment_ids), runs.c.lifecycle_stage.in_(stages),
+               *compile_run_filter(where, dialect))
     )
-    wanted = None if max_results is None else max_results + 1  # one extra row: is there a next page?
+    wanted = None if limit is None else limit + 1  # one extra row: is there a next page?
     if ordering.leading_metric is None:
         query = base.order_by(*ordering.clauses).offset(offset)
         run_ids = list(conn.execute(query if wanted is None else query.limit(wanted)).scalars())
     else:
         run_ids = _by_leading_metric(conn, base, ordering, offset, wanted)
-    if max_results is not None and len(run_ids) > max_results:
-        return run_ids[:max_results], encode_offset(offset + max_results)
-    return run_ids, None
+    if limit is not None and len(run_ids) > limit:
+        return run_ids[:limit], True
+    return run_ids, False
+
+
+def count_runs(
+    conn: Connection, *, experiment_ids: Sequence[int], where: Sequence[Comparison] = (),
+    stages: Sequence[str] = ("active",),
+) -> int:
+    """How many runs match (what `find_run_ids` pages through)."""
+    if not experiment_ids:
+        return 0
+    query = select(func.count()).select_from(runs).where(
+        runs.c.experiment_id.in_(experiment_ids), runs.c.lifecycle_stage.in_(stages),
+        *compile_run_filter(where, conn.dialect.name),
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def _by_leading_metric(conn: Connection, base, ordering, offset: int, wanted: int | None) -> list[str]:

@@ -131,14 +131,15 @@ def get_experiment_by_name(conn: Connection, project_id: int, name: str):
     return row
 
 
-def experiment_tags_of(conn: Connection, experiment_ids: list[int]) -> dict[int, list[dict]]:
-    result: dict[int, list[dict]] = {i: [] for i in experiment_ids}
+def experiment_tags_of(conn: Connection, experiment_ids: list[int]) -> dict[int, dict[str, str]]:
+    """experiment id -> its tags (key -> value), for every id asked."""
+    result: dict[int, dict[str, str]] = {i: {} for i in experiment_ids}
     if not experiment_ids:
         return result
     for row in conn.execute(
         select(experiment_tags).where(experiment_tags.c.experiment_id.in_(experiment_ids))
     ):
-        result[row.experiment_id].append({"key": row.key, "value": row.value})
+        result[row.experiment_id][row.key] = row.value
     return result
 
 

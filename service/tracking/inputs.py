@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
@@ -10,6 +11,14 @@ from mltracker.service.db.id_lists import among
 from mltracker.service.db.schema import datasets, input_tags, run_inputs, run_models
 from mltracker.service.db.upsert import upsert_rows
 from mltracker.service.errors import invalid
+from mltracker.service.tracking.run_records import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    ModelInput,
+    ModelOutput,
+    RunInputs,
+)
 from mltracker.service.tracking.validation import (
     MAX_DATASET_DIGEST_SIZE,
     MAX_DATASET_NAME_SIZE,
@@ -109,9 +118,9 @@ def log_models(conn: Connection, run_id: str, models: list[dict], direction: str
     upsert_rows(conn, run_models, rows, ["run_uuid", "model_id", "direction"], ["step"])
 
 
-def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple[dict, dict]]:
-    """run_id -> (inputs JSON, outputs JSON)."""
-    dataset_inputs: dict[str, dict[str, dict]] = defaultdict(dict)
+def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple[RunInputs, tuple[ModelOutput, ...]]]:
+    """run_id -> (its inputs, its model outputs); datasets by name, their tags by key."""
+    dataset_inputs: dict[str, dict[str, tuple[Dataset, list[InputTag]]]] = defaultdict(dict)
     query = (
         select(
             run_inputs.c.run_uuid,
@@ -128,38 +137,44 @@ def load_inputs_outputs(conn: Connection, run_ids: list[str]) -> dict[str, tuple
     for row in conn.execute(query):
         entry = dataset_inputs[row.run_uuid].get(row.input_uuid)
         if entry is None:
-            dataset = {"name": row.name, "digest": row.digest, "source_type": row.source_type, "source": row.source}
-            if row.schema is not None:
-                dataset["schema"] = row.schema
-            if row.profile is not None:
-                dataset["profile"] = row.profile
-            entry = dataset_inputs[row.run_uuid][row.input_uuid] = {"tags": [], "dataset": dataset}
+            dataset = Dataset(row.name, row.digest, row.source_type, row.source, row.schema, row.profile)
+            entry = dataset_inputs[row.run_uuid][row.input_uuid] = (dataset, [])
         if row.tag_key is not None:
-            entry["tags"].append({"key": row.tag_key, "value": row.tag_value})
+            entry[1].append(InputTag(row.tag_key, row.tag_value))
 
-    model_inputs: dict[str, list] = defaultdict(list)
-    model_outputs: dict[str, list] = defaultdict(list)
+    model_inputs: dict[str, list[ModelInput]] = defaultdict(list)
+    model_outputs: dict[str, list[ModelOutput]] = defaultdict(list)
     for row in conn.execute(select(run_models).where(among(conn, run_models.c.run_uuid, run_ids))):
         if row.direction == "input":
-            model_inputs[row.run_uuid].append({"model_id": row.model_id})
+            model_inputs[row.run_uuid].append(ModelInput(row.model_id))
         else:
-            model_outputs[row.run_uuid].append({"model_id": row.model_id, "step": row.step})
+            model_outputs[row.run_uuid].append(ModelOutput(row.model_id, row.step))
 
-    result = {}
-    for run_id in run_ids:
-        inputs = {"dataset_inputs": list(dataset_inputs[run_id].values())}
-        if model_inputs[run_id]:
-            inputs["model_inputs"] = model_inputs[run_id]
-        outputs = {"model_outputs": model_outputs[run_id]} if model_outputs[run_id] else {}
-        result[run_id] = (inputs, outputs)
-    return result
+    return {
+        run_id: (
+            RunInputs(
+                tuple(DatasetInput(dataset, tuple(tags)) for dataset, tags in dataset_inputs[run_id].values()),
+                tuple(model_inputs[run_id]),
+            ),
+            tuple(model_outputs[run_id]),
+        )
+        for run_id in run_ids
+    }
 
 
 MAX_DATASET_SUMMARIES = 1000
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
-def dataset_summaries(conn: Connection, experiment_ids: list[int]) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    experiment_id: int
+    name: str
+    digest: str
+    context: str | None
+
+
+def dataset_summaries(conn: Connection, experiment_ids: list[int]) -> list[DatasetSummary]:
     """Distinct (experiment, dataset name, digest, context) of the experiments' run inputs,
     as MLflow's UI lists them; the context is the input's "mlflow.data.context" tag."""
     if not experiment_ids:
@@ -177,10 +192,4 @@ def dataset_summaries(conn: Connection, experiment_ids: list[int]) -> list[dict]
         .where(datasets.c.experiment_id.in_(experiment_ids))
         .limit(MAX_DATASET_SUMMARIES)
     )
-    summaries = []
-    for experiment_id, name, digest, value in conn.execute(query):
-        summary = {"experiment_id": str(experiment_id), "name": name, "digest": digest}
-        if value is not None:
-            summary["context"] = value
-        summaries.append(summary)
-    return summaries
+    return [DatasetSummary(*row) for row in conn.execute(query)]

@@ -1,22 +1,27 @@
-"""Metric history: every point of one metric, in pages or streamed; sampled history for charts.
+"""Metric history: every point of one metric, in pages or streamed; sampled history for charts,
+for one run or for many runs and metrics at once.
 
 Pages are key ranges of the metrics primary key (run, key, timestamp, step, value, is_nan):
 the page token carries the last point, so page N costs what page 1 costs (no OFFSET, no sort).
-Points go to JSON text straight from the driver's tuples.
+Pages and streams hand over the driver's own (timestamp, step, value, is_nan) tuples, which
+service/api writes as JSON text without building objects; the rest returns `Metric` values.
 """
 from __future__ import annotations
 
 import base64
 import json
-import math
+from collections import defaultdict
 from typing import Iterator
 
 from sqlalchemy import Connection, func, select, tuple_
 
 from mltracker.service.db.engine import Database
+from mltracker.service.db.id_lists import among
 from mltracker.service.db.schema import metrics
 from mltracker.service.errors import invalid
-from mltracker.service.tracking.serialize import json_double
+from mltracker.service.tracking.run_records import Metric
+
+NAN = float("nan")
 
 MAX_RESULTS_PER_RUN = 2500
 MAX_HISTORY_BULK_RESULTS = 25000
@@ -51,16 +56,6 @@ def _query(run_id: str, key: str, after: tuple | None):
     return query
 
 
-def _point_json(key_json: str, timestamp: int, step: int, value: float, is_nan: bool) -> str:
-    if is_nan:
-        text = '"NaN"'
-    elif math.isfinite(value):
-        text = repr(float(value))
-    else:
-        text = '"Infinity"' if value > 0 else '"-Infinity"'
-    return f'{{"key":{key_json},"value":{text},"timestamp":{timestamp},"step":{step}}}'
-
-
 def _fetch_tuples(conn: Connection, query) -> list[tuple]:
     """The driver's own row tuples: no Row objects or type processing for 25,000-point pages."""
     compiled = query.compile(dialect=conn.dialect)
@@ -75,32 +70,25 @@ def _fetch_tuples(conn: Connection, query) -> list[tuple]:
         cursor.close()
 
 
-def history_page(conn: Connection, run_id: str, key: str, max_results: int, page_token: str | None) -> str:
-    """One page as the GetMetricHistory response body."""
+def history_page(conn: Connection, run_id: str, key: str, max_results: int,
+                 page_token: str | None) -> tuple[list[tuple], str | None]:
+    """One page of (timestamp, step, value, is_nan) tuples and the next page's token (None on the last)."""
     rows = _fetch_tuples(conn, _query(run_id, key, decode_after(page_token)).limit(max_results + 1))
-    key_json = json.dumps(key)
-    body = '{"metrics":[' + ",".join(_point_json(key_json, *r) for r in rows[:max_results]) + "]"
     if len(rows) > max_results:
-        body += f',"next_page_token":"{encode_after(tuple(rows[max_results - 1]))}"'
-    return body + "}"
+        return rows[:max_results], encode_after(tuple(rows[max_results - 1]))
+    return rows, None
 
 
-def history_stream(db: Database, run_id: str, key: str) -> Iterator[str]:
-    """The whole history as the response body, in chunks, holding STREAM_CHUNK points at most."""
-    key_json = json.dumps(key)
-    yield '{"metrics":['
-    first = True
+def history_chunks(db: Database, run_id: str, key: str) -> Iterator[list[tuple]]:
+    """The whole history as lists of (timestamp, step, value, is_nan), STREAM_CHUNK points at most."""
     with db.read() as conn:
         result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(_query(run_id, key, None))
         for partition in result.partitions(STREAM_CHUNK):
-            chunk = ",".join(_point_json(key_json, *r) for r in partition)
-            yield chunk if first else "," + chunk
-            first = False
-    yield "]}"
+            yield partition
 
 
-def bulk_history(conn: Connection, run_ids: list[str], key: str, max_results: int) -> list[dict]:
-    """One metric's points for several runs, by run id then time, at most max_results in all."""
+def bulk_history(conn: Connection, run_ids: list[str], key: str, max_results: int) -> list[tuple[str, Metric]]:
+    """(run id, point) of one metric for several runs, by run id then time, at most max_results in all."""
     if not run_ids:
         return []
     query = (
@@ -110,14 +98,14 @@ def bulk_history(conn: Connection, run_ids: list[str], key: str, max_results: in
         .limit(max_results)
     )
     return [
-        {"key": key, "value": json_double(value, is_nan), "timestamp": timestamp, "step": step, "run_id": run_id}
+        (run_id, Metric(key, NAN if is_nan else value, timestamp, step))
         for run_id, step, timestamp, value, is_nan in conn.execute(query)
     ]
 
 
 def sampled_history(
     conn: Connection, run_id: str, key: str, max_results: int, start_step: int | None, end_step: int | None
-) -> list[dict]:
+) -> list[Metric]:
     """At most max_results points of one run's history, sampled as MLflow's SQL store samples them:
     the ordered rows cut into max_results NTILE buckets, the first row of each kept, and the last
     row always present (it replaces the last sample when the sample is already full).
@@ -148,10 +136,7 @@ def sampled_history(
             rows[-1] = tuple(last)
         else:
             rows.append(tuple(last))
-    return [
-        {"key": key, "value": json_double(value, is_nan), "timestamp": timestamp, "step": step, "run_id": run_id}
-        for step, timestamp, value, is_nan in rows
-    ]
+    return [Metric(key, NAN if is_nan else value, timestamp, step) for step, timestamp, value, is_nan in rows]
 
 
 def _differs(a: tuple, b: tuple) -> bool:
@@ -160,3 +145,56 @@ def _differs(a: tuple, b: tuple) -> bool:
     step_b, ts_b, value_b, nan_b = b
     return not ((step_a, ts_a, bool(nan_a)) == (step_b, ts_b, bool(nan_b))
                 and (bool(nan_a) or value_a == value_b))
+
+
+def sampled_histories(
+    conn: Connection, run_ids: list[str], max_results: int, keys: list[str] | None = None
+) -> dict[str, dict[str, list[Metric]]]:
+    """run id -> metric key -> at most max_results points, sampled as `sampled_history` samples one
+    series, for every metric of every run (or only `keys`) in one query (window functions
+    partitioned by run and metric): what a comparison of many candidates plots."""
+    if not run_ids:
+        return {}
+    max_results = max(1, max_results)
+    series = (metrics.c.run_uuid, metrics.c.key)
+    point = (metrics.c.step, metrics.c.timestamp, metrics.c.value, metrics.c.is_nan)
+    filters = [among(conn, metrics.c.run_uuid, run_ids)]
+    if keys is not None:
+        filters.append(metrics.c.key.in_(keys))
+    bucketed = select(
+        *series, *point,
+        func.ntile(max_results).over(partition_by=series, order_by=point).label("bucket"),
+        func.row_number().over(partition_by=series, order_by=[c.desc() for c in point]).label("from_end"),
+    ).where(*filters).subquery()
+    b = bucketed.c
+    ranked = select(
+        b.run_uuid, b.key, b.step, b.timestamp, b.value, b.is_nan, b.from_end,
+        func.row_number().over(partition_by=(b.run_uuid, b.key, b.bucket),
+                               order_by=(b.step, b.timestamp, b.value, b.is_nan)).label("rn"),
+    ).subquery()
+    r = ranked.c
+    query = (
+        select(r.run_uuid, r.key, r.step, r.timestamp, r.value, r.is_nan, r.rn, r.from_end)
+        .where((r.rn == 1) | (r.from_end == 1))
+        .order_by(r.run_uuid, r.key, r.step, r.timestamp, r.value, r.is_nan)
+    )
+    sampled: dict[str, dict[str, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    last: dict[tuple[str, str], tuple] = {}
+    for run_id, key, step, timestamp, value, is_nan, rn, from_end in conn.execute(query):
+        row = (step, timestamp, value, bool(is_nan))
+        if rn == 1:
+            sampled[run_id][key].append(row)
+        if from_end == 1:
+            last[(run_id, key)] = row
+    result: dict[str, dict[str, list[Metric]]] = {}
+    for run_id, by_key in sampled.items():
+        result[run_id] = {}
+        for key, rows in by_key.items():
+            final = last.get((run_id, key))
+            if final is not None and _differs(rows[-1], final):
+                if len(rows) >= max_results:
+                    rows[-1] = final
+                else:
+                    rows.append(final)
+            result[run_id][key] = [Metric(key, NAN if nan else value, ts, step) for step, ts, value, nan in rows]
+    return result

@@ -1,4 +1,4 @@
-"""A candidate (MLflow run JSON from load_runs) shaped for the templates."""
+"""A candidate (a typed run from load_runs) shaped for the templates."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,16 +6,11 @@ from dataclasses import dataclass, field
 from flask import g
 
 from mltracker.service.context import services
+from mltracker.service.tracking.run_records import DatasetInput, Run
 from mltracker.service.ui.links import CiLinkView, ci_links
 
 SYSTEM_TAG_PREFIX = "mlflow."
 CI_TAG_PREFIX = "gitlab."
-
-
-def _number(value):
-    if isinstance(value, str):  # "NaN", "Infinity", "-Infinity" in MLflow JSON
-        return float(value.replace("Infinity", "inf"))
-    return value
 
 
 @dataclass
@@ -34,32 +29,29 @@ class CandidateRow:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     ci: dict[str, CiLinkView] = field(default_factory=dict)
-    datasets: list[dict] = field(default_factory=list)
+    datasets: tuple[DatasetInput, ...] = ()
 
     @classmethod
-    def from_json(cls, run: dict) -> "CandidateRow":
-        info, data = run["info"], run["data"]
-        tags = {t["key"]: t["value"] for t in data.get("tags", [])}
+    def of(cls, run: Run) -> "CandidateRow":
+        info, tags = run.info, dict(run.tags)
         access = g.get("access")
-        settings = services().settings
-        row = cls(
-            run_id=info["run_id"],
-            name=info.get("run_name") or tags.get("mlflow.runName") or info["run_id"][:8],
-            status=info["status"],
-            experiment_id=int(info["experiment_id"]),
-            start_time=info.get("start_time"),
-            end_time=info.get("end_time"),
-            user=tags.get("gitlab.user") or tags.get("mlflow.user") or info.get("user_id") or "",
-            lifecycle_stage=info.get("lifecycle_stage", "active"),
-            artifact_uri=info.get("artifact_uri", ""),
-            metrics={m["key"]: _number(m["value"]) for m in data.get("metrics", [])},
-            metric_steps={m["key"]: m.get("step", 0) for m in data.get("metrics", [])},
-            params={p["key"]: p["value"] for p in data.get("params", [])},
+        return cls(
+            run_id=info.run_id,
+            name=info.name or tags.get("mlflow.runName") or info.run_id[:8],
+            status=info.status,
+            experiment_id=info.experiment_id,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            user=tags.get("gitlab.user") or tags.get("mlflow.user") or info.user_id or "",
+            lifecycle_stage=info.lifecycle_stage,
+            artifact_uri=info.artifact_uri or "",
+            metrics=run.metric_values,
+            metric_steps={m.key: m.step for m in run.metrics},
+            params=dict(run.params),
             tags=tags,
-            ci=ci_links(tags, settings.gitlab_url, access.path if access else None),
-            datasets=[d for d in run.get("inputs", {}).get("dataset_inputs", [])],
+            ci=ci_links(tags, services().settings.gitlab_url, access.path if access else None),
+            datasets=run.inputs.datasets,
         )
-        return row
 
     @property
     def user_tags(self) -> dict[str, str]:

@@ -110,5 +110,5 @@ FILTERS = {
     "size": size_text,
     "num": number_text,
     "breakable": breakable,
-    "dataset_source": lambda dataset: dataset_source_text(dataset.get("source_type"), dataset.get("source")),
+    "dataset_source": lambda dataset: dataset_source_text(dataset.source_type, dataset.source),
 }

@@ -1,23 +1,23 @@
 """Read queries the pages need beyond the domain functions: one bounded query each, no N+1.
 
-Run pages use service.search.runs.search_run_ids for ids and service.tracking.run_loading.load_runs
-for the rows; this module adds the counts, column discovery and bulk metric history.
+Run pages use service.search.runs for ids and service.tracking.run_loading.load_runs for the rows
+(service.comparison.candidates where candidates are compared); this module adds the counts, column
+discovery and the charts' points.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
-from mltracker.service.db.schema import experiments, latest_metrics, metrics, params, runs
-from mltracker.service.search.filter_compiler import compile_run_filter
-from mltracker.service.search.filter_parser import parse_filter
-from mltracker.service.search.limits import lifecycle_stages
-from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.db.schema import experiments, latest_metrics, params, runs
 from mltracker.service.tracking.experiments import ACTIVE
+from mltracker.service.tracking.metric_history import sampled_histories
+from mltracker.service.tracking.run_records import Metric
 
-# Points kept per (run, metric) for a chart; the first and last are always kept.
+# Points kept per (run, metric) for a chart (sampled as MLflow samples; the last is always kept).
 CHART_POINTS = 400
 # Runs whose history a compare page overlays.
 MAX_COMPARE = 12
@@ -70,15 +70,6 @@ def runs_of_project(conn: Connection, project_id: int, run_ids: list[str]) -> se
     ).scalars())
 
 
-def count_runs(conn: Connection, experiment_id: int, filter_string: str | None) -> int:
-    """How many active candidates of an experiment match the filter (MlflowError on a bad one)."""
-    where = compile_run_filter(parse_filter(filter_string, RunVocabulary()), conn.dialect.name)
-    query = select(func.count()).select_from(runs).where(
-        runs.c.experiment_id == experiment_id, runs.c.lifecycle_stage.in_(lifecycle_stages("ACTIVE_ONLY")), *where
-    )
-    return int(conn.execute(query).scalar_one())
-
-
 def column_keys(conn: Connection, experiment_id: int) -> tuple[list[str], list[str]]:
     """Metric keys and param keys used by the active candidates of an experiment, sorted."""
     in_experiment = select(runs.c.run_uuid).where(
@@ -93,30 +84,11 @@ def column_keys(conn: Connection, experiment_id: int) -> tuple[list[str], list[s
     return sorted(metric_keys), sorted(param_keys)
 
 
-def histories(
-    conn: Connection, run_ids: list[str], keys: list[str] | None = None, points: int = CHART_POINTS
-) -> dict[str, dict[str, list[tuple[int, float]]]]:
-    """run_id -> metric key -> [(step, value)] ordered by step, down-sampled to `points` per series.
-
-    One query for all runs and keys; NaN points are skipped (a chart cannot place them)."""
-    if not run_ids:
-        return {}
-    query = (
-        select(metrics.c.run_uuid, metrics.c.key, metrics.c.step, metrics.c.value, metrics.c.is_nan)
-        .where(metrics.c.run_uuid.in_(run_ids))
-        .order_by(metrics.c.run_uuid, metrics.c.key, metrics.c.step, metrics.c.timestamp)
-    )
-    if keys is not None:
-        query = query.where(metrics.c.key.in_(keys))
-    series: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
-    for row in conn.execute(query):
-        if not row.is_nan:
-            series[row.run_uuid][row.key].append((int(row.step), float(row.value)))
-    return {run: {key: downsample(pts, points) for key, pts in by_key.items()} for run, by_key in series.items()}
+def chart_points(history: Mapping[str, list[Metric]]) -> dict[str, list[tuple[int, float]]]:
+    """metric key -> [(step, value)] of a sampled history, without NaN points (a chart cannot place them)."""
+    return {key: [(p.step, p.value) for p in points if not math.isnan(p.value)] for key, points in history.items()}
 
 
-def downsample(pts: list[tuple[int, float]], points: int) -> list[tuple[int, float]]:
-    if len(pts) <= points:
-        return pts
-    last = len(pts) - 1
-    return [pts[i] for i in sorted({round(i * last / (points - 1)) for i in range(points)})]
+def histories(conn: Connection, run_ids: list[str]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """run_id -> metric key -> [(step, value)], sampled to CHART_POINTS per series, in one query."""
+    return {run_id: chart_points(by_key) for run_id, by_key in sampled_histories(conn, run_ids, CHART_POINTS).items()}

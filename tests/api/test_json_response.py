@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mltracker.service.api.json_response import encode
-from mltracker.service.tracking.serialize import json_double
+from mltracker.service.api.mlflow_json import json_double
 
 PAYLOADS = [
     {},

@@ -1,5 +1,6 @@
 """The commit status description: one plain line within GitLab's 255 characters, whatever the names."""
-from mltracker.bot.runners.pipeline import STATUS_DESCRIPTION_MAX, status_description
+from mltracker.bot.runners.pipeline import status_description
+from mltracker.service.gitlab.limits import COMMIT_STATUS_DESCRIPTION_MAX
 from mltracker.reports import Direction
 from mltracker.reports.model import MetricChange, Verdict
 
@@ -16,4 +17,4 @@ def test_hostile_run_and_metric_names_stay_on_one_line():
 def test_long_verdicts_are_cut_to_gitlabs_limit():
     change = MetricChange(metric="m" * 300, direction=Direction.MIN, candidate_text="1", baseline_text="2")
     description = status_description([Verdict("regresses", "c" * 300, "main", (change,), "m")] * 3)
-    assert len(description) == STATUS_DESCRIPTION_MAX
+    assert len(description) == COMMIT_STATUS_DESCRIPTION_MAX

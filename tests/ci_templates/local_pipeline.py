@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from ci_tools import REPO, NodeTools
+from tests.ci_templates.ci_tools import REPO, NodeTools
 
 TEMPLATES = REPO / "ci_templates"
 PREDEFINED = ("CI_JOB_ID", "CI_JOB_TOKEN", "CI_PIPELINE_ID", "CI_PROJECT_ID", "CI_PROJECT_NAME", "CI_COMMIT_SHA",
@@ -45,7 +45,7 @@ class JobRun:
 
 def job_identity(job, project_name: str, *, mr_iid: int | None = None, source_branch: str | None = None,
                  target_branch: str = "main") -> dict[str, str]:
-    """Predefined variables of a job the GitLab stand-in knows (a `gitlab_support.Job`)."""
+    """Predefined variables of a job the GitLab stand-in knows (a `tests.fakes.gitlab_support.Job`)."""
     variables = {
         "CI_JOB_ID": str(job.id), "CI_JOB_TOKEN": job.token, "CI_PIPELINE_ID": str(job.pipeline_id),
         "CI_PROJECT_ID": str(job.project_id), "CI_PROJECT_NAME": project_name, "CI_COMMIT_SHA": job.sha,

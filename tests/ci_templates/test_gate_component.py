@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from gitlab_support import DEVELOPER
-from local_pipeline import LocalPipeline, job_identity
+from tests.fakes.gitlab_support import DEVELOPER
+from tests.ci_templates.local_pipeline import LocalPipeline, job_identity
 
 
 def _config(inputs: dict) -> dict:

@@ -10,8 +10,9 @@ import subprocess
 import pytest
 import yaml
 
-from ci_tools import IN_CI, REPO, check_jsonschema
-from local_pipeline import LocalPipeline
+from tests.ci_templates.ci_tools import REPO, check_jsonschema
+from tests.conftest import IN_CI
+from tests.ci_templates.local_pipeline import LocalPipeline
 
 TEMPLATES = sorted((REPO / "ci_templates").glob("*.yml"))
 INPUTS = {

@@ -8,8 +8,8 @@ import socket
 import pytest
 from mlflow import MlflowClient
 
-from gitlab_support import DEVELOPER, link_row
-from local_pipeline import LocalPipeline, job_identity
+from tests.fakes.gitlab_support import DEVELOPER, link_row
+from tests.ci_templates.local_pipeline import LocalPipeline, job_identity
 
 TRAIN = (__import__("pathlib").Path(__file__).parent / "train.py").read_text()
 

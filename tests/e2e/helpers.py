@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, wait_for_http
+from tests.conftest import IN_CI, free_port, wait_for_http
 
 HERE = Path(__file__).resolve().parent
 TRAIN_SCRIPT = HERE / "train.py"
 REPO = HERE.parent.parent
-IN_CI = os.environ.get("CI", "").lower() == "true"
 # E2E_AGAINST_MLFLOW_SERVER=1: run the e2e tests against the real mlflow server instead, to check
 # the tests themselves (see conftest.py).
 REFERENCE_MODE = os.environ.get("E2E_AGAINST_MLFLOW_SERVER") == "1"

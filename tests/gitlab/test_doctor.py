@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from gitlab_support import BOT_TOKEN, DEVELOPER, MAINTAINER, REPORTER, gitlab_env
+from tests.fakes.gitlab_support import BOT_TOKEN, DEVELOPER, MAINTAINER, REPORTER, gitlab_env
 from mltracker.service.db.engine import Database
 from mltracker.service.db.migrate import upgrade
 from mltracker.service.tracking import experiments as exps

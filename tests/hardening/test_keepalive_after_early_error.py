@@ -8,16 +8,12 @@ import http.client
 import io
 import json
 import socket
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gitlab"))
-
-from gitlab_support import BOT_TOKEN, BOT_USER_ID, gitlab_env  # noqa: E402
-from tests.conftest import run_mltracker  # noqa: E402
-from tests.fakes.gitlab_server import FakeGitLab  # noqa: E402
+from tests.conftest import run_mltracker
+from tests.fakes.gitlab_server import FakeGitLab
+from tests.fakes.gitlab_support import BOT_TOKEN, BOT_USER_ID, gitlab_env
 
 pytestmark = pytest.mark.e2e
 ROUNDS = 150

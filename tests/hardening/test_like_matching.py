@@ -10,8 +10,9 @@ from mltracker.service.db.registry_schema import logged_models, model_versions, 
 from mltracker.service.logged_models import search as logged_model_search
 from mltracker.service.registry.search import search_model_versions, search_registered_models
 from mltracker.service.search.experiments import search_experiment_ids
-from mltracker.service.search.runs import search_run_ids
-from mltracker.service.ui.queries import count_runs
+from mltracker.service.search.filter_parser import parse_filter
+from mltracker.service.search.run_vocabulary import RunVocabulary
+from mltracker.service.search.runs import count_runs, search_run_ids
 
 PROJECT = 7
 HOSTILE = "a" * 120 + "B"
@@ -67,7 +68,8 @@ def _every_search(conn, ids, attribute_filter: str) -> dict[str, set[str]]:
         "models": {m.name for m in models},
         "versions": {v.name for v in versions},
         "logged": {m.name for m in logged},
-        "ui": {name for name in NAMES if count_runs(conn, ids[name], f"attributes.run_name {attribute_filter}")},
+        "ui": {name for name in NAMES if count_runs(
+            conn, experiment_ids=[ids[name]], where=parse_filter(f"attributes.run_name {attribute_filter}", RunVocabulary()))},
     }
 
 

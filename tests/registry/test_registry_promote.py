@@ -63,7 +63,7 @@ def _artifact_uri(db, project, run_id) -> str:
         return run_store.get_run_row(conn, project, run_id).artifact_uri
 
 
-def _version_json(db, project, name, version) -> dict:
+def _version(db, project, name, version):
     with db.read() as conn:
         return load_versions(conn, [versions.get_version_row(conn, project, name, version)])[0]
 
@@ -76,16 +76,13 @@ def test_promote_logged_model_creates_model_version_alias_and_tags(db, storage, 
         first = promote(conn, storage, project, run_id, name, alias="champion", actor="alice", source_mr=42)
     assert (first.version, first.model_id, first.created_registered_model) == (1, model_id, True)
     assert first.source == f"models:/{model_id}"
-    payload = _version_json(db, project, name, 1)
-    tags = {t["key"]: t["value"] for t in payload["tags"]}
-    assert tags[PROMOTED_BY_TAG] == "alice" and tags[SOURCE_MR_TAG] == "42"
-    assert payload["aliases"] == ["champion"] and payload["run_id"] == run_id
-    assert payload["user_id"] == "alice"
+    version = _version(db, project, name, 1)
+    assert version.tags[PROMOTED_BY_TAG] == "alice" and version.tags[SOURCE_MR_TAG] == "42"
+    assert version.aliases == ("champion",) and version.run_id == run_id
+    assert version.user_id == "alice"
     with db.read() as conn:
         assert versions.download_uri(conn, project, name, 1).endswith(f"/models/{model_id}/artifacts")
-        recorded = json.loads(
-            {t["key"]: t["value"] for t in _model_tags(conn, project, model_id)}["mlflow.modelVersions"]
-        )
+        recorded = json.loads(_model_tags(conn, project, model_id)["mlflow.modelVersions"])
     assert recorded == [{"name": name, "version": 1}]
 
     # promoting again: same registered model, next version, the alias moves
@@ -94,14 +91,14 @@ def test_promote_logged_model_creates_model_version_alias_and_tags(db, storage, 
     assert (second.version, second.created_registered_model) == (2, False)
     with db.read() as conn:
         assert rms.alias_version(conn, project, name, "champion") == 2
-    assert SOURCE_MR_TAG not in {t["key"] for t in _version_json(db, project, name, 2)["tags"]}
+    assert SOURCE_MR_TAG not in _version(db, project, name, 2).tags
 
 
 def _model_tags(conn, project, model_id):
     from mltracker.service.logged_models.records import load_model
 
     logged_models.get_row(conn, project, model_id)
-    return load_model(conn, model_id)["info"].get("tags", [])
+    return load_model(conn, model_id).tags
 
 
 def test_promote_picks_the_latest_output_model(db, storage, candidate):

@@ -10,7 +10,7 @@ import pytest
 from mltracker.service.errors import MlflowError
 from mltracker.service.search.experiment_vocabulary import ExperimentVocabulary
 from mltracker.service.search.limits import check_max_results, lifecycle_stages
-from mltracker.service.search.order_by import experiment_ordering, parse_order_by, run_ordering
+from mltracker.service.search.order_by import experiment_ordering, parse_order_by, parse_run_order_by, run_ordering
 from mltracker.service.search.page_token import decode_offset, encode_offset
 from mltracker.service.search.run_vocabulary import RunVocabulary
 from mltracker.service.search.syntax import Entity, OrderKey
@@ -94,18 +94,18 @@ def _sorted_sets(message):
 )
 def test_run_ordering_errors(order_by, message):
     with pytest.raises(MlflowError) as info:
-        run_ordering(order_by, "sqlite")
+        parse_run_order_by(order_by)
     assert info.value.message == message
 
 
 def test_same_key_of_different_entities_is_not_a_duplicate():
-    ordering = run_ordering(["params.a", "tags.a", "metrics.a"], "sqlite")
+    ordering = run_ordering(parse_run_order_by(["params.a", "tags.a", "metrics.a"]), "sqlite")
     # 3 keys x (missing-last rank, value) + start_time + run_uuid
     assert len(ordering.clauses) == 8
 
 
 def test_start_time_tie_break_is_not_repeated_when_ordered_on():
-    assert len(run_ordering(["created"], "sqlite").clauses) == 2 + 1
+    assert len(run_ordering(parse_run_order_by(["created"]), "sqlite").clauses) == 2 + 1
     assert len(run_ordering([], "sqlite").clauses) == 2
 
 

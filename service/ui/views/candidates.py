@@ -21,7 +21,7 @@ from mltracker.service.ui.views.artifacts import list_artifacts
 
 def load_candidate(conn, run_id: str) -> CandidateRow:
     get_run_row(conn, current_project_id(), run_id)  # 404 unless it is this project's
-    return CandidateRow.from_json(load_runs(conn, [run_id])[0])
+    return CandidateRow.of(load_runs(conn, [run_id])[0])
 
 
 def promote_options(conn, run_id: str) -> tuple[list[ModelSource], str | None]:

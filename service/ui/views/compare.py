@@ -7,16 +7,17 @@ import dataclasses
 from flask import render_template, request
 from markupsafe import Markup
 
-from mltracker.reports import BaselineData, CandidateData, ExperimentData, Report, build_experiment, render_html
+from mltracker.reports import BaselineData, ExperimentData, Report, build_experiment, render_html
+from mltracker.service.comparison.candidates import load_candidates
 from mltracker.service.comparison.rules import ComparisonRules
 from mltracker.service.comparison.scorer_metrics import experiment_scorer_metrics
 from mltracker.service.context import current_project_id, services
+from mltracker.service.report_data.candidates import as_candidate_data
 from mltracker.service.tracking.experiments import experiment_tags_of, get_experiment_rows
-from mltracker.service.tracking.run_loading import load_runs
 from mltracker.service.ui import charts
 from mltracker.service.ui.blueprint import bp, error_page, ui_url
 from mltracker.service.ui.candidate_view import CandidateRow
-from mltracker.service.ui.queries import MAX_COMPARE, histories, runs_of_project
+from mltracker.service.ui.queries import CHART_POINTS, MAX_COMPARE, chart_points, runs_of_project
 
 
 @bp.get("/compare")
@@ -27,24 +28,24 @@ def compare():
                           "Tick two or more candidates in an experiment's table, then press Compare.")
     with services().db.read() as conn:
         owned = runs_of_project(conn, current_project_id(), run_ids)
-        run_ids = [r for r in run_ids if r in owned]
-        rows = [CandidateRow.from_json(r) for r in load_runs(conn, run_ids)]
-        history = histories(conn, run_ids)
-        tags = experiment_tags_of(conn, list({r.experiment_id for r in rows}))
-        names = {e: row.name for e, row in get_experiment_rows(conn, list({r.experiment_id for r in rows})).items()}
-        scorer_aggregates = experiment_scorer_metrics(conn, rows[0].experiment_id) if rows else frozenset()
-    if len(rows) < 2:
+        loaded = load_candidates(conn, [r for r in run_ids if r in owned], history_points=CHART_POINTS)
+        experiment_ids = list({c.run.info.experiment_id for c in loaded})
+        tags = experiment_tags_of(conn, experiment_ids)
+        names = {e: row.name for e, row in get_experiment_rows(conn, experiment_ids).items()}
+        scorer_aggregates = experiment_scorer_metrics(conn, loaded[0].run.info.experiment_id) if loaded else frozenset()
+    if len(loaded) < 2:
         return error_page(404, "Candidates not found", "Fewer than two of these candidates exist in this project.")
 
+    rows = [CandidateRow.of(c.run) for c in loaded]
+    history = {c.run_id: chart_points(c.history) for c in loaded}
     candidates = [
-        CandidateData(
-            run_id=r.run_id, name=r.name, status=r.status, metrics=r.metrics, params=r.params,
-            history=history.get(r.run_id, {}), ui_url=ui_url("candidate", run_id=r.run_id),
-            job_url=r.ci["job"].url if "job" in r.ci else None, duration_s=r.duration_s,
+        dataclasses.replace(
+            as_candidate_data(c, ui_url("candidate", run_id=r.run_id), r.ci["job"].url if "job" in r.ci else None),
+            name=r.name,
         )
-        for r in rows
+        for c, r in zip(loaded, rows)
     ]
-    first_tags = {t["key"]: t["value"] for t in tags.get(rows[0].experiment_id, [])}
+    first_tags = tags.get(rows[0].experiment_id, {})
     experiment = ExperimentData(
         name=names.get(rows[0].experiment_id, ""), candidates=candidates[1:],
         baseline=BaselineData(label=candidates[0].label, candidate=candidates[0]),

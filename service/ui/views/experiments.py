@@ -9,19 +9,20 @@ from flask import render_template, request
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import MlflowError
 from mltracker.service.search.filter_parser import parse_filter
-from mltracker.service.search.page_token import encode_offset
 from mltracker.service.search.run_vocabulary import RunVocabulary
-from mltracker.service.search.runs import search_run_ids
+from mltracker.service.search.runs import count_runs, find_run_ids
+from mltracker.service.search.syntax import Comparator, Comparison, Entity, OrderKey
 from mltracker.service.tracking.experiments import get_experiment_row
 from mltracker.service.tracking.run_loading import load_runs
 from mltracker.service.ui.blueprint import bp, ui_url
 from mltracker.service.ui.candidate_view import CandidateRow
-from mltracker.service.ui.queries import column_keys, count_runs, experiment_summaries
+from mltracker.service.ui.queries import column_keys, experiment_summaries
 
 PAGE_SIZE = 50
 DEFAULT_METRIC_COLUMNS = 5
 DEFAULT_PARAM_COLUMNS = 3
-ATTRIBUTE_SORTS = {"name": "attributes.run_name", "created": "attributes.start_time", "status": "attributes.status"}
+ATTRIBUTE_SORTS = {"name": "run_name", "created": "start_time", "status": "status"}
+SORT_ENTITIES = {"metric": Entity.METRIC, "param": Entity.PARAM}
 
 
 @bp.get("/")
@@ -29,14 +30,6 @@ def index():
     with services().db.read() as conn:
         summaries = experiment_summaries(conn, current_project_id())
     return render_template("ui/experiments.html", experiments=summaries)
-
-
-def quote_key(key: str) -> str:
-    return "`" + key.replace("`", "``") + "`"
-
-
-def quote_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -64,21 +57,20 @@ class TableState:
         columns = tuple(args.getlist("cols")) if "cols" in args else None
         return cls(args.get("q", "").strip(), args.get("filter", "").strip(), sort, direction, page, columns)
 
-    def order_by(self) -> list[str]:
+    def order(self) -> list[OrderKey]:
+        ascending = self.direction == "asc"
         if self.sort in ATTRIBUTE_SORTS:
-            field = ATTRIBUTE_SORTS[self.sort]
-        else:
-            kind, key = self.sort.split(":", 1)
-            field = ("metrics." if kind == "metric" else "params.") + quote_key(key)
-        return [f"{field} {self.direction.upper()}"]
+            return [OrderKey(Entity.ATTRIBUTE, ATTRIBUTE_SORTS[self.sort], ascending)]
+        kind, key = self.sort.split(":", 1)
+        return [OrderKey(SORT_ENTITIES[kind], key, ascending)]
 
-    def filter_string(self) -> str:
-        parts = []
+    def where(self) -> list[Comparison]:
+        """The search box (a name containing q) and the filter typed in MLflow's syntax, whose
+        errors (MlflowError) are the user's to read."""
+        where = list(parse_filter(self.filter, RunVocabulary())) if self.filter else []
         if self.q:
-            parts.append(f"attributes.run_name ILIKE {quote_string('%' + self.q + '%')}")
-        if self.filter:
-            parts.append(self.filter)
-        return " and ".join(parts)
+            where.append(Comparison(Entity.ATTRIBUTE, "run_name", Comparator.ILIKE, f"%{self.q}%"))
+        return where
 
     def query(self, **changes) -> dict:
         values = {"q": self.q, "filter": self.filter, "sort": self.sort, "dir": self.direction, "page": self.page}
@@ -109,16 +101,11 @@ def experiment(experiment_id: int):
         exp = get_experiment_row(conn, project_id, experiment_id)
         metric_keys, param_keys = column_keys(conn, experiment_id)
         try:
-            if state.filter:
-                parse_filter(state.filter, RunVocabulary())  # its own error message, not the combined one
-            combined = state.filter_string()
-            total = count_runs(conn, experiment_id, combined)
-            offset = (state.page - 1) * PAGE_SIZE
-            run_ids, _ = search_run_ids(
-                conn, experiment_ids=[experiment_id], filter_string=combined, max_results=PAGE_SIZE,
-                order_by=state.order_by(), page_token=encode_offset(offset) if offset else None,
-            )
-            rows = [CandidateRow.from_json(run) for run in load_runs(conn, run_ids)]
+            where = state.where()
+            total = count_runs(conn, experiment_ids=[experiment_id], where=where)
+            run_ids, _ = find_run_ids(conn, experiment_ids=[experiment_id], where=where, order=state.order(),
+                                      offset=(state.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+            rows = [CandidateRow.of(run) for run in load_runs(conn, run_ids)]
         except MlflowError as exc:
             error = exc.message
     if state.columns is None:

@@ -29,7 +29,7 @@ def pipeline(pipeline_id: int):
         if not run_ids:
             return error_page(404, "No candidates from this pipeline",
                               f"Pipeline {pipeline_id} logged no candidates in this project (or they were deleted).")
-        rows = [CandidateRow.from_json(r) for r in load_runs(conn, run_ids)]
+        rows = [CandidateRow.of(r) for r in load_runs(conn, run_ids)]
         ci = links_of_runs(conn, run_ids)
         report = comparison_report(conn, project_id, run_ids, target_branch=against,
                                    links=Links("", project_id), exclude_pipeline_id=pipeline_id)

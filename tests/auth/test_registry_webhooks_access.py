@@ -6,7 +6,7 @@ import pytest
 import requests
 from mlflow.entities.webhook import WebhookAction, WebhookEntity, WebhookEvent
 
-from gitlab_support import DEVELOPER, MAINTAINER, REPORTER, api, bearer
+from tests.fakes.gitlab_support import DEVELOPER, MAINTAINER, REPORTER, api, bearer
 
 EVENTS = [WebhookEvent(WebhookEntity.MODEL_VERSION_ALIAS, WebhookAction.CREATED)]
 

@@ -1,20 +1,12 @@
-"""Fixtures for the GitLab-mode tests: a fake GitLab over real HTTP, and mltracker in GitLab mode."""
+"""Fixtures of the GitLab-mode tests (tests/conftest.py offers them to every folder, so one stand-in
+and one server serve the whole run): the GitLab stand-in over real HTTP, a clean scenario in it,
+and `mltracker serve` in GitLab mode on SQLite with the bot token and a 1 s auth cache."""
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 
-# tests/ has no __init__.py; make `tests.fakes` and `tests.conftest` importable under unambiguous names.
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gitlab_support import BOT_TOKEN, BOT_USER_ID, Scenario, gitlab_env  # noqa: E402
-from tests.conftest import run_mltracker  # noqa: E402
-from tests.fakes.gitlab_server import FakeGitLab  # noqa: E402
+from tests.fakes.gitlab_server import FakeGitLab
+from tests.fakes.gitlab_support import BOT_TOKEN, BOT_USER_ID, Scenario, gitlab_env
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +26,8 @@ def scenario(fake_gitlab) -> Scenario:
 
 @pytest.fixture(scope="session")
 def gitlab_server(fake_gitlab, tmp_path_factory):
-    """mltracker serve in GitLab mode on SQLite, with a 1 s auth cache and the bot token."""
+    from tests.conftest import run_mltracker  # tests/conftest.py imports this module
+
     tmp = tmp_path_factory.mktemp("gitlab-mode")
     with run_mltracker(tmp, f"sqlite:///{tmp}/mltracker.db", str(tmp / "artifacts"),
                        extra_env=gitlab_env(fake_gitlab)) as server:

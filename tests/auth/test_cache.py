@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from gitlab_support import DEVELOPER, gitlab_env
+from tests.fakes.gitlab_support import DEVELOPER, gitlab_env
 from tests.conftest import run_mltracker
 
 WORKERS = 2

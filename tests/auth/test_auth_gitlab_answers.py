@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from gitlab_support import BOT_TOKEN, DEVELOPER, REPORTER, api, bearer
+from tests.fakes.gitlab_support import BOT_TOKEN, DEVELOPER, REPORTER, api, bearer
 from mltracker.service.auth.authorizer import Authorizer
 from mltracker.service.auth.cache import DecisionCache
 from mltracker.service.auth.credentials import JOB, USER, Credential

@@ -6,7 +6,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from gitlab_support import DEVELOPER, REPORTER, api, bearer, gitlab_env
+from tests.fakes.gitlab_support import DEVELOPER, REPORTER, api, bearer, gitlab_env
 from mltracker.service.app import create_app
 from mltracker.service.auth import authenticate_api_request
 from mltracker.service.db.schema import experiments

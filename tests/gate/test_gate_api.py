@@ -5,7 +5,7 @@ import os
 
 import requests
 
-from gitlab_support import DEVELOPER, GUEST, REPORTER, bearer
+from tests.fakes.gitlab_support import DEVELOPER, GUEST, REPORTER, bearer
 
 
 def _gate(server, project, token, **params):

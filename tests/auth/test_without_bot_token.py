@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from gitlab_support import DEVELOPER, REPORTER, api, bearer, gitlab_env
+from tests.fakes.gitlab_support import DEVELOPER, REPORTER, api, bearer, gitlab_env
 from tests.conftest import run_mltracker
 
 

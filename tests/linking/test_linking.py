@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 import requests
-from gitlab_support import DEVELOPER, REPORTER, api, bearer, link_row
+from tests.fakes.gitlab_support import DEVELOPER, REPORTER, api, bearer, link_row
 
 GITLAB_TAGS = ("gitlab.CI_JOB_ID", "gitlab.CI_PIPELINE_ID", "gitlab.CI_COMMIT_SHA", "gitlab.CI_COMMIT_REF_NAME",
                "gitlab.CI_MERGE_REQUEST_IID", "gitlab.user")

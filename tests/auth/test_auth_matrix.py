@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from gitlab_support import (
+from tests.fakes.gitlab_support import (
     AUTH_CACHE_TTL_S,
     DEVELOPER,
     GUEST,
@@ -234,7 +234,7 @@ def test_gitlab_unavailable_is_503_never_an_allow(gitlab_server, scenario, mode)
 
 
 def test_gitlab_unreachable_is_503(tmp_path, fake_gitlab):
-    from gitlab_support import gitlab_env
+    from tests.fakes.gitlab_support import gitlab_env
     from tests.conftest import free_port, run_mltracker
 
     env = gitlab_env(fake_gitlab)

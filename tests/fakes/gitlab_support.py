@@ -1,20 +1,14 @@
-"""Helpers of the GitLab-mode tests (a module with a unique name: `conftest` is ambiguous when
-several test directories have one)."""
+"""Helpers of the GitLab-mode tests: users, tokens and jobs in the GitLab stand-in, and the
+environment that puts mltracker in GitLab mode. Fixtures built on them: gitlab_fixtures.py."""
 from __future__ import annotations
 
 import itertools
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, select
 
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from tests.fakes.gitlab_server import FakeGitLab  # noqa: E402
+from tests.fakes.gitlab_server import FakeGitLab
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER = 10, 20, 30, 40
 BOT_USER_ID = 9000
