@@ -132,6 +132,11 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
+# A loaded machine (a CI runner, or the whole suite in two halves) can take most of a minute to
+# import the server's workers.
+STARTUP_TIMEOUT_S = 180.0
+
+
 @contextmanager
 def run_mltracker(tmp_dir: Path, backend_store_uri: str, artifacts_destination: str, extra_env=None, workers=2):
     port = free_port()
@@ -147,7 +152,7 @@ def run_mltracker(tmp_dir: Path, backend_store_uri: str, artifacts_destination: 
     url = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_for_http(url + "/health", proc=proc)
+            wait_for_http(url + "/health", timeout=STARTUP_TIMEOUT_S, proc=proc)
         except Exception:
             raise RuntimeError(f"mltracker did not start:\n{log_path.read_text(errors='replace')}") from None
         yield LiveServer(url, backend_store_uri, artifacts_destination, env, log_path)
