@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -74,9 +75,12 @@ def run_target(build_dir: Path, target: str, extra: list[str]) -> Path:
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     paths = [a for a in extra if a.startswith("tests/")] or ["tests/tracking"]
     options = [a for a in extra if not a.startswith("tests/")]
+    # The report path goes through the environment: a command line naming "mlflow" is fair game
+    # for a `pkill -f mlflow` aimed at stray mlflow servers on a shared machine.
+    env["PYTEST_ADDOPTS"] = shlex.join([f"--junitxml={report}", *options])
     cmd = [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-q", "-rN",
-           f"--junitxml={report}", "-o", "junit_family=xunit1", *options]
-    print(f"== {target}: {' '.join(cmd)}", flush=True)
+           "-o", "junit_family=xunit1"]
+    print(f"== {target}: PYTEST_ADDOPTS={env['PYTEST_ADDOPTS']!r} {' '.join(cmd)}", flush=True)
     subprocess.run(cmd, cwd=build_dir, env=env)
     return report
 
