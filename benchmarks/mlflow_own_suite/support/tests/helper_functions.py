@@ -19,11 +19,30 @@ def random_str(size: int = 10) -> str:
     return "".join(random.choices(string.ascii_letters, k=size))
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                found.append(int(entry))
+    return found
+
+
 def kill_process_tree(pid: int) -> None:
-    try:
-        os.killpg(os.getpgid(pid), signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
+    """SIGTERM to `pid` and its descendants, nothing else (a server started without a session of its
+    own shares the test process's group: killing the group would end the test run itself)."""
+    pending, tree = [pid], []
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(_children(current))
+    for member in reversed(tree):
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(member, signal.SIGTERM)
         except ProcessLookupError:
             pass
