@@ -66,13 +66,16 @@ class Mode:
     artifact_mib: int
     capacity_seconds: float
     memory_points: int
+    loop_calls: int
     writers: int = 8
 
 
 QUICK = Mode("quick", reps=1, ingest_runs_per_writer=1, batches=4, history_steps=10_000, search_runs=1_000,
-             search_queries=3, artifact_mib=20, capacity_seconds=1.5, memory_points=100_000)
+             search_queries=3, artifact_mib=20, capacity_seconds=1.5, memory_points=100_000,
+             loop_calls=100)
 FULL = Mode("full", reps=2, ingest_runs_per_writer=3, batches=30, history_steps=100_000, search_runs=10_000,
-            search_queries=10, artifact_mib=200, capacity_seconds=6, memory_points=1_000_000)
+            search_queries=10, artifact_mib=200, capacity_seconds=6, memory_points=1_000_000,
+            loop_calls=500)
 SERVERS = ("mlflow", "mltracker", "ceiling")
 
 
@@ -378,7 +381,7 @@ class BackendBench:
         steps = [
             ("capacity", self.capacity), ("ingest", self.ingest), ("log_batch", self.log_batch),
             ("history", self.history), ("search", self.search), ("artifacts", self.artifacts),
-            ("memory", self.memory),
+            ("memory", self.memory), ("training_loop", self.training_loop),
         ]
         for name, step in steps:
             if self.wanted(name):
@@ -403,6 +406,9 @@ class BackendBench:
 
     def log_batch(self, exp) -> None:
         self._alternate("log_batch", lambda s: {"experiment_id": exp[s], "batches": self.mode.batches})
+
+    def training_loop(self, exp) -> None:
+        self._alternate("training_loop", lambda s: {"experiment_id": exp[s], "calls": self.mode.loop_calls})
 
     def history(self, exp) -> None:
         runs = {"ceiling": None}
@@ -526,6 +532,12 @@ def rows_for(mode: Mode) -> list[Row]:
         Row(f"search: {mode.search_runs:,} runs, median", "search", "median_s", "ms", False,
             "≥ 5× mlflow", "mlflow", 5),
         Row(f"search: {mode.search_runs:,} runs, p95", "search", "p95_s", "ms", False),
+        *[row for kind in ("log_metric", "log_param", "set_tag") for row in (
+            Row(f"training loop: one {kind} call, median", "training_loop", f"{kind}_median_s", "ms", False,
+                "≤ 1.5× ceiling", "ceiling", 1 / 1.5),
+            Row(f"training loop: one {kind} call, p99", "training_loop", f"{kind}_p99_s", "ms", False,
+                "≤ 3× ceiling", "ceiling", 1 / 3),
+        )],
         Row(f"artifact upload {mode.artifact_mib} MiB", "artifacts", "upload_mb_s", "MB/s", True,
             "≥ 1× mlflow", "mlflow", 1),
         Row(f"artifact download {mode.artifact_mib} MiB", "artifacts", "download_mb_s", "MB/s", True,
@@ -650,7 +662,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 1 min)")
     parser.add_argument("--backends", help="comma-separated (default: sqlite,postgresql; quick mode: sqlite)")
     parser.add_argument("--only", help="comma-separated workloads: capacity,ingest,log_batch,history,search,"
-                                       "artifacts,memory")
+                                       "artifacts,memory,training_loop")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers for both servers")
     parser.add_argument("--output", help="results file (default: benchmarks/RESULTS.md in full mode; "
                                          "none in quick mode)")

@@ -213,6 +213,37 @@ def artifacts(args: dict) -> dict:
     return {"upload_s": upload, "download_s": download, "upload_mb_s": mb / upload, "download_mb_s": mb / download}
 
 
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(round(fraction * (len(sorted_values) - 1))))]
+
+
+def training_loop(args: dict) -> dict:
+    """One call per step, synchronous, the way most training scripts log: `log_metric`, `log_param`
+    and `set_tag`, each timed per call (median and p99 per kind)."""
+    client = _client()
+    run_id = client.create_run(args["experiment_id"], run_name="training-loop").info.run_id
+    calls = args.get("calls", 300)
+    kinds = {
+        "log_metric": lambda i: client.log_metric(run_id, "loss", 1.0 / (i + 1), step=i),
+        "log_param": lambda i: client.log_param(run_id, f"param_{i}", f"value-{i}"),
+        "set_tag": lambda i: client.set_tag(run_id, "epoch", str(i)),
+    }
+    for call in kinds.values():  # the connection is open and warm before the clock starts
+        call(calls)
+    result = {}
+    for name, call in kinds.items():
+        latencies = []
+        for i in range(calls):
+            start = time.perf_counter()
+            call(i)
+            latencies.append(time.perf_counter() - start)
+        latencies.sort()
+        result[f"{name}_median_s"] = statistics.median(latencies)
+        result[f"{name}_p99_s"] = _percentile(latencies, 0.99)
+    result["calls"] = calls
+    return result
+
+
 def capacity(args: dict) -> dict:
     """Server capacity: pre-encoded log-batch bodies over keep-alive connections, N at once.
 
@@ -295,6 +326,7 @@ WORKLOADS = {
     "search": search,
     "artifacts": artifacts,
     "capacity": capacity,
+    "training_loop": training_loop,
 }
 
 

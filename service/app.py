@@ -32,9 +32,34 @@ V3_PREFIXES = ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
 GATE_PREFIXES = ["/api/mltracker"]
 
 
+_MAX_REMEMBERED_CALLABLES = 512
+
+
+class _App(Flask):
+    """Flask asks `inspect` whether each hook and view is a coroutine function, for every request
+    (some ten times); the answer never changes, so it is kept (for the app's own functions; a
+    per-request callback such as after_this_request's is a new object each time, hence the cap)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_callables: dict = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync_callables[func]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+        found = super().ensure_sync(func)
+        if len(self._sync_callables) < _MAX_REMEMBERED_CALLABLES:
+            self._sync_callables[func] = found
+        return found
+
+
 def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None = None) -> Flask:
     settings = settings or settings_from_env()
-    app = Flask(__name__)
+    app = _App(__name__)
     if settings.trusted_proxy_hops > 0:
         # X-Forwarded-For/-Proto/-Host/-Port believed only from the configured number of proxies.
         hops = settings.trusted_proxy_hops

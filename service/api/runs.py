@@ -15,6 +15,7 @@ from mltracker.service.search.runs import search_run_ids
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking import inputs as run_io
 from mltracker.service.tracking import runs as run_store
+from mltracker.service.tracking import single_writes
 from mltracker.service.tracking.metric_rows import fast_metric_rows
 from mltracker.service.tracking.run_loading import load_new_run, load_runs
 from mltracker.service.tracking.run_records import RunInfo
@@ -115,8 +116,11 @@ def log_metric():
     model_point = {"key": key, "value": point.value, "timestamp": point.timestamp, "step": point.step,
                    "model_id": msg.string("model_id"), "dataset_name": msg.string("dataset_name"),
                    "dataset_digest": msg.string("dataset_digest")}
-    run_store.store_batch(services().db, current_project_id(), batch,
-                          also=lambda conn: _record_model_metrics(conn, run_id, [model_point]))
+    if any(model_point[name] for name in ("model_id", "dataset_name", "dataset_digest")):
+        run_store.store_batch(services().db, current_project_id(), batch,
+                              also=lambda conn: _record_model_metrics(conn, run_id, [model_point]))
+    else:
+        single_writes.log_metric(services().db, current_project_id(), batch)
     return json_response({})
 
 
@@ -133,7 +137,11 @@ def log_param():
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
     batch = run_store.prepare_batch(run_id, [], [item], [])
-    run_store.store_batch(services().db, current_project_id(), batch)
+    (param,) = batch.params
+    try:
+        single_writes.log_param(services().db, current_project_id(), run_id, param["key"], str(param["value"]))
+    except single_writes.StoredConcurrently:
+        run_store.store_batch(services().db, current_project_id(), batch)
     return json_response({})
 
 
@@ -144,8 +152,12 @@ def set_tag():
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
     batch = run_store.prepare_batch(run_id, [], [], [item])
     ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, [item])
-    run_store.store_batch(services().db, current_project_id(), batch,
-                          also=lambda conn: run_links.record_link(conn, current_project_id(), run_id, ci_link))
+    (tag,) = batch.tags
+    if ci_link is None and tag["key"] != run_store.RUN_NAME_TAG:
+        single_writes.set_tag(services().db, current_project_id(), run_id, tag["key"], tag.get("value") or "")
+    else:
+        run_store.store_batch(services().db, current_project_id(), batch,
+                              also=lambda conn: run_links.record_link(conn, current_project_id(), run_id, ci_link))
     return json_response({})
 
 

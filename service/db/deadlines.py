@@ -28,7 +28,9 @@ SQLITE_PROGRESS_STEPS = 10_000  # VM steps between checks: tens of microseconds 
 CLIENT_CHECK_INTERVAL_S = 0.25
 # Beyond the statement timeout, how long a PostgreSQL connection may stay silent before it is cut.
 HUNG_SERVER_GRACE_S = 5.0
-UNBOUNDED = "mltracker_unbounded"  # execution option: no deadline (schema migrations)
+UNBOUNDED = "mltracker_unbounded"
+# A pooled PostgreSQL connection idle for longer than this is pinged before use.
+PING_AFTER_IDLE_S = 1.0  # execution option: no deadline (schema migrations)
 
 _current = threading.local()
 
@@ -113,6 +115,31 @@ def bound_sqlite_statements(engine: Engine, timeout: float | None) -> None:
     def _stop_on_error(context):
         if context.connection is not None and not context.connection.invalidated:
             _stop_budget(context.connection)
+
+
+@contextmanager
+def bounded_driver_connection(db, connection) -> Iterator[None]:
+    """The same bounds for statements run on a pooled driver connection directly (db/raw.py):
+    the statement time limit and the client check of the current thread."""
+    timeout, check = db.statement_timeout, _client_check()
+    budget = connection.info.get("mltracker_budget")
+    if budget is not None:  # SQLite
+        budget.start(timeout, check)
+        try:
+            yield
+        finally:
+            budget.stop()
+        return
+    if db.dialect != "postgresql" or (timeout is None and check is None):
+        yield
+        return
+    dbapi = connection.dbapi_connection
+    hard = time.monotonic() + timeout + HUNG_SERVER_GRACE_S if timeout else None
+    _WATCH_THREAD.add(_Watch(dbapi, hard, check))
+    try:
+        yield
+    finally:
+        _WATCH_THREAD.remove(dbapi)
 
 
 def _stop_budget(conn) -> None:
@@ -210,11 +237,20 @@ class PostgresWatchdog:
     def ping_on_checkout(self, engine: Engine, limit: float) -> None:
         """pool_pre_ping, but bounded: a connection to a server that stopped answering is cut after
         `limit` seconds and replaced (the pool retries with a new connection, which has a connect
-        timeout)."""
+        timeout). Only a connection that sat idle in the pool is pinged: one checked in within the
+        last PING_AFTER_IDLE_S was talking to the server then."""
         from sqlalchemy.exc import DisconnectionError
 
+        @event.listens_for(engine, "checkin")
+        def _returned(_dbapi_conn, record):
+            if record is not None:
+                record.info["mltracker_returned_at"] = time.monotonic()
+
         @event.listens_for(engine, "checkout")
-        def _ping(dbapi_conn, _record, _proxy):
+        def _ping(dbapi_conn, record, _proxy):
+            returned = record.info.get("mltracker_returned_at")
+            if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_S:
+                return  # it answered a moment ago: a ping would be a second round trip per request
             self.start(dbapi_conn, limit, None, grace=0.0)
             try:
                 with dbapi_conn.cursor() as cursor:

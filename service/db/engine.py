@@ -106,6 +106,7 @@ class Database:
         statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT_S,
     ):
         self.uri = normalize_uri(uri)
+        self.statement_timeout = statement_timeout or None
         self.engine = make_engine(self.uri, connect_timeout, statement_timeout)
         self.dialect = self.engine.dialect.name
 

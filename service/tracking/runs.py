@@ -59,9 +59,21 @@ METRIC_COLUMNS = ("run_uuid", "key", "timestamp", "step", "value", "is_nan")
 def get_run_row(conn: Connection, project_id: int, run_id):
     validate_run_id(run_id)
     row = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).first()
+    check_run_found(row, project_id, run_id)
+    return row
+
+
+def check_run_found(row, project_id: int, run_id: str) -> None:
+    """row: the run's row (or any row with its project_id), None when there is no such run."""
     if row is None or row.project_id != project_id:
         raise not_found(f"Run with id={run_id} not found")
-    return row
+
+
+def check_run_active(row, run_id: str) -> None:
+    if row.lifecycle_stage != exps.ACTIVE:
+        raise invalid(
+            f"The run {run_id} must be in the 'active' state. Current state is {row.lifecycle_stage}."
+        )
 
 
 def run_in_project(conn: Connection, project_id: int, run_id: str) -> bool:
@@ -81,10 +93,7 @@ def runs_in_project(conn: Connection, project_id: int, run_ids: list[str]) -> se
 
 def get_active_run_row(conn: Connection, project_id: int, run_id):
     row = get_run_row(conn, project_id, run_id)
-    if row.lifecycle_stage != exps.ACTIVE:
-        raise invalid(
-            f"The run {run_id} must be in the 'active' state. Current state is {row.lifecycle_stage}."
-        )
+    check_run_active(row, run_id)
     return row
 
 
@@ -260,16 +269,7 @@ def _log_params(conn: Connection, run_id: str, items: list[dict]) -> None:
             )
         ).all()
     )
-    changed = [
-        {"key": k, "old_value": existing[k], "new_value": v}
-        for k, v in wanted.items()
-        if k in existing and existing[k] != v
-    ]
-    if changed:
-        raise invalid(
-            "Changing param values is not allowed. Params were already"
-            f" logged='{changed}' for run ID='{run_id}'."
-        )
+    check_params_unchanged(run_id, existing, wanted)
     upsert_rows(
         conn, params,
         [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items() if k not in existing],
@@ -285,6 +285,20 @@ def _log_tags(conn: Connection, run_id: str, items: list[dict]) -> None:
                 ["run_uuid", "key"], ["value"])
     if RUN_NAME_TAG in latest:
         conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(name=latest[RUN_NAME_TAG]))
+
+
+def check_params_unchanged(run_id: str, stored: dict[str, str], wanted: dict[str, str]) -> None:
+    """MLflow refuses a param logged again with another value (the same value is a no-op)."""
+    changed = [
+        {"key": k, "old_value": stored[k], "new_value": v}
+        for k, v in wanted.items()
+        if k in stored and stored[k] != v
+    ]
+    if changed:
+        raise invalid(
+            "Changing param values is not allowed. Params were already"
+            f" logged='{changed}' for run ID='{run_id}'."
+        )
 
 
 def _insert_into(dialect: str, table):

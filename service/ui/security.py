@@ -68,6 +68,13 @@ class _SessionCookie(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure whenever the request came over https (also when a
     trusted proxy terminated TLS), not only when the configured public URL is https."""
 
+    def open_session(self, app: Flask, request):
+        # A request without cookies (every API call of the MLflow client) gets Flask's new, empty
+        # session without building the signing serializer and parsing cookies first.
+        if "HTTP_COOKIE" not in request.environ and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
 
