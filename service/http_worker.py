@@ -11,14 +11,20 @@ a thread with it for longer than the refusal's bounded drain (request_body.settl
 A head must arrive within `header_timeout` seconds and a buffered body within `body_timeout`;
 otherwise the connection is closed. Connections per worker are capped by `worker_connections`.
 
+A thread that has answered a kept-alive connection waits a moment (`linger_timeout`, only while
+other threads are free) for that connection's next request and serves it itself when it arrives
+whole: back-to-back small requests then cost no hand-offs between the loop and the threads.
+
 The bytes read ahead go back into the connection's gunicorn parser, which then parses them as it
 would have parsed them from the socket. TLS-terminating configurations keep gunicorn's own flow.
 """
 from __future__ import annotations
 
 import errno
+import select
 import selectors
 import socket
+import threading
 import time
 from functools import partial
 
@@ -27,6 +33,10 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 BUFFER_LIMIT = 256 * 1024
 HEAD_LIMIT = 64 * 1024  # larger than any head gunicorn accepts (limit_request_fields × size)
 _END_OF_HEAD = b"\r\n\r\n"
+# How long a thread that just answered waits for the connection's next request before it hands
+# the connection back to the event loop (only while other threads are free).
+LINGER_S = 0.05
+_REQUEST, _NOTHING, _PART, _CLOSED = "request", "nothing", "part", "closed"
 
 
 def request_complete(data: bytes) -> bool | None:
@@ -95,10 +105,13 @@ class BufferingThreadWorker(ThreadWorker):
     header_timeout = 15.0
     body_timeout = 60.0
     idle_timeout = 60.0
+    linger_timeout = LINGER_S
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.reading: dict[int, _Reading] = {}
+        self._linger_lock = threading.Lock()
+        self._lingering = 0
 
     # ---------------------------------------------------------------- entry points
 
@@ -187,8 +200,70 @@ class BufferingThreadWorker(ThreadWorker):
 
     # ---------------------------------------------------------------- threads
 
+    def handle(self, conn):
+        """gthread's handle, and then, while the pool has threads to spare, the connection's next
+        request in the same thread if it arrives within `linger_timeout`: a client that sends one
+        small request after another (a training loop's `log_metric` per step) is then served
+        without the two thread hand-offs (loop → thread, thread → loop) each request otherwise
+        costs. What has not fully arrived by then goes back to the loop, as before."""
+        keepalive = super().handle(conn)
+        while keepalive is True and self.alive and not self.cfg.is_ssl and not conn.is_http2 \
+                and self._start_lingering():
+            try:
+                arrived = self._next_request(conn)
+            finally:
+                self._stop_lingering()
+            if arrived is _CLOSED:
+                return False
+            if arrived is _NOTHING and not self.alive:
+                conn.close()  # shutting down: an idle connection ends at once (see murder_keepalived)
+                return False
+            if arrived is not _REQUEST:
+                return True
+            keepalive = super().handle(conn)
+        return keepalive
+
+    def _start_lingering(self) -> bool:
+        with self._linger_lock:
+            # One thread always stays free for new connections, and nothing may wait in the queue.
+            if self._lingering >= self.cfg.threads - 1 or self.tpool._work_queue.qsize():
+                return False
+            self._lingering += 1
+            return True
+
+    def _stop_lingering(self) -> None:
+        with self._linger_lock:
+            self._lingering -= 1
+
+    def _next_request(self, conn) -> str:
+        """_REQUEST once a whole request (see request_complete) is buffered in the connection's
+        parser; _NOTHING or _PART when the time ran out (what arrived is put back for the loop);
+        _CLOSED when the client closed the connection."""
+        data = conn.parser.unreader.take_buffered()
+        deadline = time.monotonic() + self.linger_timeout
+        poller = select.poll()
+        poller.register(conn.sock, select.POLLIN)
+        while request_complete(data) is False:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
+                conn.parser.unreader.unread(data)
+                return _PART if data else _NOTHING
+            try:
+                chunk = conn.sock.recv(65536, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return _CLOSED
+            if not chunk:
+                return _CLOSED
+            data += chunk
+        conn.parser.unreader.unread(data)
+        conn.data_ready = True
+        return _REQUEST
+
     def handle_request(self, req, conn):
         # gunicorn made the socket blocking without a timeout; what the application still reads
         # (a body larger than the buffer) or writes gets an idle limit instead.
         conn.sock.settimeout(self.idle_timeout)
         return super().handle_request(req, conn)
+
