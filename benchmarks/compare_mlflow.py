@@ -67,15 +67,16 @@ class Mode:
     capacity_seconds: float
     memory_points: int
     loop_calls: int
+    async_steps: int
     writers: int = 8
 
 
 QUICK = Mode("quick", reps=1, ingest_runs_per_writer=1, batches=4, history_steps=10_000, search_runs=1_000,
              search_queries=3, artifact_mib=20, capacity_seconds=1.5, memory_points=100_000,
-             loop_calls=100)
+             loop_calls=100, async_steps=1000)
 FULL = Mode("full", reps=2, ingest_runs_per_writer=3, batches=30, history_steps=100_000, search_runs=10_000,
             search_queries=10, artifact_mib=200, capacity_seconds=6, memory_points=1_000_000,
-            loop_calls=500)
+            loop_calls=300, async_steps=2_000)
 SERVERS = ("mlflow", "mltracker", "ceiling")
 
 
@@ -182,7 +183,7 @@ class Server:
                                      cwd=self.log_path.parent, start_new_session=True)
         return self
 
-    def wait_ready(self, timeout: float = 180) -> None:
+    def wait_ready(self, timeout: float = 600) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -409,6 +410,7 @@ class BackendBench:
 
     def training_loop(self, exp) -> None:
         self._alternate("training_loop", lambda s: {"experiment_id": exp[s], "calls": self.mode.loop_calls})
+        self._alternate("async_loop", lambda s: {"experiment_id": exp[s], "steps": self.mode.async_steps})
 
     def history(self, exp) -> None:
         runs = {"ceiling": None}
@@ -516,6 +518,8 @@ class Row:
     # which comparison the target is about: "mlflow" (speed-up ≥ x) or "ceiling" (fraction ≥ x)
     target_kind: str = ""
     target_value: float = 0.0
+    # latency rows whose target is a multiple of the ceiling's time ("≤ 1.5× ceiling")
+    as_multiple_of_ceiling: bool = False
 
 
 def rows_for(mode: Mode) -> list[Row]:
@@ -534,10 +538,12 @@ def rows_for(mode: Mode) -> list[Row]:
         Row(f"search: {mode.search_runs:,} runs, p95", "search", "p95_s", "ms", False),
         *[row for kind in ("log_metric", "log_param", "set_tag") for row in (
             Row(f"training loop: one {kind} call, median", "training_loop", f"{kind}_median_s", "ms", False,
-                "≤ 1.5× ceiling", "ceiling", 1 / 1.5),
+                "≤ 1.5× ceiling", "ceiling", 1 / 1.5, as_multiple_of_ceiling=True),
             Row(f"training loop: one {kind} call, p99", "training_loop", f"{kind}_p99_s", "ms", False,
-                "≤ 3× ceiling", "ceiling", 1 / 3),
+                "≤ 3× ceiling", "ceiling", 1 / 3, as_multiple_of_ceiling=True),
         )],
+        Row(f"training loop, async logging: {mode.async_steps:,} log_metric calls until flushed", "async_loop",
+            "steps_per_s", "calls/s", True),
         Row(f"artifact upload {mode.artifact_mib} MiB", "artifacts", "upload_mb_s", "MB/s", True,
             "≥ 1× mlflow", "mlflow", 1),
         Row(f"artifact download {mode.artifact_mib} MiB", "artifacts", "download_mb_s", "MB/s", True,
@@ -578,7 +584,7 @@ def table(mode: Mode, results: list[BackendResults]) -> str:
             out.append(
                 f"| {res.backend} | {row.label} | {_fmt(a, row.unit)} | {_fmt(b, row.unit)} | "
                 f"{'–' if speedup is None else f'{speedup:.1f}×'} | {_fmt(c, row.unit)} | "
-                f"{'–' if of_ceiling is None else f'{of_ceiling:.0%}'} | {row.target} | {met} |"
+                f"{_share(of_ceiling, row.as_multiple_of_ceiling)} | {row.target} | {met} |"
             )
         copy = res.extra.get("copy_mb_s")
         if copy:
@@ -622,6 +628,12 @@ def table(mode: Mode, results: list[BackendResults]) -> str:
         out.append("")
         out.extend(notes)
     return "\n".join(out)
+
+
+def _share(of_ceiling, as_multiple: bool) -> str:
+    if of_ceiling is None:
+        return "–"
+    return f"{1 / of_ceiling:.2f}× its time" if as_multiple else f"{of_ceiling:.0%}"
 
 
 def _ratio(ours, theirs, higher_is_better: bool):
@@ -668,6 +680,8 @@ def main(argv=None) -> int:
                                          "none in quick mode)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs, SQLite files)")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM: still stop the servers and drop the databases (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     mode = QUICK if args.quick else FULL
     output = Path(args.output) if args.output else (None if args.quick else BENCH / "RESULTS.md")
     only = set(args.only.split(",")) if args.only else None

@@ -244,6 +244,22 @@ def training_loop(args: dict) -> dict:
     return result
 
 
+def async_loop(args: dict) -> dict:
+    """A training loop with MLFLOW_ENABLE_ASYNC_LOGGING: `log_metric` per step returns at once, the
+    client sends the queued points as log-batch calls from its own threads; timed until the queue
+    is flushed (every point acknowledged by the server)."""
+    import mlflow
+
+    steps = args.get("steps", 5000)
+    with mlflow.start_run(experiment_id=args["experiment_id"], run_name="async-loop") as run:
+        start = time.perf_counter()
+        for i in range(steps):
+            mlflow.log_metric("loss", 1.0 / (i + 1), step=i, synchronous=False)
+        mlflow.flush_async_logging()
+        elapsed = time.perf_counter() - start
+    return {"seconds": elapsed, "steps": steps, "steps_per_s": steps / elapsed, "run_id": run.info.run_id}
+
+
 def capacity(args: dict) -> dict:
     """Server capacity: pre-encoded log-batch bodies over keep-alive connections, N at once.
 
@@ -327,6 +343,7 @@ WORKLOADS = {
     "artifacts": artifacts,
     "capacity": capacity,
     "training_loop": training_loop,
+    "async_loop": async_loop,
 }
 
 
