@@ -28,9 +28,7 @@ SQLITE_PROGRESS_STEPS = 10_000  # VM steps between checks: tens of microseconds 
 CLIENT_CHECK_INTERVAL_S = 0.25
 # Beyond the statement timeout, how long a PostgreSQL connection may stay silent before it is cut.
 HUNG_SERVER_GRACE_S = 5.0
-UNBOUNDED = "mltracker_unbounded"
-# A pooled PostgreSQL connection idle for longer than this is pinged before use.
-PING_AFTER_IDLE_S = 1.0  # execution option: no deadline (schema migrations)
+UNBOUNDED = "mltracker_unbounded"  # execution option: no deadline (schema migrations)
 
 _current = threading.local()
 
@@ -237,20 +235,11 @@ class PostgresWatchdog:
     def ping_on_checkout(self, engine: Engine, limit: float) -> None:
         """pool_pre_ping, but bounded: a connection to a server that stopped answering is cut after
         `limit` seconds and replaced (the pool retries with a new connection, which has a connect
-        timeout). Only a connection that sat idle in the pool is pinged: one checked in within the
-        last PING_AFTER_IDLE_S was talking to the server then."""
+        timeout)."""
         from sqlalchemy.exc import DisconnectionError
 
-        @event.listens_for(engine, "checkin")
-        def _returned(_dbapi_conn, record):
-            if record is not None:
-                record.info["mltracker_returned_at"] = time.monotonic()
-
         @event.listens_for(engine, "checkout")
-        def _ping(dbapi_conn, record, _proxy):
-            returned = record.info.get("mltracker_returned_at")
-            if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_S:
-                return  # it answered a moment ago: a ping would be a second round trip per request
+        def _ping(dbapi_conn, _record, _proxy):
             self.start(dbapi_conn, limit, None, grace=0.0)
             try:
                 with dbapi_conn.cursor() as cursor:
