@@ -1,5 +1,5 @@
 """MLflow 3 tracing through the stock client: traced functions with nested spans, a stubbed LLM
-client traced as autologging does, search_traces with filters and ordering, assessments, tags,
+client traced as autologging does, `mlflow.openai.autolog()` over a local stub transport, search_traces with filters and ordering, assessments, tags,
 run links and deletion. Side by side on `mlflow server` and mltracker (SQLite + local folder,
 PostgreSQL + S3): every behaviour checked here holds on the reference server too."""
 from __future__ import annotations
@@ -313,3 +313,52 @@ def test_trace_data_kept_as_an_artifact_is_read_back(server):
     assert returned.tags["mlflow.artifactLocation"].endswith(f"/traces/{trace_id}/artifacts")
     tracing._upload_trace_data(returned, data)
     assert sorted(s.name for s in client.get_trace(trace_id).data.spans) == ["_answer", "_retrieve", "format"]
+
+
+def _stub_openai_client():
+    """The real `openai` client whose HTTP transport answers locally (no network), as a chat
+    completions endpoint would: the reply echoes the last message, with token usage."""
+    import json
+
+    import openai
+
+    try:  # openai 3.x sends through httpx2, earlier releases through httpx
+        import httpx2 as transport_lib
+    except ImportError:
+        import httpx as transport_lib
+
+    def answer(request):
+        body = json.loads(request.content)
+        return transport_lib.Response(200, json={
+            "id": "chatcmpl-stub", "object": "chat.completion", "created": 1, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "echo: " + body["messages"][-1]["content"]}}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        })
+
+    return openai.OpenAI(api_key="stub", base_url="http://llm.invalid/v1",
+                         http_client=transport_lib.Client(transport=transport_lib.MockTransport(answer)))
+
+
+def test_openai_autologging_traces_reach_the_server(server):
+    client, experiment_id = server
+    llm = _stub_openai_client()
+    mlflow.openai.autolog()
+    try:
+        with mlflow.start_run() as run:
+            reply = llm.chat.completions.create(model="stub-llm", messages=[{"role": "user", "content": "hi"}])
+        assert reply.choices[0].message.content == "echo: hi"
+        trace_id = _finish()
+    finally:
+        mlflow.openai.autolog(disable=True)
+    trace = client.get_trace(trace_id)
+    assert trace.info.experiment_id == experiment_id
+    assert trace.info.request_metadata["mlflow.sourceRun"] == run.info.run_id
+    (span,) = trace.data.spans
+    assert span.span_type == SpanType.CHAT_MODEL
+    assert span.inputs["messages"] == [{"role": "user", "content": "hi"}]
+    assert span.outputs["choices"][0]["message"]["content"] == "echo: hi"
+    assert span.get_attribute("mlflow.chat.tokenUsage") == {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}
+    found = mlflow.search_traces(locations=[experiment_id], filter_string="span.name = 'Completions'",
+                                 return_type="list")
+    assert [t.info.trace_id for t in found] == [trace_id]
