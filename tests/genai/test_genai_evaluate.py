@@ -8,23 +8,9 @@ import uuid
 import pytest
 
 from tests.e2e.helpers import tracking_uri_env
+from tests.genai.genai_seed import RECORDS, answer, exact_match
 
 pytestmark = pytest.mark.e2e
-
-ANSWERS = {"What is 2+2?": "4", "Capital of France?": "Paris"}
-RECORDS = [
-    {"inputs": {"question": "What is 2+2?"}, "expectations": {"expected_response": "4"}},
-    {"inputs": {"question": "Capital of France?"}, "expectations": {"expected_response": "Paris"}},
-    {"inputs": {"question": "Colour of the sky?"}, "expectations": {"expected_response": "blue"}},
-]
-
-
-def answer(question: str) -> str:
-    return ANSWERS.get(question, "no idea")
-
-
-def exact_match(outputs, expectations) -> bool:
-    return outputs == expectations["expected_response"]
 
 
 def answer_length(outputs) -> float:
