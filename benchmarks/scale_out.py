@@ -279,22 +279,11 @@ def log_pipeline(world: GitLabWorld, url: str, ref: str, sha: str, losses: dict[
     return pipeline_id
 
 
-def pipeline_hook(world: GitLabWorld, pipeline_id: int, ref: str, sha: str, iid: int) -> dict:
-    from tests.fakes.gitlab_server import PAYLOADS
-
-    body = json.loads((PAYLOADS.parent / "webhooks" / "pipeline_hook.json").read_text())
-    body["project"]["id"] = world.project_id
-    body["project"]["web_url"] = f"http://gitlab.test/group/project{world.project_id}"
-    body["object_attributes"].update(id=pipeline_id, ref=ref, sha=sha, status="success",
-                                     url=f"http://gitlab.test/-/pipelines/{pipeline_id}")
-    body["merge_request"].update(iid=iid, target_branch="main", source_branch=ref,
-                                 source_project_id=world.project_id, target_project_id=world.project_id)
-    return body
-
-
 def webhook_check(world: GitLabWorld, url: str, replica_count: int) -> dict:
     """Pipelines of one MR report through the balancer; each delivery is sent twice (GitLab retries
     with the same idempotency key). Exactly one bot note must result, updated in place."""
+    from tests.fakes.gitlab_webhooks import pipeline_hook
+
     iid = world.new_id() % 1000 + 1
     ref, base_sha = f"feature-{iid}", "b" * 40
     shas = [hashlib.sha1(f"{iid}-{i}".encode()).hexdigest() for i in range(3)]
@@ -306,7 +295,7 @@ def webhook_check(world: GitLabWorld, url: str, replica_count: int) -> dict:
     for i, sha in enumerate(shas):
         pipeline_id = log_pipeline(world, url, ref, sha, {f"cand-{i}-a": 0.4 - i * 0.01, f"cand-{i}-b": 0.45})
         world.fake.add_pipeline(id=pipeline_id, project_id=world.project_id, sha=sha, ref=ref)
-        deliveries.append(pipeline_hook(world, pipeline_id, ref, sha, iid))
+        deliveries.append(pipeline_hook(world.project_id, pipeline_id, ref, sha, iid))
     answered = []
     for body in deliveries:
         key = str(uuid.uuid4())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import sys
 import time
 import uuid
@@ -19,9 +18,7 @@ if _REPO not in sys.path:
 
 from tests.conftest import run_mltracker  # noqa: E402
 from tests.fakes.gitlab_bot_fake import BotFakeGitLab  # noqa: E402
-from tests.fakes.gitlab_server import PAYLOADS  # noqa: E402
-
-WEBHOOKS = PAYLOADS.parent / "webhooks"
+from tests.fakes.gitlab_webhooks import pipeline_hook, webhook_payload  # noqa: E402
 BOT_USER_ID, BOT_TOKEN, BOT_NAME = 9100, "glpat-bot-secret-token", "mltracker-bot"
 SECRET = "webhook-secret-for-tests"
 DEVELOPER, REPORTER = 30, 20
@@ -30,10 +27,6 @@ _ids = itertools.count(20_000)
 
 def new_id() -> int:
     return next(_ids)
-
-
-def webhook_payload(name: str) -> dict:
-    return json.loads((WEBHOOKS / f"{name}.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -126,17 +119,7 @@ class World:
         return pipeline_id
 
     def pipeline_hook(self, pipeline_id: int, ref: str, sha: str, mr_iid: int | None, status="success") -> dict:
-        body = copy.deepcopy(webhook_payload("pipeline_hook"))
-        body["project"]["id"] = self.project_id
-        body["project"]["web_url"] = f"http://gitlab.test/group/project{self.project_id}"
-        body["object_attributes"].update(id=pipeline_id, ref=ref, sha=sha, status=status,
-                                         url=f"http://gitlab.test/group/project{self.project_id}/-/pipelines/{pipeline_id}")
-        if mr_iid is None:
-            body["merge_request"] = None
-        else:
-            body["merge_request"].update(iid=mr_iid, target_branch="main", source_branch=ref,
-                                         source_project_id=self.project_id, target_project_id=self.project_id)
-        return body
+        return pipeline_hook(self.project_id, pipeline_id, ref, sha, mr_iid, status)
 
     def note_hook(self, mr_iid: int, text: str, author: tuple, state: str = "opened", note_id=None,
                   store: bool = True, internal: bool = False) -> dict:
