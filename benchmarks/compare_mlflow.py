@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -40,17 +39,11 @@ sys.path.insert(0, str(BENCH))
 
 import seeding  # noqa: E402
 import workloads  # noqa: E402
+from servers import (  # noqa: E402
+    MLFLOW_VERSION, OUR_BIN, PG_ADMIN_DSN, SERVER_ENV, Server, ensure_mlflow_venv, free_port, log, proc_status_kb,
+    reset_peak_rss, ServerSet, start_servers,
+)
 
-MLFLOW_VERSION = "3.17.2"  # newest mlflow 3.x whose wheels the package index serves here
-MLFLOW_VENV = BENCH / ".venv-mlflow-server"
-OUR_BIN = ROOT / ".venv" / "bin"
-PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-SERVER_ENV = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "600",
-    "PYTHONUNBUFFERED": "1",
-}
 MIB = 1024 * 1024
 
 
@@ -78,45 +71,6 @@ FULL = Mode("full", reps=2, ingest_runs_per_writer=3, batches=30, history_steps=
             search_queries=10, artifact_mib=200, capacity_seconds=6, memory_points=1_000_000,
             loop_calls=300, async_steps=2_000)
 SERVERS = ("mlflow", "mltracker", "ceiling")
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- environment
-
-def ensure_mlflow_venv() -> Path:
-    python = MLFLOW_VENV / "bin" / "python"
-    mlflow = MLFLOW_VENV / "bin" / "mlflow"
-    if python.exists():
-        probe = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
-                               capture_output=True, text=True)
-        if probe.returncode == 0 and probe.stdout.strip() == MLFLOW_VERSION:
-            return mlflow
-    log(f"installing mlflow=={MLFLOW_VERSION} server into {MLFLOW_VENV} (one-off, a few minutes)")
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(MLFLOW_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"mlflow=={MLFLOW_VERSION}", "psycopg[binary]", "psycopg2-binary"],
-                   check=True)
-    return mlflow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def pg_dsn(database: str) -> str:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    return f"{base}/{database}"
 
 
 LOAD_AT_START = os.getloadavg()
@@ -168,93 +122,7 @@ def machine_details(mode: Mode) -> dict:
     }
 
 
-# ---------------------------------------------------------------- servers
-
-class Server:
-    def __init__(self, name: str, cmd: list[str], port: int, log_path: Path, env: dict | None = None):
-        self.name, self.cmd, self.port, self.log_path = name, cmd, port, log_path
-        self.url = f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, **SERVER_ENV, **(env or {})}
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "Server":
-        self.log_file = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env,
-                                     cwd=self.log_path.parent, start_new_session=True)
-        return self
-
-    def wait_ready(self, timeout: float = 600) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}:\n"
-                                   + self.log_path.read_text()[-3000:])
-            try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready after {timeout}s; see {self.log_path}")
-
-    def terminate(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def stop(self, grace: float = 3) -> None:
-        self.terminate()
-        if self.proc and self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)  # the server's own process group only
-                except ProcessLookupError:
-                    pass
-                self.proc.wait()
-        if getattr(self, "log_file", None) and not self.log_file.closed:
-            self.log_file.close()
-
-    def pids(self) -> list[int]:
-        """The server process and all its descendants (gunicorn/uvicorn workers)."""
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return found
-
-
-def proc_status_kb(pid: int, field_name: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def reset_peak_rss(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        except OSError:
-            pass
-
+# ---------------------------------------------------------------- the client side
 
 class Runner:
     """The workload runner (benchmarks/workloads.py runner): one forked client process per workload run."""
@@ -315,57 +183,24 @@ class BackendBench:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.mlflow_bin = mlflow_bin
         self.results = BackendResults(backend)
-        self.servers: dict[str, Server] = {}
-        self.stores: dict[str, tuple[str, str]] = {}  # server -> (seeding kind, seeding target)
-        self.databases: list[str] = []
+        self.servers = ServerSet(backend)
+
+    @property
+    def stores(self) -> dict[str, tuple[str, str]]:
+        """server -> (seeding kind, seeding target)"""
+        return self.servers.stores
 
     # -- lifecycle
     def start(self) -> None:
-        uris = {}
-        for name in ("mlflow", "mltracker"):
-            if self.backend == "sqlite":
-                path = self.dir / f"{name}.db"
-                uris[name] = f"sqlite:///{path}"
-                self.stores[name] = ("sqlite", str(path))
-            else:
-                database = f"bench_{name}_{os.getpid()}"
-                _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-                _pg_admin(f"CREATE DATABASE {database}")
-                self.databases.append(database)
-                dsn = pg_dsn(database)
-                uris[name] = dsn if name == "mlflow" else dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-                self.stores[name] = ("postgresql", dsn)
-        mlflow_port, mlt_port = free_port(), free_port()
-        self.servers["mlflow"] = Server("mlflow", [
-            str(self.mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
-            "--backend-store-uri", uris["mlflow"], "--artifacts-destination", str(self.dir / "mlflow-artifacts"),
-            "--workers", str(self.workers),
-        ], mlflow_port, self.dir / "mlflow-server.log")
-        self.servers["mltracker"] = Server("mltracker", [
-            str(OUR_BIN / "mltracker"), "serve", "--host", "127.0.0.1", "--port", str(mlt_port),
-            "--backend-store-uri", uris["mltracker"], "--artifacts-destination", str(self.dir / "mltracker-artifacts"),
-            "--workers", str(self.workers),
-        ], mlt_port, self.dir / "mltracker-server.log")
-        for server in self.servers.values():
-            server.start()
+        self.servers = start_servers(self.backend, self.dir, self.workers, mlflow_bin=self.mlflow_bin, wait=False)
 
     def wait_ready(self) -> None:
-        for server in self.servers.values():
-            server.wait_ready()
+        self.servers.wait_ready()
         log(f"{self.backend}: mlflow server at {self.servers['mlflow'].url}, "
             f"mltracker at {self.servers['mltracker'].url}, {self.workers} workers each")
 
     def stop(self) -> None:
-        for server in self.servers.values():
-            server.terminate()
-        for server in self.servers.values():
-            server.stop()
-        for database in self.databases:
-            try:
-                _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            except Exception as exc:  # noqa: BLE001
-                log(f"could not drop {database}: {exc}")
-        self.databases = []
+        self.servers.stop()
 
     def url(self, server: str) -> str:
         return self.ceiling.url if server == "ceiling" else self.servers[server].url

@@ -22,7 +22,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from compare_mlflow import MLFLOW_VERSION, OUR_BIN, SERVER_ENV, Server, ensure_mlflow_venv, free_port  # noqa: E402
+from servers import OUR_BIN, SERVER_ENV, client_mlflow_bin, start_servers  # noqa: E402
 
 WORKLOAD = r"""
 import json, sys, time, uuid
@@ -66,43 +66,14 @@ def run_workload(url: str, records: int, phase: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _mlflow_server_bin() -> Path:
-    """The client's own mlflow when it is the pinned version (no second install), else the pinned
-    server's virtual environment."""
-    import importlib.metadata
-
-    if importlib.metadata.version("mlflow") == MLFLOW_VERSION and (OUR_BIN / "mlflow").exists():
-        return OUR_BIN / "mlflow"
-    return ensure_mlflow_venv()
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args(argv)
-    mlflow_bin = _mlflow_server_bin()
     with tempfile.TemporaryDirectory(prefix="bench-eval-ds-") as tmp:
-        tmp_path = Path(tmp)
-        (tmp_path / "mlflow").mkdir()
-        (tmp_path / "mltracker").mkdir()
-        port_a, port_b = free_port(), free_port()
-        servers = {
-            "mlflow": Server("mlflow", [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port_a),
-                                        "--workers", "2", "--backend-store-uri", f"sqlite:///{tmp}/mlflow/db.sqlite",
-                                        "--artifacts-destination", f"{tmp}/mlflow/artifacts"],
-                             port_a, tmp_path / "mlflow" / "server.log"),
-            "mltracker": Server("mltracker", [str(OUR_BIN / "python"), "-m", "mltracker.service.cli", "serve",
-                                              "--port", str(port_b), "--workers", "2",
-                                              "--backend-store-uri", f"sqlite:///{tmp}/mltracker/db.sqlite",
-                                              "--artifacts-destination", f"{tmp}/mltracker/artifacts"],
-                                port_b, tmp_path / "mltracker" / "server.log"),
-        }
+        servers = start_servers("sqlite", Path(tmp), 2, mlflow_bin=client_mlflow_bin())
         try:
-            for server in servers.values():
-                server.start()
-            for server in servers.values():
-                server.wait_ready(timeout=600)  # mlflow server starts slowly on a loaded machine
             results: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
             for rep in range(args.reps):
                 order = list(servers) if rep % 2 == 0 else list(reversed(servers))
@@ -111,8 +82,7 @@ def main(argv=None) -> int:
                         for key, value in run_workload(servers[name].url, args.records, phase).items():
                             results[name].setdefault(key, []).append(value)
         finally:
-            for server in servers.values():
-                server.stop()
+            servers.stop()
     print(f"evaluation datasets, SQLite, {args.records} records, median of {args.reps} (load {os.getloadavg()[0]:.1f})")
     print(f"{'workload':<16}{'mlflow s':>10}{'mltracker s':>13}{'ratio':>8}")
     for key in results["mlflow"]:

@@ -22,8 +22,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from compare_mlflow import OUR_BIN, SERVER_ENV, Server, free_port  # noqa: E402
-from evaluation_datasets import _mlflow_server_bin  # noqa: E402
+from servers import OUR_BIN, SERVER_ENV, client_mlflow_bin, start_servers  # noqa: E402
 
 SEED = r"""
 import json, sys
@@ -88,27 +87,9 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args(argv)
-    mlflow_bin = _mlflow_server_bin()
     with tempfile.TemporaryDirectory(prefix="bench-ui-graphql-") as tmp:
-        port_a, port_b = free_port(), free_port()
-        for name in ("mlflow", "mltracker"):
-            (Path(tmp) / name).mkdir()
-        servers = {
-            "mlflow": Server("mlflow", [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port_a),
-                                        "--workers", "2", "--backend-store-uri", f"sqlite:///{tmp}/mlflow/db.sqlite",
-                                        "--artifacts-destination", f"{tmp}/mlflow/artifacts"],
-                             port_a, Path(tmp) / "mlflow" / "server.log"),
-            "mltracker": Server("mltracker", [str(OUR_BIN / "python"), "-m", "mltracker.service.cli", "serve",
-                                              "--port", str(port_b), "--workers", "2",
-                                              "--backend-store-uri", f"sqlite:///{tmp}/mltracker/db.sqlite",
-                                              "--artifacts-destination", f"{tmp}/mltracker/artifacts"],
-                                port_b, Path(tmp) / "mltracker" / "server.log"),
-        }
+        servers = start_servers("sqlite", Path(tmp), 2, mlflow_bin=client_mlflow_bin())
         try:
-            for server in servers.values():
-                server.start()
-            for server in servers.values():
-                server.wait_ready(timeout=600)
             seeded = {name: _python(SEED, s.url, str(args.runs)) for name, s in servers.items()}
             results: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
             for rep in range(args.reps):
@@ -117,8 +98,7 @@ def main(argv=None) -> int:
                     for key, value in timings.items():
                         results[name].setdefault(key, []).append(value)
         finally:
-            for server in servers.values():
-                server.stop()
+            servers.stop()
     print(f"MLflow UI GraphQL, SQLite, {args.runs} runs, median of {args.reps} (load {os.getloadavg()[0]:.1f})")
     print(f"{'workload':<28}{'mlflow s':>10}{'mltracker s':>13}{'ratio':>8}")
     for key in results["mlflow"]:

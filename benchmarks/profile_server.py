@@ -32,6 +32,7 @@ sys.path.insert(0, str(BENCH))
 import compare_mlflow as cm  # noqa: E402
 import seeding  # noqa: E402
 import workloads  # noqa: E402
+from servers import start_servers  # noqa: E402
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
@@ -179,27 +180,8 @@ def main(argv=None) -> int:
 
 
 def _start_mltracker(bench: "cm.BackendBench") -> "cm.Server":
-    if bench.backend == "sqlite":
-        path = bench.dir / "mltracker.db"
-        uri = f"sqlite:///{path}"
-        bench.stores["mltracker"] = ("sqlite", str(path))
-    else:
-        database = f"profile_mltracker_{os.getpid()}"
-        cm._pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        cm._pg_admin(f"CREATE DATABASE {database}")
-        bench.databases.append(database)
-        dsn = cm.pg_dsn(database)
-        uri = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-        bench.stores["mltracker"] = ("postgresql", dsn)
-    port = cm.free_port()
-    server = cm.Server("mltracker", [
-        str(cm.OUR_BIN / "mltracker"), "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--backend-store-uri", uri, "--artifacts-destination", str(bench.dir / "artifacts"),
-        "--workers", str(bench.workers),
-    ], port, bench.dir / "mltracker-server.log").start()
-    bench.servers["mltracker"] = server
-    server.wait_ready()
-    return server
+    bench.servers = start_servers(bench.backend, bench.dir, bench.workers, names=("mltracker",), label="profile")
+    return bench.servers["mltracker"]
 
 
 if __name__ == "__main__":

@@ -28,44 +28,12 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from compare_mlflow import OUR_BIN, Server, _pg_admin, free_port, log, pg_dsn  # noqa: E402
+from servers import OUR_BIN, log, start_servers  # noqa: E402
 from tests.mlflow_compat.webhook_receiver import Receiver  # noqa: E402
 
 API = "/api/2.0/mlflow"
 HOOK_ENV = {"MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true", "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
             "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": Fernet.generate_key().decode()}
-
-
-def start_servers(backend: str, workdir: Path, mlflow_bin: str, workers: int):
-    uris, databases = {}, []
-    for name in ("mlflow", "mltracker"):
-        if backend == "sqlite":
-            uris[name] = f"sqlite:///{workdir / (name + '.db')}"
-        else:
-            database = f"bench_hooks_{name}_{os.getpid()}"
-            _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            _pg_admin(f"CREATE DATABASE {database}")
-            databases.append(database)
-            dsn = pg_dsn(database)
-            uris[name] = dsn if name == "mlflow" else dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    ports = {name: free_port() for name in uris}
-    servers = {
-        "mlflow": Server("mlflow", [mlflow_bin, "server", "--host", "127.0.0.1", "--port", str(ports["mlflow"]),
-                                    "--backend-store-uri", uris["mlflow"], "--workers", str(workers),
-                                    "--artifacts-destination", str(workdir / "mlflow-artifacts"),
-                                    "--uvicorn-opts", "--timeout-worker-healthcheck 120"],
-                         ports["mlflow"], workdir / f"mlflow-{backend}.log", env=HOOK_ENV),
-        "mltracker": Server("mltracker", [str(OUR_BIN / "mltracker"), "serve", "--host", "127.0.0.1",
-                                          "--port", str(ports["mltracker"]), "--backend-store-uri", uris["mltracker"],
-                                          "--artifacts-destination", str(workdir / "mltracker-artifacts"),
-                                          "--workers", str(workers)],
-                            ports["mltracker"], workdir / f"mltracker-{backend}.log", env=HOOK_ENV),
-    }
-    for server in servers.values():
-        server.start()
-    for server in servers.values():
-        server.wait_ready(timeout=600)
-    return servers, databases
 
 
 def prepare(session: requests.Session, url: str, receiver: Receiver, path: str) -> str:
@@ -105,7 +73,8 @@ def phase(session: requests.Session, url: str, name: str, receiver: Receiver, pa
 
 def bench_backend(backend: str, args) -> list[str]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-hooks-{backend}-"))
-    servers, databases = start_servers(backend, workdir, args.mlflow_bin, args.workers)
+    servers = start_servers(backend, workdir, args.workers, mlflow_bin=args.mlflow_bin, label="bench_hooks",
+                            env=HOOK_ENV)
     lines = []
     try:
         with Receiver() as receiver:
@@ -130,12 +99,7 @@ def bench_backend(backend: str, args) -> list[str]:
                 log(line)
                 lines.append(line)
     finally:
-        for server in servers.values():
-            server.terminate()
-        for server in servers.values():
-            server.stop()
-        for database in databases:
-            _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        servers.stop()
     return lines
 
 

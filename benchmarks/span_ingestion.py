@@ -32,9 +32,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from compare_mlflow import (  # noqa: E402
-    OUR_BIN, Server, _pg_admin, free_port, log, pg_dsn, proc_status_kb, reset_peak_rss,
-)
+from servers import OUR_BIN, log, proc_status_kb, reset_peak_rss, start_servers  # noqa: E402
 
 # spans per request, requests (at --scale 1), connections
 SHAPES = {"per-span": (1, 1000, 4), "batched": (100, 30, 2)}
@@ -108,43 +106,9 @@ def span_count(url: str, trace_id: str) -> int:
     return len(response.json()["trace"]["spans"])
 
 
-def start_servers(backend: str, workdir: Path, mlflow_bin: str, workers: int) -> tuple[dict[str, Server], list[str]]:
-    uris, databases = {}, []
-    for name in ("mlflow", "mltracker"):
-        if backend == "sqlite":
-            uris[name] = f"sqlite:///{workdir / (name + '.db')}"
-        else:
-            database = f"bench_spans_{name}_{os.getpid()}"
-            _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            _pg_admin(f"CREATE DATABASE {database}")
-            databases.append(database)
-            dsn = pg_dsn(database)
-            uris[name] = dsn if name == "mlflow" else dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    ports = {name: free_port() for name in uris}
-    servers = {
-        "mlflow": Server("mlflow", [mlflow_bin, "server", "--host", "127.0.0.1", "--port", str(ports["mlflow"]),
-                                    "--backend-store-uri", uris["mlflow"], "--workers", str(workers),
-                                    "--artifacts-destination", str(workdir / "mlflow-artifacts"),
-                                    # uvicorn restarts a worker that misses a 5 s health check, which
-                                    # a loaded machine makes happen at startup over and over.
-                                    "--uvicorn-opts", "--timeout-worker-healthcheck 120"],
-                         ports["mlflow"], workdir / f"mlflow-{backend}.log"),
-        "mltracker": Server("mltracker", [str(OUR_BIN / "mltracker"), "serve", "--host", "127.0.0.1",
-                                          "--port", str(ports["mltracker"]), "--backend-store-uri", uris["mltracker"],
-                                          "--artifacts-destination", str(workdir / "mltracker-artifacts"),
-                                          "--workers", str(workers)],
-                            ports["mltracker"], workdir / f"mltracker-{backend}.log"),
-    }
-    for server in servers.values():
-        server.start()
-    for server in servers.values():
-        server.wait_ready(timeout=600)  # mlflow server takes minutes to start on a loaded machine
-    return servers, databases
-
-
 def bench_backend(backend: str, args) -> list[str]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-spans-{backend}-"))
-    servers, databases = start_servers(backend, workdir, args.mlflow_bin, args.workers)
+    servers = start_servers(backend, workdir, args.workers, mlflow_bin=args.mlflow_bin, label="bench_spans")
     lines = []
     try:
         experiments = {}
@@ -180,12 +144,7 @@ def bench_backend(backend: str, args) -> list[str]:
             log(line)
             lines.append(line)
     finally:
-        for server in servers.values():
-            server.terminate()
-        for server in servers.values():
-            server.stop()
-        for database in databases:
-            _pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        servers.stop()
     return lines
 
 
