@@ -6,6 +6,9 @@
 - done, but the source has changed since                     → RESUME (additive: new points, tags…)
 - not in the ledger, present in the target with the same data → ADOPT (recorded as done, nothing written)
 - not in the ledger, present with other data or elsewhere    → CONFLICT (reported, never overwritten)
+
+"The same data" includes the status, end time and lifecycle stage: a run left unfinished by an import
+from the same server under another URL (the ledger is kept per source URL) must not be adopted as done.
 """
 from __future__ import annotations
 
@@ -70,6 +73,12 @@ def _run_differences(conn: Connection, row, run: dict) -> list[str]:
     found = []
     if int(info.get("start_time") or 0) != row.start_time:
         found.append("start time")
+    if (info.get("status") or "FINISHED") != row.status:
+        found.append("status")
+    if info.get("end_time") is not None and int(info["end_time"]) != row.end_time:
+        found.append("end time")
+    if (info.get("lifecycle_stage") or "active") != row.lifecycle_stage:
+        found.append("lifecycle stage")
     stored_params = dict(conn.execute(select(params.c.key, params.c.value).where(params.c.run_uuid == row.run_uuid)).all())
     if stored_params != {p["key"]: p.get("value", "") for p in data.get("params") or []}:
         found.append("params")

@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from sqlalchemy import text
 
 from tests.conftest import run_mltracker
+from tests.importer.slow_source import slowed
 from tests.importer.compare import assert_same, predictions, snapshot
 from tests.importer.store_state import database_rows, done_runs, stored_objects, wait_for_a_finished_run
 from tests.importer.targets import make_target
@@ -88,8 +89,8 @@ def test_a_second_import_changes_nothing(imported, source, s3):
 def test_killed_midway_then_resumed_ends_in_the_same_state(kind, s3, source, source_snapshot, tmp_path_factory):
     server, _ = source
     tmp = tmp_path_factory.mktemp(f"killed-{kind}")
-    with make_target(kind, tmp, s3) as target:
-        proc = target.start_import(server.url, "--workers", "1")
+    with make_target(kind, tmp, s3) as target, slowed(server.url) as slow_source:
+        proc = target.start_import(slow_source.url, "--workers", "1")
         try:
             wait_for_a_finished_run(target.backend_store_uri, proc)
             proc.send_signal(signal.SIGKILL)
@@ -98,7 +99,8 @@ def test_killed_midway_then_resumed_ends_in_the_same_state(kind, s3, source, sou
         assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
         assert done_runs(target.backend_store_uri) < len(source_snapshot["runs"])
 
-        resumed = target.run_import(server.url)
+        slow_source.pause_s = 0
+        resumed = target.run_import(slow_source.url)
         assert "resumed" in resumed.stdout and "conflicts: 0" in resumed.stdout, resumed.stdout
         with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
             assert_same(source_snapshot, snapshot(live.url, EXPERIMENTS))
@@ -107,8 +109,8 @@ def test_killed_midway_then_resumed_ends_in_the_same_state(kind, s3, source, sou
 def test_ctrl_c_stops_with_a_summary_then_resumes(source, source_snapshot, tmp_path_factory):
     server, _ = source
     tmp = tmp_path_factory.mktemp("ctrl-c")
-    with make_target("sqlite-local", tmp) as target:
-        proc = target.start_import(server.url, "--workers", "1")
+    with make_target("sqlite-local", tmp) as target, slowed(server.url) as slow_source:
+        proc = target.start_import(slow_source.url, "--workers", "1")
         try:
             wait_for_a_finished_run(target.backend_store_uri, proc)
             proc.send_signal(signal.SIGINT)
@@ -120,7 +122,8 @@ def test_ctrl_c_stops_with_a_summary_then_resumes(source, source_snapshot, tmp_p
         assert "import summary" in stdout.decode()
         assert "interrupted: run the same command again to resume" in stdout.decode()
 
-        resumed = target.run_import(server.url)
+        slow_source.pause_s = 0
+        resumed = target.run_import(slow_source.url)
         assert "conflicts: 0" in resumed.stdout, resumed.stdout
         with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
             assert_same(source_snapshot, snapshot(live.url, EXPERIMENTS))
