@@ -29,6 +29,10 @@ CLIENT_CHECK_INTERVAL_S = 0.25
 # Beyond the statement timeout, how long a PostgreSQL connection may stay silent before it is cut.
 HUNG_SERVER_GRACE_S = 5.0
 UNBOUNDED = "mltracker_unbounded"  # execution option: no deadline (schema migrations)
+# A pooled PostgreSQL connection returned this recently may skip its checkout ping where the caller
+# allows it (ping_waived_if_recently_used): a training loop's next call comes within milliseconds.
+RECENTLY_USED_S = 1.0
+_RETURNED_AT = "mltracker_returned_at"
 
 _current = threading.local()
 
@@ -235,16 +239,27 @@ class PostgresWatchdog:
     def ping_on_checkout(self, engine: Engine, limit: float) -> None:
         """pool_pre_ping, but bounded: a connection to a server that stopped answering is cut after
         `limit` seconds and replaced (the pool retries with a new connection, which has a connect
-        timeout)."""
+        timeout). The ping runs in autocommit: one round trip (in a transaction, psycopg would send
+        BEGIN, SELECT 1 and ROLLBACK, three). Inside `ping_waived_if_recently_used`, a connection
+        returned to the pool less than RECENTLY_USED_S ago is not pinged."""
         from sqlalchemy.exc import DisconnectionError
 
+        @event.listens_for(engine, "checkin")
+        def _returned(dbapi_conn, record):
+            if dbapi_conn is not None:
+                record.info[_RETURNED_AT] = time.monotonic()
+
         @event.listens_for(engine, "checkout")
-        def _ping(dbapi_conn, _record, _proxy):
+        def _ping(dbapi_conn, record, _proxy):
+            waiver = getattr(_current, "ping_waiver", None)
+            if waiver is not None:
+                returned = record.info.get(_RETURNED_AT)
+                waiver.skipped = returned is not None and time.monotonic() - returned < RECENTLY_USED_S
+                if waiver.skipped:
+                    return
             self.start(dbapi_conn, limit, None, grace=0.0)
             try:
-                with dbapi_conn.cursor() as cursor:
-                    cursor.execute("SELECT 1")
-                dbapi_conn.rollback()
+                _ping_once(dbapi_conn)
             except Exception as exc:  # noqa: BLE001 - any failure means "replace this connection"
                 raise DisconnectionError(str(exc)) from exc
             finally:
@@ -258,6 +273,47 @@ class PostgresWatchdog:
 
     def stop(self, dbapi_conn) -> None:
         _WATCH_THREAD.remove(dbapi_conn)
+
+
+def _ping_once(dbapi_conn) -> None:
+    from psycopg.pq import TransactionStatus
+
+    idle = dbapi_conn.info.transaction_status == TransactionStatus.IDLE
+    autocommit = dbapi_conn.autocommit
+    if idle and not autocommit:
+        dbapi_conn.autocommit = True  # a client-side switch: no round trip
+    try:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        if idle and not autocommit:
+            dbapi_conn.autocommit = False
+    if not idle:
+        dbapi_conn.rollback()
+
+
+class PingWaiver:
+    """Set by a checkout inside ping_waived_if_recently_used: whether the ping was skipped."""
+
+    __slots__ = ("skipped",)
+
+    def __init__(self):
+        self.skipped = False
+
+
+@contextmanager
+def ping_waived_if_recently_used() -> Iterator[PingWaiver]:
+    """Pool checkouts in this block (this thread) skip the ping when the connection was returned
+    less than RECENTLY_USED_S ago. For work that, finding its connection dead, runs again on a
+    pinged one (db/raw.py's autocommitted statement); a server that hangs is then found by the
+    statement's own deadline rather than the ping's, as when it hangs just after a ping."""
+    waiver = PingWaiver()
+    previous = getattr(_current, "ping_waiver", None)
+    _current.ping_waiver = waiver
+    try:
+        yield waiver
+    finally:
+        _current.ping_waiver = previous
 
 
 def _cancel(dbapi_conn) -> None:

@@ -109,6 +109,7 @@ class Database:
     ):
         self.uri = normalize_uri(uri)
         self.statement_timeout = statement_timeout or None
+        self.connect_timeout = connect_timeout or None
         self.engine = make_engine(self.uri, connect_timeout, statement_timeout)
         self.dialect = self.engine.dialect.name
 

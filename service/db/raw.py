@@ -10,14 +10,15 @@ connection that lost its server is invalidated.
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
 from sqlalchemy.exc import DBAPIError
 
-from mltracker.service.db.deadlines import bounded_driver_connection
-from mltracker.service.db.engine import Database
+from mltracker.service.db.deadlines import bounded_driver_connection, ping_waived_if_recently_used
+from mltracker.service.db.engine import DEFAULT_CONNECT_TIMEOUT_S, Database
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,27 @@ def write_transaction(db: Database) -> Iterator[DriverCursor]:
         connection.close()  # back to the pool
 
 
+def autocommitted_one(db: Database, statement: Compiled, values: dict):
+    """PostgreSQL: one statement in autocommit, so one round trip for a whole write, durable when
+    it answers; its first row. A connection returned to the pool a moment ago is used without the
+    checkout ping (deadlines.ping_waived_if_recently_used); if it turns out dead at once (the
+    server restarted, the connection was killed), the statement runs again on a pinged connection.
+    So the statement must be idempotent: running it twice stores what running it once does."""
+    started = time.monotonic()
+    with ping_waived_if_recently_used() as waiver:
+        try:
+            with _autocommitted(db) as cursor:
+                return cursor.one(statement, values)
+        except DBAPIError as exc:
+            quick = time.monotonic() - started < (db.connect_timeout or DEFAULT_CONNECT_TIMEOUT_S)
+            if not (waiver.skipped and exc.connection_invalidated and quick):
+                raise
+    with _autocommitted(db) as cursor:
+        return cursor.one(statement, values)
+
+
 @contextmanager
-def single_statement(db: Database) -> Iterator[DriverCursor]:
-    """PostgreSQL: the block runs one statement, which commits on its own (autocommit): one round
-    trip for a whole write, durable when it returns."""
+def _autocommitted(db: Database) -> Iterator[DriverCursor]:
     connection = db.engine.raw_connection()
     try:
         with bounded_driver_connection(db, connection):
@@ -108,9 +126,7 @@ def single_statement(db: Database) -> Iterator[DriverCursor]:
                 with dbapi.cursor() as raw_cursor:
                     yield DriverCursor(db, connection, raw_cursor)
             finally:
-                if not connection.is_valid or dbapi.closed:
-                    pass
-                else:
+                if connection.is_valid and not dbapi.closed:
                     dbapi.autocommit = False
     finally:
         connection.close()

@@ -48,9 +48,8 @@ def log_metric(db: Database, project_id: int, batch: Batch) -> None:
             cursor.run(raw.compiled(db, "insert_point", _sqlite_insert_point, METRIC_COLUMNS), values)
             cursor.run(raw.compiled(db, "upsert_latest", _sqlite_upsert_latest, METRIC_COLUMNS), values)
         return
-    with raw.single_statement(db) as cursor:
-        state = cursor.one(raw.compiled(db, "pg_log_metric", _pg_log_metric),
-                           {**values, "project_id": project_id, "active": exps.ACTIVE})
+    state = raw.autocommitted_one(db, raw.compiled(db, "pg_log_metric", _pg_log_metric),
+                                  {**values, "project_id": project_id, "active": exps.ACTIVE})
     _check_state(state, project_id, batch.run_id)
 
 
@@ -66,9 +65,8 @@ def log_param(db: Database, project_id: int, run_id: str, key: str, value: str) 
                 return
             cursor.run(raw.compiled(db, "insert_param", _sqlite_insert_param, ("run_uuid", "key", "value")), values)
         return
-    with raw.single_statement(db) as cursor:
-        state = cursor.one(raw.compiled(db, "pg_log_param", _pg_log_param),
-                           {**values, "project_id": project_id, "active": exps.ACTIVE})
+    state = raw.autocommitted_one(db, raw.compiled(db, "pg_log_param", _pg_log_param),
+                                  {**values, "project_id": project_id, "active": exps.ACTIVE})
     _check_state(state, project_id, run_id)
     stored, inserted = state[2], state[3]
     if stored is not None:
@@ -85,9 +83,8 @@ def set_tag(db: Database, project_id: int, run_id: str, key: str, value: str) ->
             _check_state(cursor.one(_state(db), values), project_id, run_id)
             cursor.run(raw.compiled(db, "upsert_tag", _sqlite_upsert_tag, ("run_uuid", "key", "value")), values)
         return
-    with raw.single_statement(db) as cursor:
-        state = cursor.one(raw.compiled(db, "pg_set_tag", _pg_set_tag),
-                           {**values, "project_id": project_id, "active": exps.ACTIVE})
+    state = raw.autocommitted_one(db, raw.compiled(db, "pg_set_tag", _pg_set_tag),
+                                  {**values, "project_id": project_id, "active": exps.ACTIVE})
     _check_state(state, project_id, run_id)
 
 
