@@ -1,6 +1,6 @@
 """mltracker vs `mlflow server`, side by side, same machine, same backend, same workloads.
 
-    make bench                                   # full mode (< 15 min), writes benchmarks/RESULTS.md
+    make bench                                   # full mode, both backends, 3 repetitions; appends to benchmarks/RESULTS.md
     .venv/bin/python benchmarks/compare_mlflow.py --quick       # < 1 min, prints the table only
     .venv/bin/python benchmarks/compare_mlflow.py --backends sqlite --only log_batch,history
 
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,8 @@ from servers import (  # noqa: E402
 )
 
 MIB = 1024 * 1024
+# A server whose memory is flat in the artifact's size grows by its buffers (a few MiB), not by the file.
+ARTIFACT_MEMORY_GROWTH_MB = 32
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Mode:
 QUICK = Mode("quick", reps=1, ingest_runs_per_writer=1, batches=4, history_steps=10_000, search_runs=1_000,
              search_queries=3, artifact_mib=20, capacity_seconds=1.5, memory_points=100_000,
              loop_calls=100, async_steps=1000)
-FULL = Mode("full", reps=2, ingest_runs_per_writer=3, batches=30, history_steps=100_000, search_runs=10_000,
+FULL = Mode("full", reps=3, ingest_runs_per_writer=3, batches=30, history_steps=100_000, search_runs=10_000,
             search_queries=10, artifact_mib=200, capacity_seconds=6, memory_points=1_000_000,
             loop_calls=300, async_steps=2_000)
 SERVERS = ("mlflow", "mltracker", "ceiling")
@@ -159,8 +162,12 @@ class BackendResults:
     def add(self, workload: str, server: str, result: dict) -> None:
         self.samples.setdefault((workload, server), []).append(result)
 
+    def values(self, workload: str, server: str, key: str) -> list[float]:
+        """One value per repetition, in repetition order."""
+        return [r[key] for r in self.samples.get((workload, server), []) if key in r]
+
     def median(self, workload: str, server: str, key: str):
-        values = [r[key] for r in self.samples.get((workload, server), []) if key in r]
+        values = self.values(workload, server, key)
         return statistics.median(values) if values else None
 
 
@@ -226,10 +233,21 @@ class BackendBench:
                 log(f"{self.backend}: {name} done in {time.time() - started:.1f}s")
         return self.results
 
-    def _alternate(self, workload: str, make_args) -> None:
+    def _alternate(self, workload: str, make_args, watch_memory: bool = False) -> None:
+        """Every repetition runs the workload on each server back to back; with watch_memory, mltracker's
+        processes' peak RSS during its run is added to its result."""
         for rep, order in alternating(self.mode.reps):
             for server in order:
+                watched = watch_memory and server == "mltracker"
+                if watched:
+                    pids = self.servers["mltracker"].pids()
+                    before = [proc_status_kb(pid, "VmRSS") for pid in pids]
+                    reset_peak_rss(pids)
                 result = self.runner(workload, self.url(server), **make_args(server))
+                if watched:
+                    result["baseline_process_mb"] = max(before) / 1024
+                    result["peak_process_mb"] = max(proc_status_kb(pid, "VmHWM") for pid in pids) / 1024
+                    result["growth_mb"] = result["peak_process_mb"] - result["baseline_process_mb"]
                 self.results.add(workload, server, result)
 
     def capacity(self, exp) -> None:
@@ -290,7 +308,7 @@ class BackendBench:
         self.results.extra["copy_mb_s"] = statistics.median(copies)
         self.results.extra["durable_copy_mb_s"] = statistics.median(durable)
         self._alternate("artifacts", lambda s: {"experiment_id": exp[s], "path": str(self.artifact_file),
-                                                 "tmp_dir": str(self.dir)})
+                                                 "tmp_dir": str(self.dir)}, watch_memory=True)
         for name in ("mlflow-artifacts", "mltracker-artifacts"):
             shutil.rmtree(self.dir / name, ignore_errors=True)
 
@@ -370,7 +388,8 @@ def rows_for(mode: Mode) -> list[Row]:
             "≥ 80% ceiling", "ceiling", 0.8),
         Row(f"search: {mode.search_runs:,} runs, median", "search", "median_s", "ms", False,
             "≥ 5× mlflow", "mlflow", 5),
-        Row(f"search: {mode.search_runs:,} runs, p95", "search", "p95_s", "ms", False),
+        Row(f"search: {mode.search_runs:,} runs, p95", "search", "p95_s", "ms", False,
+            "≥ 5× mlflow", "mlflow", 5),
         *[row for kind in ("log_metric", "log_param", "set_tag") for row in (
             Row(f"training loop: one {kind} call, median", "training_loop", f"{kind}_median_s", "ms", False,
                 "≤ 1.5× ceiling", "ceiling", 1 / 1.5, as_multiple_of_ceiling=True),
@@ -380,9 +399,9 @@ def rows_for(mode: Mode) -> list[Row]:
         Row(f"training loop, async logging: {mode.async_steps:,} log_metric calls until flushed", "async_loop",
             "steps_per_s", "calls/s", True),
         Row(f"artifact upload {mode.artifact_mib} MiB", "artifacts", "upload_mb_s", "MB/s", True,
-            "≥ 1× mlflow", "mlflow", 1),
+            "≥ 2× mlflow", "mlflow", 2),
         Row(f"artifact download {mode.artifact_mib} MiB", "artifacts", "download_mb_s", "MB/s", True,
-            "≥ 1× mlflow", "mlflow", 1),
+            "≥ 2× mlflow", "mlflow", 2),
     ]
 
 
@@ -409,16 +428,21 @@ def table(mode: Mode, results: list[BackendResults]) -> str:
             if all(v is None for v in values.values()):
                 continue
             a, b, c = values["mlflow"], values["mltracker"], values["ceiling"]
+            per_rep = {s: res.values(row.workload, s, row.key) for s in SERVERS}
             speedup = _ratio(b, a, row.higher_is_better)
+            speedups = _paired_ratios(per_rep["mltracker"], per_rep["mlflow"], row.higher_is_better)
             of_ceiling = _ratio(b, c, row.higher_is_better)
+            of_ceilings = _paired_ratios(per_rep["mltracker"], per_rep["ceiling"], row.higher_is_better)
             met = ""
             if row.target_kind == "mlflow" and speedup is not None:
-                met = "yes" if speedup >= row.target_value else "**no**"
+                met = _met(speedup, speedups, row.target_value)
             if row.target_kind == "ceiling" and of_ceiling is not None:
-                met = "yes" if of_ceiling >= row.target_value else "**no**"
+                met = _met(of_ceiling, of_ceilings, row.target_value)
             out.append(
-                f"| {res.backend} | {row.label} | {_fmt(a, row.unit)} | {_fmt(b, row.unit)} | "
-                f"{'–' if speedup is None else f'{speedup:.1f}×'} | {_fmt(c, row.unit)} | "
+                f"| {res.backend} | {row.label} | {_fmt(a, row.unit)}{_spread(per_rep['mlflow'])} | "
+                f"{_fmt(b, row.unit)}{_spread(per_rep['mltracker'])} | "
+                f"{'–' if speedup is None else f'{speedup:.1f}×'}{_range(speedups)} | "
+                f"{_fmt(c, row.unit)}{_spread(per_rep['ceiling'])} | "
                 f"{_share(of_ceiling, row.as_multiple_of_ceiling)} | {row.target} | {met} |"
             )
         copy = res.extra.get("copy_mb_s")
@@ -439,6 +463,15 @@ def table(mode: Mode, results: list[BackendResults]) -> str:
                     f"| {res.backend} | plain file copy + fsync {mode.artifact_mib} MiB (reference) | | "
                     f"{_fmt(durable, 'MB/s')} | | | {'–' if frac is None else f'slower direction: {frac:.0%} of it'} | | |"
                 )
+        peaks = res.values("artifacts", "mltracker", "peak_process_mb")
+        if peaks:
+            growth = max(res.values("artifacts", "mltracker", "growth_mb"))
+            baseline = statistics.median(res.values("artifacts", "mltracker", "baseline_process_mb"))
+            out.append(
+                f"| {res.backend} | memory: artifact upload + download {mode.artifact_mib} MiB | | "
+                f"peak worker {max(peaks):,.0f} MB (from {baseline:,.0f}), at most +{growth:,.0f} MB | | | | "
+                f"flat: < +{ARTIFACT_MEMORY_GROWTH_MB} MB | {'yes' if growth < ARTIFACT_MEMORY_GROWTH_MB else '**no**'} |"
+            )
         mem = res.extra.get("memory")
         if mem:
             for label in ("paged", "unpaged"):
@@ -465,6 +498,29 @@ def table(mode: Mode, results: list[BackendResults]) -> str:
     return "\n".join(out)
 
 
+def _spread(values: list[float]) -> str:
+    """± the standard deviation of the repetitions as a share of their mean (nothing for one)."""
+    if len(values) < 2 or not statistics.fmean(values):
+        return ""
+    return f" ±{statistics.stdev(values) / statistics.fmean(values):.0%}"
+
+
+def _paired_ratios(ours: list[float], theirs: list[float], higher_is_better: bool) -> list[float]:
+    """The ratio within each repetition (the two servers ran back to back in it)."""
+    return [r for r in (_ratio(o, t, higher_is_better) for o, t in zip(ours, theirs)) if r is not None]
+
+
+def _range(ratios: list[float]) -> str:
+    return f" ({min(ratios):.1f}–{max(ratios):.1f})" if len(ratios) > 1 else ""
+
+
+def _met(median: float, per_rep: list[float], target: float) -> str:
+    if median < target:
+        return "**no**"
+    missed = sum(r < target for r in per_rep)
+    return f"yes ({len(per_rep) - missed} of {len(per_rep)} reps)" if missed else "yes"
+
+
 def _share(of_ceiling, as_multiple: bool) -> str:
     if of_ceiling is None:
         return "–"
@@ -477,12 +533,32 @@ def _ratio(ours, theirs, higher_is_better: bool):
     return ours / theirs if higher_is_better else theirs / ours
 
 
-def write_results(path: Path, mode: Mode, machine: dict, text: str, elapsed: float, workers: int) -> None:
-    details = "\n".join(f"| {k} | {v} |" for k, v in machine.items())
-    path.write_text(f"""# mltracker vs `mlflow server`: results
+RESULTS_HEADER = """# mltracker vs `mlflow server`: results
 
-Generated by `benchmarks/compare_mlflow.py` ({mode.name} mode, {elapsed / 60:.1f} min) on
-{time.strftime('%Y-%m-%d %H:%M %Z')}. Do not edit by hand: run `make bench` to regenerate.
+Every full `make bench` run (`benchmarks/compare_mlflow.py`) is appended here as it printed it, newest
+last, with the machine it ran on and the load average around it; `make bench-scale-out` appends its
+table the same way. Figures are pasted as printed, never edited.
+
+Reading the tables: "mltracker vs mlflow" is how many times faster mltracker is (higher is better,
+for throughput and for latency alike), the median of the repetitions, and in brackets the lowest and
+highest ratio within one repetition (the two servers ran back to back in it); "±" after a figure is
+the standard deviation of the repetitions as a share of their mean. "ceiling" is a server that answers
+with precomputed responses and does no work, so its figure is what the stock MLflow client itself can
+reach; the "mltracker / ceiling" column is the share of that client-bound limit mltracker delivers.
+Capacity bypasses the client (pre-encoded bodies, 4 keep-alive connections), so there the ceiling is
+the load generator's own limit. "met" is judged on the median; "yes (2 of 3 reps)" says a repetition
+missed it. Memory is VmHWM (peak RSS) read from /proc for mltracker's processes, peak reset before
+each read.
+"""
+
+
+def write_results(path: Path, mode: Mode, machine: dict, text: str, elapsed: float, workers: int) -> None:
+    """Append this run to the results file (created with its reading guide if new)."""
+    details = "\n".join(f"| {k} | {v} |" for k, v in machine.items())
+    section = f"""
+## Run of {time.strftime('%Y-%m-%d %H:%M %Z')} ({mode.name} mode, {elapsed / 60:.1f} min, commit {machine['mltracker commit']})
+
+`{' '.join(['benchmarks/compare_mlflow.py', *sys.argv[1:]])}`
 
 | machine | |
 |---|---|
@@ -490,16 +566,13 @@ Generated by `benchmarks/compare_mlflow.py` ({mode.name} mode, {elapsed / 60:.1f
 | workers per server | {workers} |
 | repetitions (median reported) | {mode.reps} |
 
-Reading the table: "mltracker vs mlflow" is how many times faster mltracker is (higher is better,
-for throughput and for latency alike). "ceiling" is a server that answers with precomputed
-responses and does no work, so its figure is what the stock MLflow client itself can reach; the
-"mltracker / ceiling" column is the share of that client-bound limit mltracker delivers. Capacity
-bypasses the client (pre-encoded bodies, 4 keep-alive connections), so there the ceiling is the load
-generator's own limit. Memory is VmHWM (peak RSS) read from /proc for mltracker's processes, peak
-reset before each read.
-
 {text}
-""")
+"""
+    new = not path.exists() or not path.read_text().strip()
+    with open(path, "a") as out:
+        if new:
+            out.write(RESULTS_HEADER)
+        out.write(section)
 
 
 # ---------------------------------------------------------------- main
@@ -507,17 +580,20 @@ reset before each read.
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="mltracker vs mlflow server")
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 1 min)")
+    parser.add_argument("--reps", type=int, help="repetitions per workload (default: 3 in full mode, 1 in quick)")
     parser.add_argument("--backends", help="comma-separated (default: sqlite,postgresql; quick mode: sqlite)")
     parser.add_argument("--only", help="comma-separated workloads: capacity,ingest,log_batch,history,search,"
                                        "artifacts,memory,training_loop")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers for both servers")
-    parser.add_argument("--output", help="results file (default: benchmarks/RESULTS.md in full mode; "
-                                         "none in quick mode)")
+    parser.add_argument("--output", help="results file to append the run to (default: benchmarks/RESULTS.md in "
+                                         "full mode; none in quick mode)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs, SQLite files)")
     args = parser.parse_args(argv)
     # Stopped with SIGTERM: still stop the servers and drop the databases (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     mode = QUICK if args.quick else FULL
+    if args.reps:
+        mode = dataclasses.replace(mode, reps=args.reps)
     output = Path(args.output) if args.output else (None if args.quick else BENCH / "RESULTS.md")
     only = set(args.only.split(",")) if args.only else None
     started = time.time()
