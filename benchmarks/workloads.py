@@ -199,9 +199,13 @@ def artifacts(args: dict) -> dict:
     path = args["path"]
     size = os.path.getsize(path)
     run_id = client.create_run(args["experiment_id"], run_name="artifacts").info.run_id
+    # Each transfer starts with no dirty pages left by the step before it (the other server's upload,
+    # which mlflow server does not fsync, or a download), which the kernel would make it wait behind.
+    os.sync()
     start = time.perf_counter()
     client.log_artifact(run_id, path)
     upload = time.perf_counter() - start
+    os.sync()
     with tempfile.TemporaryDirectory(dir=args.get("tmp_dir")) as dst:
         start = time.perf_counter()
         local = client.download_artifacts(run_id, os.path.basename(path), dst)
