@@ -265,5 +265,21 @@ class BufferingThreadWorker(ThreadWorker):
         # gunicorn made the socket blocking without a timeout; what the application still reads
         # (a body larger than the buffer) or writes gets an idle limit instead.
         conn.sock.settimeout(self.idle_timeout)
-        return super().handle_request(req, conn)
+        # gunicorn sends a response's head and its body in separate writes; a small answer then
+        # leaves in two packets and the client wakes up twice. Corked, the kernel sends full
+        # packets only, and the rest when uncorked at the end of the response.
+        corked = _cork(conn.sock, True)
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            if corked:
+                _cork(conn.sock, False)
+
+
+def _cork(sock, on: bool) -> bool:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1 if on else 0)
+        return True
+    except OSError:  # not TCP (a UNIX socket), or already closed
+        return False
 
