@@ -31,12 +31,46 @@ from functools import partial
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 BUFFER_LIMIT = 256 * 1024
-HEAD_LIMIT = 64 * 1024  # larger than any head gunicorn accepts (limit_request_fields × size)
+# The request line and headers together; a larger head is answered 431 here, before any thread or
+# parser sees it (gunicorn's own line and field limits are raised to match, see server.py).
+HEAD_LIMIT = 64 * 1024
 _END_OF_HEAD = b"\r\n\r\n"
 # How long a thread that just answered waits for the connection's next request before it hands
 # the connection back to the event loop (only while other threads are free).
 LINGER_S = 0.05
 _REQUEST, _NOTHING, _PART, _CLOSED = "request", "nothing", "part", "closed"
+# After a 431 the rest of the refused request is read and dropped (closing with unread bytes would
+# reset the connection before the client reads the answer), for at most this long and this much.
+DRAIN_S, DRAIN_LIMIT = 2.0, 1024 * 1024
+
+
+def head_too_large(data: bytes) -> bool:
+    """Whether the head in `data` (complete or not) is already longer than HEAD_LIMIT."""
+    return len(data) > HEAD_LIMIT and data.find(_END_OF_HEAD, 0, HEAD_LIMIT + len(_END_OF_HEAD)) < 0
+
+
+def oversized_head_response() -> bytes:
+    from mltracker.service.api.errors import oversized_head_body
+
+    body = oversized_head_body(HEAD_LIMIT)
+    return (b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+
+def _answer_431_and_drain(sock) -> None:
+    """In a thread (blocking socket): the 431, then what the client still sends, bounded."""
+    try:
+        sock.sendall(oversized_head_response())
+        sock.shutdown(socket.SHUT_WR)
+        deadline, drained = time.monotonic() + DRAIN_S, 0
+        while drained <= DRAIN_LIMIT and (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            drained += len(chunk)
+    except OSError:
+        pass
 
 
 def request_complete(data: bytes) -> bool | None:
@@ -90,13 +124,14 @@ def _chunked_body_complete(body: bytes) -> bool:
 
 
 class _Reading:
-    __slots__ = ("conn", "data", "deadline", "head_seen")
+    __slots__ = ("conn", "data", "deadline", "head_seen", "drained")
 
     def __init__(self, conn, data: bytes, deadline: float):
         self.conn = conn
         self.data = data
         self.deadline = deadline
         self.head_seen = False
+        self.drained: int | None = None  # bytes dropped since a 431, None before one
 
 
 class BufferingThreadWorker(ThreadWorker):
@@ -159,13 +194,22 @@ class BufferingThreadWorker(ThreadWorker):
         if not data:
             self._drop(reading)
             return
+        if reading.drained is not None:
+            reading.drained += len(data)
+            if reading.drained > DRAIN_LIMIT:
+                self._drop(reading)
+            return
         reading.data += data
-        if self._advance(reading):
+        if self._advance(reading) and reading.drained is None:
             self.reading.pop(id(reading.conn), None)
             self.poller.unregister(reading.conn.sock)
 
     def _advance(self, reading: _Reading) -> bool:
-        """Hand the connection to a thread if its request is ready; True when handed over."""
+        """Hand the connection to a thread if its request is ready, or refuse a head that is too
+        large; True when the connection has left the loop's reading either way."""
+        if head_too_large(reading.data):
+            self._refuse_oversized_head(reading)
+            return True
         complete = request_complete(reading.data)
         if complete is False:
             if not reading.head_seen and _END_OF_HEAD in reading.data:
@@ -177,6 +221,21 @@ class BufferingThreadWorker(ThreadWorker):
         conn.data_ready = True
         self.enqueue_req(conn)
         return True
+
+    def _refuse_oversized_head(self, reading: _Reading) -> None:
+        """Answer 431 and keep dropping what the client still sends until it closes (bounded)."""
+        sock = reading.conn.sock
+        try:
+            sock.send(oversized_head_response())  # small: fits any socket buffer
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._drop(reading)
+            return
+        reading.data, reading.drained = b"", 0
+        reading.deadline = time.monotonic() + DRAIN_S
+        if id(reading.conn) not in self.reading:
+            self.reading[id(reading.conn)] = reading
+            self.poller.register(sock, selectors.EVENT_READ, partial(self._on_readable, reading))
 
     def _drop(self, reading: _Reading) -> None:
         if self.reading.pop(id(reading.conn), None) is not None:
@@ -243,7 +302,7 @@ class BufferingThreadWorker(ThreadWorker):
         deadline = time.monotonic() + self.linger_timeout
         poller = select.poll()
         poller.register(conn.sock, select.POLLIN)
-        while request_complete(data) is False:
+        while request_complete(data) is False and not head_too_large(data):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not poller.poll(remaining * 1000):
                 conn.parser.unreader.unread(data)
@@ -257,6 +316,9 @@ class BufferingThreadWorker(ThreadWorker):
             if not chunk:
                 return _CLOSED
             data += chunk
+        if head_too_large(data):
+            _answer_431_and_drain(conn.sock)
+            return _CLOSED
         conn.parser.unreader.unread(data)
         conn.data_ready = True
         return _REQUEST

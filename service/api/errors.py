@@ -45,6 +45,14 @@ def install_error_handlers(app: Flask) -> None:
         return json_response({"error_code": "INTERNAL_ERROR", "message": "Internal server error"}, 500)
 
 
+def oversized_head_body(limit: int) -> bytes:
+    """The body of the HTTP layer's 431, written before the application sees the request."""
+    from mltracker.service.api.json_response import encode
+
+    return encode({"error_code": "REQUEST_LIMIT_EXCEEDED",
+                   "message": f"The request line and headers are larger than this server accepts ({limit} bytes)."})
+
+
 # SQLite's fixed limits on one statement: the request is too big, and the same request fails again.
 SQLITE_LIMIT_MESSAGES = (
     "expression tree is too large",

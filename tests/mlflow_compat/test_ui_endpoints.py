@@ -169,6 +169,48 @@ def test_history_bulk_interval_for_100_runs(side_by_side):
         (r, float(i)) for i, r in enumerate(run_ids))
 
 
+THOUSAND_RUN_IDS = [
+    ("/metrics/get-history-bulk", "run_id",
+     "GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received 1000 run_ids."),
+    ("/metrics/get-history-bulk-interval", "run_ids",
+     "GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received 1000 run_ids. See the "
+     "API docs for more information about request parameters."),
+]
+
+
+@pytest.mark.parametrize("path,key,message", THOUSAND_RUN_IDS)
+def test_a_thousand_run_ids_get_the_apis_own_answer(side_by_side, path, key, message):
+    """~15 KB of query string: past any request-line limit of gunicorn's but one, the API answers."""
+    params = [(key, f"id_{i}") for i in range(1000)] + [("metric_key", "loss")]
+    response = requests.get(side_by_side.url + AJAX + path, params=params, timeout=60)
+    assert len(response.request.url) > 8190
+    assert response.status_code == 400, response.text[:300]
+    assert (response.json()["error_code"], response.json()["message"]) == ("INVALID_PARAMETER_VALUE", message)
+
+
+@pytest.mark.parametrize("where", ["query", "header"])
+def test_a_head_over_64_kib_is_refused_with_431(mltracker, where):
+    if where == "query":
+        request = {"params": [("run_ids", "r" * 60) for _ in range(1200)] + [("metric_key", "loss")]}
+    else:
+        request = {"params": {"run_ids": "a", "metric_key": "loss"}, "headers": {"X-Padding": "p" * 70_000}}
+    response = requests.get(mltracker.url + AJAX + "/metrics/get-history-bulk-interval", timeout=60, **request)
+    assert response.status_code == 431
+    assert response.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+    assert "65536 bytes" in response.json()["message"]
+    assert requests.get(mltracker.url + "/health", timeout=30).text == "OK"
+
+
+def test_a_long_header_under_the_head_limit_is_served(client, mltracker):
+    """gunicorn's field limit (8,190 bytes by default) is raised to the head limit: a 50 KB header
+    (a large cookie, a proxy's trace header) reaches the API."""
+    experiment_id = client.create_experiment(f"long-header-{uuid.uuid4().hex[:8]}")
+    response = requests.get(mltracker.url + "/api/2.0/mlflow/experiments/get", timeout=30,
+                            params={"experiment_id": experiment_id}, headers={"X-Padding": "p" * 50_000})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["experiment"]["experiment_id"] == experiment_id
+
+
 def test_search_datasets(side_by_side):
     client = MlflowClient(side_by_side.url)
     experiment_id = client.create_experiment(f"datasets-{uuid.uuid4().hex[:8]}")
