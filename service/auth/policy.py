@@ -31,6 +31,8 @@ READABLE_VISIBILITIES = ("public", "internal")
 # Registry webhooks send the project's registry events to any URL and list where they go (a URL may
 # hold a token): Maintainer, as for GitLab's own project hooks, whatever the method.
 WEBHOOKS_PATH = re.compile(r"/(?:ajax-)?api/2\.0/mlflow/webhooks(?:/|$)")
+# AI Gateway secrets are provider credentials: Maintainer, as for GitLab's CI/CD variables.
+GATEWAY_SECRETS_PATH = re.compile(r"/(?:ajax-)?api/3\.0/mlflow/gateway/secrets/(?!config$)")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def role_name(level: int | None) -> str:
 
 def required_level(method: str, path: str) -> int:
     method = method.upper()
-    if WEBHOOKS_PATH.search(path):
+    if WEBHOOKS_PATH.search(path) or GATEWAY_SECRETS_PATH.search(path):
         return MAINTAINER
     if method in READ_METHODS:
         return READ

@@ -12,6 +12,7 @@ from mltracker.service.db import bot_schema  # noqa: F401
 from mltracker.service.db import evaluation_schema  # noqa: F401
 from mltracker.service.db import traces_schema  # noqa: F401
 from mltracker.service.db import registry_webhooks_schema  # noqa: F401
+from mltracker.service.db import gateway_schema  # noqa: F401
 from mltracker.service.db.metadata import metadata
 
 __all__ = ["metadata"]

@@ -13,12 +13,19 @@ from mltracker.service.registry_webhooks.validation import UrlRules
 from mltracker.service.settings import Settings
 
 
-def delivery_config(settings: Settings) -> DeliveryConfig:
+def encryption_key(settings: Settings) -> str:
+    """The key secrets at rest are sealed with: the dedicated one, else the app's secret key."""
     from mltracker.service.ui.security import load_secret_key
 
-    key = settings.webhook_encryption_key or load_secret_key(settings)
-    rules = UrlRules(tuple(settings.webhook_allowed_schemes), settings.webhook_allow_private_ips)
-    return DeliveryConfig(SecretBox(key), rules, settings.webhook_timeout)
+    return settings.webhook_encryption_key or load_secret_key(settings)
+
+
+def url_rules(settings: Settings) -> UrlRules:
+    return UrlRules(tuple(settings.webhook_allowed_schemes), settings.webhook_allow_private_ips)
+
+
+def delivery_config(settings: Settings) -> DeliveryConfig:
+    return DeliveryConfig(SecretBox(encryption_key(settings)), url_rules(settings), settings.webhook_timeout)
 
 
 def start_worker(db: Database, config: DeliveryConfig) -> WorkerThread:

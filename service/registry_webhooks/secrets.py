@@ -1,5 +1,6 @@
-"""Webhook secrets at rest: Fernet (AES-128-CBC + HMAC-SHA256) with a key derived from
-MLTRACKER_WEBHOOK_ENCRYPTION_KEY, or from the app's secret key when that is unset."""
+"""Secrets at rest (registry webhooks' HMAC secrets, AI Gateway provider credentials): Fernet
+(AES-128-CBC + HMAC-SHA256) with a key derived from MLTRACKER_WEBHOOK_ENCRYPTION_KEY, or from the
+app's secret key when that is unset; each kind of secret derives its own key (`purpose`)."""
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,8 @@ class SecretUnreadable(Exception):
 
 
 class SecretBox:
-    def __init__(self, key: str):
-        digest = hashlib.sha256(b"mltracker registry-webhook secrets\0" + key.encode()).digest()
+    def __init__(self, key: str, purpose: bytes = b"mltracker registry-webhook secrets"):
+        digest = hashlib.sha256(purpose + b"\0" + key.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
 
     def seal(self, secret: str | None) -> str | None:
@@ -26,4 +27,4 @@ class SecretBox:
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
-            raise SecretUnreadable("the webhook's secret was encrypted with another key") from None
+            raise SecretUnreadable("the secret was encrypted with another key") from None

@@ -10,7 +10,7 @@ from flask import Flask, request
 
 from mltracker.service.auth.cache import MAX_TTL_S, DecisionCache, token_digest
 from mltracker.service.auth.credentials import JOB, USER, credential_of, kind_from_shape
-from mltracker.service.auth.policy import READ, WRITE, required_level
+from mltracker.service.auth.policy import MAINTAINER, READ, WRITE, required_level
 from mltracker.service.errors import MlflowError
 
 app = Flask(__name__)
@@ -69,6 +69,11 @@ def test_token_shapes():
     ("PUT", "/projects/1/api/2.0/mlflow-artifacts/artifacts/x", WRITE),
     ("DELETE", "/projects/1/api/2.0/mlflow/registered-models/delete", WRITE),
     ("PATCH", "/projects/1/api/2.0/mlflow/registered-models/update", WRITE),
+    ("GET", "/projects/1/api/3.0/mlflow/gateway/secrets/list", MAINTAINER),
+    ("POST", "/projects/1/ajax-api/3.0/mlflow/gateway/secrets/create", MAINTAINER),
+    ("GET", "/projects/1/ajax-api/3.0/mlflow/gateway/secrets/config", READ),
+    ("GET", "/projects/1/api/3.0/mlflow/gateway/model-definitions/list", READ),
+    ("POST", "/projects/1/api/3.0/mlflow/gateway/endpoints/create", WRITE),
 ])
 def test_required_level(method, path, level):
     assert required_level(method, path) == level

@@ -1,0 +1,1 @@
+"""MLflow's AI Gateway configuration, per project: secrets, model definitions, endpoints, bindings."""
