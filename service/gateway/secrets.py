@@ -96,7 +96,3 @@ def delete_secret(conn: Connection, project_id: int, secret_id: str) -> None:
     current = _row(conn, project_id, secret_id)
     conn.execute(delete(gateway_secrets).where(gateway_secrets.c.id == current.id))
 
-
-def reveal(conn: Connection, box: SecretBox, project_id: int, secret_id: str) -> dict[str, str]:
-    """The secret's values in clear, for code of this server that calls the provider."""
-    return json.loads(box.open(_row(conn, project_id, secret_id).sealed_value))
