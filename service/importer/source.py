@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies, get_netrc_auth
 
 RETRIES = 5
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -70,6 +71,21 @@ class SourceClient:
             self.session.verify = False
         elif env.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
             self.session.verify = env["MLFLOW_TRACKING_SERVER_CERT_PATH"]
+        self._settle_environment()
+
+    def _settle_environment(self) -> None:
+        """What requests would read from the process environment on every request (proxies,
+        no_proxy, ~/.netrc, REQUESTS_CA_BUNDLE), read once: every URL shares the source's host,
+        and the per-request lookup walks the whole environment, a noticeable share of a small
+        request's cost."""
+        self.session.proxies.update(get_environ_proxies(self.base))
+        if self.session.auth is None and "Authorization" not in self.session.headers:
+            self.session.auth = get_netrc_auth(self.base)
+        if self.session.verify is True:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                self.session.verify = bundle
+        self.session.trust_env = False
 
     # ------------------------------------------------------------------ transport
 
