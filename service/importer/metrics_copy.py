@@ -10,7 +10,9 @@ are read with the paged get-history of one run.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from operator import itemgetter
 from typing import Iterator
 
 from mltracker.service.importer.context import ImportContext
@@ -28,19 +30,35 @@ def copy_histories(ctx: ImportContext, keys_by_run: dict[str, list[str]]) -> Non
     for run_id, keys in keys_by_run.items():
         for key in keys:
             runs_by_key[key].append(run_id)
-    pending: dict[str, list[tuple]] = defaultdict(list)
+    pending: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     count = 0
     for key in sorted(runs_by_key):
         for run_id, points in read_histories(ctx.source, runs_by_key[key], key):
-            rows = pending[run_id]
-            for point in points:
-                rows.append((run_id, key, int(point.get("timestamp") or 0), int(point.get("step") or 0),
-                             *stored_value(float(point.get("value", 0.0)))))
+            pending[run_id, key] += history_rows(run_id, key, points)
             count += len(points)
             if count >= FLUSH_ROWS:
                 _flush(ctx, pending)
                 pending, count = defaultdict(list), 0
     _flush(ctx, pending)
+
+
+def history_rows(run_id: str, key: str, points: list[dict]) -> list[tuple]:
+    """Rows in METRIC_COLUMNS order. MLflow always sends every field, as numbers; anything else
+    (a field left out, a number as a string) takes the lenient path."""
+    isfinite = math.isfinite
+    try:
+        rows = []
+        append = rows.append
+        for point in points:
+            value = point["value"]
+            if type(value) is float and isfinite(value):
+                append((run_id, key, int(point["timestamp"]), int(point["step"]), value, False))
+            else:
+                append((run_id, key, int(point["timestamp"]), int(point["step"]), *stored_value(float(value))))
+        return rows
+    except (KeyError, TypeError, ValueError):
+        return [(run_id, key, int(point.get("timestamp") or 0), int(point.get("step") or 0),
+                 *stored_value(float(point.get("value", 0.0)))) for point in points]
 
 
 def read_histories(source: SourceClient, run_ids: list[str], key: str) -> Iterator[tuple[str, list[dict]]]:
@@ -83,21 +101,18 @@ def read_histories(source: SourceClient, run_ids: list[str], key: str) -> Iterat
         pending = [run_id for run_id in pending if run_id not in done]
 
 
-def _flush(ctx: ImportContext, pending: dict[str, list[tuple]]) -> None:
-    batches = [Batch(run_id, rows, _newest_per_key(rows), [], []) for run_id, rows in pending.items() if rows]
-    if not batches:
+def _flush(ctx: ImportContext, pending: dict[tuple[str, str], list[tuple]]) -> None:
+    by_run: dict[str, Batch] = {}
+    newest = itemgetter(3, 2, 4)  # what latest_metrics keeps: the greatest (step, timestamp, value)
+    for (run_id, _key), rows in pending.items():
+        if not rows:
+            continue
+        batch = by_run.get(run_id) or by_run.setdefault(run_id, Batch(run_id, [], [], [], []))
+        batch.metric_rows.extend(rows)
+        batch.latest_rows.append(max(rows, key=newest))
+    if not by_run:
         return
     with ctx.db.write() as conn:
-        for batch in batches:
+        for batch in by_run.values():
             write_batch(conn, ctx.project_id, batch, skip_stored=True)
-    ctx.summary.add("metric_points", sum(len(b.metric_rows) for b in batches))
-
-
-def _newest_per_key(rows: list[tuple]) -> list[tuple]:
-    """Per key, the point with the greatest (step, timestamp, value): what latest_metrics keeps."""
-    newest: dict[str, tuple] = {}
-    for row in rows:
-        current = newest.get(row[1])
-        if current is None or (row[3], row[2], row[4]) > (current[3], current[2], current[4]):
-            newest[row[1]] = row
-    return list(newest.values())
+    ctx.summary.add("metric_points", sum(len(b.metric_rows) for b in by_run.values()))
