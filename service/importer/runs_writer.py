@@ -3,7 +3,8 @@ histories, dataset and model inputs/outputs, artifacts, then its final status an
 
 The run row is written as active and RUNNING together with the ledger's "started" entry, and takes
 its final status, end time and lifecycle stage (deleted runs stay deleted) in the same transaction
-that marks the entry done: until then the run is visibly unfinished, and a rerun resumes it.
+that marks the entry done: until then the run is visibly unfinished, and a rerun resumes it. The
+runs of a batch share these two transactions (one run refused by our store: run by run).
 """
 from __future__ import annotations
 
@@ -32,26 +33,47 @@ def run_fingerprint(run: dict) -> str:
 
 
 def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int | None) -> None:
-    """A batch of runs of one experiment: planned together, their histories read together."""
+    """A batch of runs of one experiment: planned together, their histories read together, their
+    rows written a few transactions per batch rather than per run."""
     to_copy = []
     for run, planned in zip(batch, _plan_all(ctx, batch, target_experiment_id)):
         if planned is not None:
             to_copy.append((run, *planned))
-    started = []
-    for run, fingerprint, action in to_copy:
-        try:
-            started.append((run, fingerprint, action, _start(ctx, run, target_experiment_id)))
-        except MlflowError as exc:
-            # Our store refused the source's data for this run id (a param logged with another value…).
-            ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
+    started = [(run, fingerprint, action, artifact_uri) for (run, fingerprint, action), artifact_uri
+               in _per_run(ctx, to_copy, lambda conn, item: _start(conn, ctx, item[0], target_experiment_id))]
     copy_histories(ctx, {run["info"]["run_id"]: _metric_keys(run) for run, *_ in started})
+    finishing = []
     for run, fingerprint, action, artifact_uri in started:
         try:
-            _complete(ctx, run, target_experiment_id, artifact_uri, fingerprint)
+            finishing.append((run, fingerprint, action, _copy_artifacts_and_link(ctx, run, artifact_uri)))
         except MlflowError as exc:
             ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
-            continue
+    for (_, _, action, link), _ in _per_run(
+            ctx, finishing, lambda conn, item: _finish(conn, ctx, item[0], target_experiment_id, item[3], item[1])):
         ctx.summary.add("runs_resumed" if action is Action.RESUME else "runs_copied")
+        if link is not None:
+            ctx.summary.add("ci_links")
+
+
+def _per_run(ctx: ImportContext, items: list[tuple], write) -> list[tuple]:
+    """(item, write's result) for each item whose write went through: all in one transaction, or,
+    when our store refuses one run's data (a param logged with another value…), run by run, that
+    run reported as a conflict and the others written."""
+    if not items:
+        return []
+    try:
+        with ctx.db.write() as conn:
+            return [(item, write(conn, item)) for item in items]
+    except MlflowError:
+        pass
+    done = []
+    for item in items:
+        try:
+            with ctx.db.write() as conn:
+                done.append((item, write(conn, item)))
+        except MlflowError as exc:
+            ctx.summary.conflict(f"run {item[0]['info']['run_id']}: {exc.message}")
+    return done
 
 
 def _metric_keys(run: dict) -> list[str]:
@@ -101,7 +123,8 @@ def _act_on(ctx: ImportContext, run: dict, fingerprint: str, decision) -> tuple[
     return fingerprint, decision.action
 
 
-def _complete(ctx: ImportContext, run: dict, experiment_id: int, artifact_uri: str, fingerprint: str) -> None:
+def _copy_artifacts_and_link(ctx: ImportContext, run: dict, artifact_uri: str):
+    """Copies the run's artifacts; returns its CI link (or None)."""
     info, data = run["info"], run.get("data") or {}
     run_id = info["run_id"]
     if ctx.copy_artifacts:
@@ -112,34 +135,32 @@ def _complete(ctx: ImportContext, run: dict, experiment_id: int, artifact_uri: s
         else:
             target_root = join_key(str(ctx.project_id), proxied_path(artifact_uri))
             copy_tree(ctx.source, ctx.storage, source_root, target_root, ctx.summary)
-    link = _ci_link(ctx, run_id, {t["key"]: t.get("value", "") for t in data.get("tags") or []})
-    _finish(ctx, run, experiment_id, link, fingerprint)
+    return _ci_link(ctx, run_id, {t["key"]: t.get("value", "") for t in data.get("tags") or []})
 
 
-def _start(ctx: ImportContext, run: dict, experiment_id: int) -> str:
-    """Insert the run (or make an earlier attempt's row writable again) with its params and tags,
-    in one transaction; returns its artifact URI."""
+def _start(conn, ctx: ImportContext, run: dict, experiment_id: int) -> str:
+    """Insert the run (or make an earlier attempt's row writable again) with its params and tags;
+    returns its artifact URI."""
     info, data = run["info"], run.get("data") or {}
     run_id = info["run_id"]
-    with ctx.db.write() as conn:
-        row = conn.execute(select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)).first()
-        if row is None:
-            experiment = exps.get_experiment_row(conn, ctx.project_id, experiment_id)
-            artifact_uri = f"{experiment.artifact_location}/{run_id}/artifacts"
-            conn.execute(runs.insert().values(
-                run_uuid=run_id, experiment_id=experiment_id, project_id=ctx.project_id,
-                name=info.get("run_name") or "", user_id=info.get("user_id") or "", status="RUNNING",
-                start_time=int(info.get("start_time") or 0), lifecycle_stage=exps.ACTIVE, artifact_uri=artifact_uri,
-            ))
-        else:
-            artifact_uri = row.artifact_uri
-            conn.execute(update(runs).where(runs.c.run_uuid == run_id)
-                         .values(lifecycle_stage=exps.ACTIVE, deleted_time=None))
-        run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
-        run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
-        if run_tags or run_params:
-            write_batch(conn, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
-        ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.STARTED)
+    row = conn.execute(select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)).first()
+    if row is None:
+        experiment = exps.get_experiment_row(conn, ctx.project_id, experiment_id)
+        artifact_uri = f"{experiment.artifact_location}/{run_id}/artifacts"
+        conn.execute(runs.insert().values(
+            run_uuid=run_id, experiment_id=experiment_id, project_id=ctx.project_id,
+            name=info.get("run_name") or "", user_id=info.get("user_id") or "", status="RUNNING",
+            start_time=int(info.get("start_time") or 0), lifecycle_stage=exps.ACTIVE, artifact_uri=artifact_uri,
+        ))
+    else:
+        artifact_uri = row.artifact_uri
+        conn.execute(update(runs).where(runs.c.run_uuid == run_id)
+                     .values(lifecycle_stage=exps.ACTIVE, deleted_time=None))
+    run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
+    run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
+    if run_tags or run_params:
+        write_batch(conn, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
+    ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.STARTED)
     return artifact_uri
 
 
@@ -165,22 +186,20 @@ def _ci_link(ctx: ImportContext, run_id: str, run_tags: dict[str, str]):
         return None
 
 
-def _finish(ctx: ImportContext, run: dict, experiment_id: int, link, fingerprint: str) -> None:
+def _finish(conn, ctx: ImportContext, run: dict, experiment_id: int, link, fingerprint: str) -> None:
     """Inputs and outputs, the final status and lifecycle stage, the CI link and the ledger's done
-    entry: one transaction."""
+    entry, in the caller's transaction."""
     info = run["info"]
     run_id = info["run_id"]
     status = info.get("status") if info.get("status") in STATUSES else "FINISHED"
     deleted = info.get("lifecycle_stage") == exps.DELETED
-    with ctx.db.write() as conn:
-        _copy_inputs_outputs(conn, run, experiment_id)
-        values = dict(status=status, end_time=info.get("end_time"),
-                      lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
-                      deleted_time=now_ms() if deleted else None)
-        if info.get("run_name"):
-            values["name"] = info["run_name"]
-        conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
-        if link is not None:
-            record_link(conn, ctx.project_id, run_id, link)
-            ctx.summary.add("ci_links")
-        ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.DONE, fingerprint)
+    _copy_inputs_outputs(conn, run, experiment_id)
+    values = dict(status=status, end_time=info.get("end_time"),
+                  lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
+                  deleted_time=now_ms() if deleted else None)
+    if info.get("run_name"):
+        values["name"] = info["run_name"]
+    conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
+    if link is not None:
+        record_link(conn, ctx.project_id, run_id, link)
+    ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.DONE, fingerprint)

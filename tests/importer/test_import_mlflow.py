@@ -166,6 +166,26 @@ def test_a_present_run_with_other_data_is_a_conflict_and_kept(source, tmp_path_f
             assert MlflowClient(live.url).get_run(logged["parent"]).data.params["lr"] == "0.02"
 
 
+def test_a_run_our_store_refuses_is_a_conflict_and_the_rest_of_its_batch_goes_on(source, tmp_path_factory):
+    server, logged = source
+    tmp = tmp_path_factory.mktemp("refused")
+    with make_target("sqlite-local", tmp) as target:
+        target.run_import(server.url, "--experiment", "imp-alpha", "--no-models")
+        _sql(target.backend_store_uri,
+             f"UPDATE params SET value = '0.02' WHERE key = 'lr' AND run_uuid = '{logged['parent']}'",
+             "UPDATE import_progress SET state = 'started' WHERE kind = 'run'")  # as if interrupted
+
+        # One worker: the four runs are one batch, written together until the store refuses one.
+        again = target.run_import(server.url, "--experiment", "imp-alpha", "--no-models", "--workers", "1",
+                                  check=False)
+        assert again.returncode == 3, again.stdout + again.stderr
+        assert f"run {logged['parent']}: " in again.stdout and "conflicts: 1" in again.stdout, again.stdout
+        assert "runs: 0 copied, 3 resumed, 0 unchanged" in again.stdout, again.stdout
+        assert done_runs(target.backend_store_uri) == 3
+        with run_mltracker(tmp, target.backend_store_uri, target.artifacts_destination, extra_env=target.env) as live:
+            assert MlflowClient(live.url).get_run(logged["parent"]).data.params["lr"] == "0.02"
+
+
 def _sql(uri: str, *statements: str) -> None:
     from mltracker.service.db.engine import Database
 

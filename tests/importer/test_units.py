@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 import threading
 
 import pytest
@@ -193,3 +194,33 @@ def test_bulk_history_reading_returns_every_point_once(monkeypatch, sizes, bulk)
         got.setdefault(run_id, []).extend(p["step"] for p in points)
     assert got == {run_id: list(range(n)) for run_id, n in sizes.items()}
     assert (source.bulk_calls > 0) == bulk
+
+
+def test_history_rows_keep_nan_infinities_and_lenient_shapes():
+    from mltracker.service.importer.metrics_copy import history_rows
+
+    big = sys.float_info.max
+    points = [{"key": "m", "value": 0.5, "timestamp": 10, "step": 1},
+              {"key": "m", "value": float("nan"), "timestamp": 11, "step": 2},
+              {"key": "m", "value": float("inf"), "timestamp": 12, "step": 3},
+              {"key": "m", "value": float("-inf"), "timestamp": 13, "step": 4},
+              {"key": "m", "value": 3, "timestamp": 14, "step": 5}]
+    assert history_rows("r", "m", points) == [
+        ("r", "m", 10, 1, 0.5, False), ("r", "m", 11, 2, 0.0, True), ("r", "m", 12, 3, big, False),
+        ("r", "m", 13, 4, -big, False), ("r", "m", 14, 5, 3.0, False)]
+    # GitLab may leave the step out and send numbers as strings
+    assert history_rows("r", "m", [{"value": "NaN", "timestamp": "7"}, {"value": "2.5", "timestamp": 8, "step": "1"}]) == [
+        ("r", "m", 7, 0, 0.0, True), ("r", "m", 8, 1, 2.5, False)]
+
+
+def test_a_proxy_from_the_environment_is_used(serve, monkeypatch):
+    """The environment is read once, when the client is made, not per request: proxies still apply."""
+    monkeypatch.setattr("mltracker.service.importer.source.time.sleep", lambda s: None)
+    url, app = serve([(200, {"experiments": [{"experiment_id": "1", "name": "a"}]})])
+    monkeypatch.setenv("HTTP_PROXY", url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = SourceClient("http://mlflow.invalid:5000", env={})
+    monkeypatch.delenv("HTTP_PROXY")
+    assert [e["name"] for e in client.experiments()] == ["a"]
+    assert app.seen[0]["path"].endswith("/api/2.0/mlflow/experiments/search")
