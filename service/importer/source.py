@@ -9,12 +9,14 @@ Transient failures (connection errors, 429, 5xx) are retried with backoff.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies, get_netrc_auth
@@ -50,6 +52,21 @@ def display_uri(uri: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def decoded(response: requests.Response):
+    """The JSON body. orjson reads it at a fraction of the standard parser's cost, but refuses the
+    NaN and Infinity literals MLflow writes for such metric values: those bodies take the standard
+    parser."""
+    body = response.content
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise SourceError(f"{response.request.method} {display_uri(response.url)}: the answer is not JSON",
+                              response.status_code) from None
 
 
 class SourceClient:
@@ -124,10 +141,10 @@ class SourceClient:
                           response.status_code, code)
 
     def get(self, route: str, **params) -> dict:
-        return self._request("GET", route, params=params).json()
+        return decoded(self._request("GET", route, params=params))
 
     def post(self, route: str, body: dict) -> dict:
-        return self._request("POST", route, json=body).json()
+        return decoded(self._request("POST", route, json=body))
 
     # ------------------------------------------------------------------ tracking
 
@@ -178,7 +195,7 @@ class SourceClient:
         timestamp, step, value): the route MLflow's own UI charts with. Each point has its run_id."""
         params = [("run_id", run_id) for run_id in run_ids] + [("metric_key", key), ("max_results", max_results)]
         response = self._request("GET", "ajax-api/2.0/mlflow/metrics/get-history-bulk", params=params)
-        return response.json().get("metrics", [])
+        return decoded(response).get("metrics", [])
 
     def logged_models(self, experiment_ids: list[str]) -> Iterator[dict]:
         token = None

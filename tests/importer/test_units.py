@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import sys
 import threading
 
@@ -30,7 +31,8 @@ class _Scripted:
         request = Request(environ)
         self.seen.append({"path": request.path, "auth": request.headers.get("Authorization")})
         status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
+        payload = body if isinstance(body, bytes) else json.dumps(body)  # bytes: sent as they are
+        return Response(payload, status=status, mimetype="application/json")(environ, start_response)
 
 
 @pytest.fixture
@@ -224,3 +226,22 @@ def test_a_proxy_from_the_environment_is_used(serve, monkeypatch):
     monkeypatch.delenv("HTTP_PROXY")
     assert [e["name"] for e in client.experiments()] == ["a"]
     assert app.seen[0]["path"].endswith("/api/2.0/mlflow/experiments/search")
+
+
+def test_metric_values_mlflow_writes_as_nan_and_infinity_literals_are_read():
+    from mltracker.service.importer.source import decoded
+
+    class _Body:
+        def __init__(self, content):
+            self.content = content
+
+    assert decoded(_Body(b'{"metrics": [{"value": 1.5}]}')) == {"metrics": [{"value": 1.5}]}
+    values = [p["value"] for p in decoded(_Body(b'{"metrics": [{"value": NaN}, {"value": Infinity}, '
+                                                b'{"value": -Infinity}]}'))["metrics"]]
+    assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf]
+
+
+def test_an_answer_that_is_not_json_is_a_source_error(serve):
+    url, _ = serve([(200, b"<html>")])
+    with pytest.raises(SourceError, match="not JSON"):
+        SourceClient(url, env={}).get("api/2.0/mlflow/experiments/search")
