@@ -145,6 +145,18 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+IDLE_PROBE_S = 20
+
+
+def idle_cpu_rate(source: Server) -> float:
+    """CPU seconds per second the source spends with nothing to serve (uvicorn's supervisor, mlflow's
+    job runner): taken off each copy's figure in proportion to its wall time, so that the slower
+    tool is not charged for the server's background."""
+    before = cpu_seconds(source.proc.pid)
+    time.sleep(IDLE_PROBE_S)
+    return (cpu_seconds(source.proc.pid) - before) / IDLE_PROBE_S
+
+
 def timed(command: list[str], env: dict, cwd: Path) -> tuple[float, float, float]:
     """(wall seconds, peak RSS MB, user + system CPU seconds of the command)."""
     started = time.monotonic()
@@ -166,24 +178,24 @@ class Copy:
     target_cpu_s: float = 0.0  # what it cost the receiving server (mltracker import writes the store itself)
 
 
-def mltracker_import(source: Server, experiment: str, tmp: Path, workers: int) -> Copy:
+def mltracker_import(source: Server, experiment: str, tmp: Path, workers: int, idle_rate: float = 0.0) -> Copy:
     before = cpu_seconds(source.proc.pid)
     wall, peak, cpu = timed([sys.executable, "-m", "mltracker.service.cli", "import", "mlflow", source.url,
                              "--experiment", experiment, "--workers", str(workers),
                              "--backend-store-uri", f"sqlite:///{tmp}/mltracker.db",
                              "--artifacts-destination", str(tmp / "artifacts")],
                             clean_env(), tmp)
-    return Copy(wall, peak, cpu, cpu_seconds(source.proc.pid) - before)
+    return Copy(wall, peak, cpu, cpu_seconds(source.proc.pid) - before - idle_rate * wall)
 
 
-def export_import(bin_dir: Path, source: Server, experiment: str, tmp: Path) -> Copy:
+def export_import(bin_dir: Path, source: Server, experiment: str, tmp: Path, idle_rate: float) -> Copy:
     target = mltracker_server(tmp)
     try:
         out = tmp / "export"
         before = cpu_seconds(source.proc.pid)
         export_s, _, export_cpu = timed([str(bin_dir / "export-experiment"), "--experiment", experiment,
                                          "--output-dir", str(out)], clean_env(MLFLOW_TRACKING_URI=source.url), tmp)
-        source_cpu = cpu_seconds(source.proc.pid) - before
+        source_cpu = cpu_seconds(source.proc.pid) - before - idle_rate * export_s
         target_before = cpu_seconds(target.proc.pid)
         import_s, _, import_cpu = timed([str(bin_dir / "import-experiment"), "--experiment-name", experiment,
                                          "--input-dir", str(out)], clean_env(MLFLOW_TRACKING_URI=target.url), tmp)
@@ -201,7 +213,7 @@ class Reads:
     requests: int
 
 
-def source_reads_alone(source: Server, experiment: str, workers: int) -> Reads:
+def source_reads_alone(source: Server, experiment: str, workers: int, idle_rate: float) -> Reads:
     """The fewest reads a copy cannot do without, nothing written, against the same server alone:
     one runs page; every point through MLflow's bulk history route, each request as full as the
     route allows (100 runs, 25,000 points); every artifact folder listed once and every file
@@ -245,9 +257,10 @@ def source_reads_alone(source: Server, experiment: str, workers: int) -> Reads:
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(history, keys))
-        histories_cpu = cpu_seconds(source.proc.pid) - before
+        histories_cpu = cpu_seconds(source.proc.pid) - before - idle_rate * (time.monotonic() - started)
         list(pool.map(artifacts, runs))
-    return Reads(time.monotonic() - started, cpu_seconds(source.proc.pid) - before, histories_cpu, calls[0] - 1)
+    wall = time.monotonic() - started
+    return Reads(wall, cpu_seconds(source.proc.pid) - before - idle_rate * wall, histories_cpu, calls[0] - 1)
 
 
 def main() -> int:
@@ -276,13 +289,14 @@ def main() -> int:
         long_points = seed(source.url, "long", 1, args.long_steps, metrics=1)
         short_points = seed(source.url, "short", 1, args.steps, metrics=1)
 
+        idle_rate = idle_cpu_rate(source)
         ours, theirs, alone = [], [], []
         for n in range(args.rounds):
             (work / f"ours{n}").mkdir()
-            ours.append(mltracker_import(source, "bench", work / f"ours{n}", args.workers))
-            alone.append(source_reads_alone(source, "bench", args.workers))
+            ours.append(mltracker_import(source, "bench", work / f"ours{n}", args.workers, idle_rate))
+            alone.append(source_reads_alone(source, "bench", args.workers, idle_rate))
             (work / f"theirs{n}").mkdir()
-            theirs.append(export_import(args.export_import_bin, source, "bench", work / f"theirs{n}"))
+            theirs.append(export_import(args.export_import_bin, source, "bench", work / f"theirs{n}", idle_rate))
             print(f"round {n + 1}: mltracker {ours[-1].wall_s:.1f} s, source alone {alone[-1].wall_s:.1f} s, "
                   f"mlflow-export-import {theirs[-1].wall_s:.1f} s", flush=True)
         ours_s, theirs_s = statistics.median(c.wall_s for c in ours), statistics.median(c.wall_s for c in theirs)
@@ -294,7 +308,7 @@ def main() -> int:
             ("ratio in each round (same moment, alternating)", "", "", " / ".join(f"{r:.1f}×" for r in ratios)),
             ("wall time (median)", f"{theirs_s:.1f} s", f"{ours_s:.1f} s", ""),
             ("metric points per second", f"{points / theirs_s:,.0f}", f"{points / ours_s:,.0f}", ""),
-            ("CPU seconds the copy cost the source server (median)",
+            (f"CPU seconds the copy cost the source server (median; its idle {idle_rate:.3f} CPU s/s taken off)",
              f"{statistics.median(c.source_cpu_s for c in theirs):.1f}",
              f"{statistics.median(c.source_cpu_s for c in ours):.1f}", ""),
             ("CPU seconds of the copying tool itself (median)", f"{statistics.median(c.own_cpu_s for c in theirs):.1f}",
