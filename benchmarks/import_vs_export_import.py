@@ -327,7 +327,7 @@ def main() -> int:
              f"{statistics.median(c.target_cpu_s for c in theirs):.1f}", "0 (no server: writes the store)", ""),
             ("CPU seconds in all: source + tool + receiving server", f"{theirs_cpu:.1f}",
              f"{ours_cpu:.1f}", f"{theirs_cpu / ours_cpu:.1f}×"),
-            ("best ratio a copy could reach on a saturated machine: their CPU over the source-alone CPU", "", "",
+            ("the CPU ratio no copy can pass: their CPU over the source-alone CPU", "", "",
              f"{theirs_cpu / alone_cpu:.1f}×"),
         ]
         (work / "c").mkdir()
@@ -353,10 +353,15 @@ def main() -> int:
         f"{args.rounds} rounds.", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average "
         f"{load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end (shared machine).", "",
-        "How to read it: when every core is busy (load average well above the core count), wall time follows "
-        "CPU time, so the wall-time ratio cannot pass the ratio of CPU seconds, and no importer can spend less "
-        "of the source's CPU than the source-alone reads; when the machine is idle, mlflow-export-import's "
-        "sequential round trips dominate its time and the ratio grows.", "",
+        "How to read it: the CPU-seconds rows hardly depend on the machine's load; they are the work each copy "
+        "costs (source + tool + receiving server). No copy can cost the source less than the source-alone reads "
+        "(every point and every file read once, in the fewest requests), so their CPU over that figure bounds the "
+        "CPU ratio of any importer, however cheap its own work. Wall time depends on the load: on a machine whose "
+        "load average is far above its cores, the kernel shares CPU time per runnable process; "
+        "mlflow-export-import runs one process at a time (its client, the source, the receiving server, in turn), "
+        "an import keeps the source's two workers and the importer busy together, so its wall-time ratio can "
+        "exceed its CPU ratio. On an idle machine, mlflow-export-import's sequential round trips dominate its "
+        "time and the ratio grows.", "",
         "| figure | mlflow-export-import | mltracker import | ratio |", "|---|---:|---:|---:|",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
     ]
