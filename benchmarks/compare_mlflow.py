@@ -262,8 +262,28 @@ class BackendBench:
         self._alternate("log_batch", lambda s: {"experiment_id": exp[s], "batches": self.mode.batches})
 
     def training_loop(self, exp) -> None:
+        syncs = self._fdatasync_latencies()
         self._alternate("training_loop", lambda s: {"experiment_id": exp[s], "calls": self.mode.loop_calls})
+        syncs = sorted(syncs + self._fdatasync_latencies())
+        self.results.extra["fdatasync"] = {"median_s": statistics.median(syncs),
+                                           "p99_s": syncs[min(len(syncs) - 1, int(len(syncs) * 0.99))]}
         self._alternate("async_loop", lambda s: {"experiment_id": exp[s], "steps": self.mode.async_steps})
+
+    def _fdatasync_latencies(self, count: int = 100) -> list[float]:
+        """What a durable commit waits for on this disk at this moment: 4 KiB written, fdatasync."""
+        path = self.dir / "fdatasync.bin"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            latencies = []
+            for i in range(count):
+                os.pwrite(fd, os.urandom(4096), (i % 16) * 4096)
+                started = time.perf_counter()
+                os.fdatasync(fd)
+                latencies.append(time.perf_counter() - started)
+            return latencies
+        finally:
+            os.close(fd)
+            path.unlink()
 
     def history(self, exp) -> None:
         runs = {"ceiling": None}
@@ -472,6 +492,13 @@ def table(mode: Mode, results: list[BackendResults]) -> str:
                 f"peak worker {max(peaks):,.0f} MB (from {baseline:,.0f}), at most +{growth:,.0f} MB | | | | "
                 f"flat: < +{ARTIFACT_MEMORY_GROWTH_MB} MB | {'yes' if growth < ARTIFACT_MEMORY_GROWTH_MB else '**no**'} |"
             )
+        sync = res.extra.get("fdatasync")
+        if sync:
+            for label, key, stat in (("median", "median_s", "log_metric_median_s"), ("p99", "p99_s", "log_metric_p99_s")):
+                ceiling = res.median("training_loop", "ceiling", stat)
+                floor = f"ceiling + it: {(ceiling + sync[key]) / ceiling:.2f}× its time" if ceiling else "–"
+                out.append(f"| {res.backend} | 4 KiB write + fdatasync, {label} (reference: a durable commit's wait) | | "
+                           f"{_fmt(sync[key], 'ms')} | | | {floor} | | |")
         mem = res.extra.get("memory")
         if mem:
             for label in ("paged", "unpaged"):
