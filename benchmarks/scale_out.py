@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import shutil
 import socket
+import resource
 import statistics
 import subprocess
 import sys
@@ -222,6 +223,49 @@ def stored_points(db_url: str, run_ids: list[str]) -> tuple[int, int]:
     return int(rows[0]), int(rows[1])
 
 
+# ---------------------------------------------------------------- where the CPU went
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds so far) for every process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        table[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICKS)
+    return table
+
+
+def _descendants(table: dict, root: int) -> list[int]:
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(p for p, (parent, _, _) in table.items() if parent == pid)
+    return found
+
+
+def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each group (a process and its descendants), by every PostgreSQL
+    process (the server is shared: other databases' work is in it too) and by this benchmark's
+    reaped children (the load generator's processes, once joined)."""
+    table = _proc_table()
+    snapshot = {name: sum(table[p][2] for p in _descendants(table, root) if p in table)
+                for name, root in groups.items()}
+    snapshot["PostgreSQL (whole server)"] = sum(cpu for _, name, cpu in table.values() if name == "postgres")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snapshot["load generator"] = children.ru_utime + children.ru_stime
+    return snapshot
+
+
 # ---------------------------------------------------------------- the world: GitLab stand-in, project, MR
 
 class GitLabWorld:
@@ -345,7 +389,13 @@ def run_phase(procs: Processes, workdir: Path, replicas: int, db_url: str, artif
                                  json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
                    for _ in range(args.writers)]
         log(f"{replicas} replica(s): {args.writers} writers for {args.seconds} s through HAProxy")
+        groups = {f"replica {i + 1}": proc.pid for i, proc in enumerate(servers)}
+        groups["HAProxy"] = haproxy.pid
+        load_average = os.getloadavg()[0]
+        before, started = cpu_snapshot(groups), time.monotonic()
         load = drive_load(tracking, token, run_ids, args.client_processes, args.seconds)
+        after, wall = cpu_snapshot(groups), time.monotonic() - started
+        cpu = {name: (after[name] - before[name]) / wall for name in after}
         rows, distinct = stored_points(db_url.replace("postgresql+psycopg://", "postgresql://"), run_ids)
         acknowledged_points = load["batches"] * KEYS * STEPS
 
@@ -357,6 +407,7 @@ def run_phase(procs: Processes, workdir: Path, replicas: int, db_url: str, artif
                             headers=headers, timeout=60).content == payload for _ in range(2 * replicas)]
         webhooks = webhook_check(world, url, replicas)
         return {"replicas": replicas, "points_per_s": load["points_per_s"], "errors": load["errors"][:5],
+                "cpu": cpu, "load_average": load_average,
                 "error_count": len(load["errors"]), "acknowledged_points": acknowledged_points,
                 "stored_rows": rows, "distinct_rows": distinct,
                 "artifact_round_trip": put.status_code == 200 and all(got), "webhooks": webhooks}
@@ -455,6 +506,20 @@ def render(phases: list[dict], args) -> str:
             f"| {index} | {p['replicas']} | {p['acknowledged_points']:,} | {p['stored_rows']:,} | "
             f"{p['distinct_rows']:,} | {p['error_count']} | {'same bytes' if p['artifact_round_trip'] else 'FAILED'} | "
             f"{w['bot_notes']}{' (latest pipeline)' if w['latest_pipeline_reported'] else ' (stale)'} |")
+    lines += [
+        "",
+        f"Where the CPU went while the load ran (CPU seconds per second of wall time; {os.cpu_count()} cores = "
+        f"{os.cpu_count()}.0; PostgreSQL counts every database on the shared server):",
+        "",
+        "| phase | replicas | load average at start | each replica | PostgreSQL (whole server) | load generator "
+        "| HAProxy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for index, p in enumerate(phases, 1):
+        cpu = p["cpu"]
+        each = ", ".join(f"{cpu[f'replica {i + 1}']:.2f}" for i in range(p["replicas"]))
+        lines.append(f"| {index} | {p['replicas']} | {p['load_average']:.1f} | {each} | "
+                     f"{cpu['PostgreSQL (whole server)']:.2f} | {cpu['load generator']:.2f} | {cpu['HAProxy']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
