@@ -208,8 +208,9 @@ def drive_load(url: str, token: str, run_ids: list[str], processes: int, seconds
             "batches": batches}
 
 
-def stored_points(db_url: str, run_ids: list[str]) -> tuple[int, int]:
-    """(rows, distinct (run, key, step, timestamp)) for the runs: equal when nothing is doubled."""
+def stored_points(db_url: str, run_ids: list[str]) -> tuple[int, int, int]:
+    """(rows, distinct (run, key, step, timestamp)) for the runs: equal when nothing is doubled; and
+    the connections other processes hold open to the database (the replicas' and workers' pools)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(db_url)
@@ -218,9 +219,11 @@ def stored_points(db_url: str, run_ids: list[str]) -> tuple[int, int]:
             rows = conn.execute(text(
                 "SELECT count(*), count(DISTINCT (run_uuid, key, step, timestamp)) FROM metrics "
                 "WHERE run_uuid = ANY(:ids)"), {"ids": run_ids}).one()
+            held = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")).scalar_one()
     finally:
         engine.dispose()
-    return int(rows[0]), int(rows[1])
+    return int(rows[0]), int(rows[1]), int(held)
 
 
 # ---------------------------------------------------------------- where the CPU went
@@ -396,7 +399,7 @@ def run_phase(procs: Processes, workdir: Path, replicas: int, db_url: str, artif
         load = drive_load(tracking, token, run_ids, args.client_processes, args.seconds)
         after, wall = cpu_snapshot(groups), time.monotonic() - started
         cpu = {name: (after[name] - before[name]) / wall for name in after}
-        rows, distinct = stored_points(db_url.replace("postgresql+psycopg://", "postgresql://"), run_ids)
+        rows, distinct, connections = stored_points(db_url.replace("postgresql+psycopg://", "postgresql://"), run_ids)
         acknowledged_points = load["batches"] * KEYS * STEPS
 
         payload = os.urandom(2 * 1024 * 1024)
@@ -407,7 +410,7 @@ def run_phase(procs: Processes, workdir: Path, replicas: int, db_url: str, artif
                             headers=headers, timeout=60).content == payload for _ in range(2 * replicas)]
         webhooks = webhook_check(world, url, replicas)
         return {"replicas": replicas, "points_per_s": load["points_per_s"], "errors": load["errors"][:5],
-                "cpu": cpu, "load_average": load_average,
+                "cpu": cpu, "load_average": load_average, "pg_connections": connections,
                 "error_count": len(load["errors"]), "acknowledged_points": acknowledged_points,
                 "stored_rows": rows, "distinct_rows": distinct,
                 "artifact_round_trip": put.status_code == 200 and all(got), "webhooks": webhooks}
@@ -512,14 +515,15 @@ def render(phases: list[dict], args) -> str:
         f"{os.cpu_count()}.0; PostgreSQL counts every database on the shared server):",
         "",
         "| phase | replicas | load average at start | each replica | PostgreSQL (whole server) | load generator "
-        "| HAProxy |",
-        "|---|---|---|---|---|---|---|",
+        "| HAProxy | connections to the database after the load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for index, p in enumerate(phases, 1):
         cpu = p["cpu"]
         each = ", ".join(f"{cpu[f'replica {i + 1}']:.2f}" for i in range(p["replicas"]))
         lines.append(f"| {index} | {p['replicas']} | {p['load_average']:.1f} | {each} | "
-                     f"{cpu['PostgreSQL (whole server)']:.2f} | {cpu['load generator']:.2f} | {cpu['HAProxy']:.2f} |")
+                     f"{cpu['PostgreSQL (whole server)']:.2f} | {cpu['load generator']:.2f} | {cpu['HAProxy']:.2f} | "
+                     f"{p['pg_connections']} |")
     return "\n".join(lines) + "\n"
 
 
