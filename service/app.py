@@ -113,13 +113,13 @@ def _refuse_empty_path_segments():
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:
     from mltracker.service.api import (
-        artifact_list, artifacts, evaluation_datasets, gateway, logged_models, otlp, promptlab, registry,
-        registry_webhooks, scorers, traces, ui_artifacts,
+        artifact_list, artifacts, evaluation_datasets, gateway, gateway_proxy, logged_models, otlp, promptlab,
+        registry, registry_webhooks, scorers, traces, ui_artifacts,
     )
     from mltracker.service.api.graphql import view as graphql
 
     for blueprint in (experiments.bp, runs.bp, metrics.bp, artifact_list.bp, registry.bp, registry_webhooks.bp,
-                      logged_models.bp, ui_artifacts.uploads, promptlab.bp):
+                      logged_models.bp, ui_artifacts.uploads, promptlab.bp, gateway_proxy.bp):
         mount(app, project_api, blueprint, TRACKING_PREFIXES)
     mount(app, project_api, artifacts.bp, ARTIFACT_PREFIXES)
     mount(app, project_api, traces.bp, TRACKING_PREFIXES + V3_PREFIXES)

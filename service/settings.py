@@ -74,6 +74,8 @@ class Settings:
     # A model-version source must match this regular expression (searched, as MLflow does) when set
     # (MLflow's own variable, MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX).
     model_version_source_regex: str | None = None
+    # Where MLflow's UI gateway-proxy route forwards (MLflow's own variable, MLFLOW_DEPLOYMENTS_TARGET).
+    deployments_target: str | None = None
 
     @property
     def local_mode(self) -> bool:
@@ -147,6 +149,7 @@ def settings_from_env(**overrides) -> Settings:
         "webhook_allow_private_ips": _mlflow_flag("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"),
         "webhook_timeout": _mlflow_number("MLFLOW_WEBHOOK_REQUEST_TIMEOUT"),
         "model_version_source_regex": _regex(os.environ.get("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")),
+        "deployments_target": os.environ.get("MLFLOW_DEPLOYMENTS_TARGET", "").rstrip("/") or None,
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
 

@@ -198,3 +198,49 @@ def test_secrets_config(mltracker):
     """No publicly known passphrase seals anything here (MLflow's UI warns when one does)."""
     response = requests.get(mltracker.url + GATEWAY + "/secrets/config", timeout=30)
     assert response.json() == {"secrets_available": True, "using_default_passphrase": False}
+
+
+# ---------------------------------------------------------------- gateway-proxy (MLflow's UI)
+
+PROXY = "/ajax-api/2.0/mlflow/gateway-proxy"
+
+
+def test_gateway_proxy_without_a_deployments_server(side_by_side):
+    assert requests.get(side_by_side.url + PROXY, params={"gateway_path": "api/2.0/endpoints"},
+                        timeout=30).json() == {"endpoints": []}
+
+
+@pytest.fixture(scope="module")
+def proxied_mltracker(tmp_path_factory):
+    from tests.conftest import run_mltracker
+    from tests.mlflow_compat.webhook_receiver import Receiver
+
+    tmp = tmp_path_factory.mktemp("gateway-proxy")
+    with Receiver() as deployments, run_mltracker(tmp, f"sqlite:///{tmp}/m.db", str(tmp / "artifacts"),
+                                                  extra_env={"MLFLOW_DEPLOYMENTS_TARGET": deployments.url}) as server:
+        yield server, deployments
+
+
+@pytest.mark.parametrize("method,gateway_path", [("POST", None), ("POST", "foo/bar"), ("POST", "foo/bar/baz"),
+                                                 ("GET", "hello/world")])
+def test_gateway_proxy_refuses_other_paths(proxied_mltracker, method, gateway_path):
+    server, _ = proxied_mltracker
+    args = {} if gateway_path is None else {"gateway_path": gateway_path}
+    response = requests.request(method, server.url + PROXY, timeout=30,
+                                **({"params": args} if method == "GET" else {"json": args}))
+    assert response.status_code == 400
+    expected = ("Deployments proxy request must specify a gateway_path." if gateway_path is None
+                else f"Invalid gateway_path: {gateway_path} for method: {method}")
+    assert (response.json()["error_code"], response.json()["message"]) == ("INVALID_PARAMETER_VALUE", expected)
+    assert requests.delete(server.url + PROXY, timeout=30).status_code == 405
+
+
+def test_gateway_proxy_forwards_an_invocation(proxied_mltracker):
+    server, deployments = proxied_mltracker
+    question = {"messages": [{"role": "user", "content": _unique("hello")}]}
+    response = requests.post(server.url + PROXY, timeout=60,
+                             json={"gateway_path": "gateway/chat/invocations", "json_data": question})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json() == {"received": "/gateway/chat/invocations", "status": 200}
+    (forwarded,) = deployments.wait_for("/gateway/chat/invocations", 1)
+    assert forwarded.payload == question
