@@ -52,9 +52,15 @@ class Ledger:
 
     def record(self, conn: Connection, kind: str, source_key: str, target_key: str, state: str,
                fingerprint_: str | None = None) -> None:
+        self.record_many(conn, kind, [(source_key, target_key, fingerprint_)], state)
+
+    def record_many(self, conn: Connection, kind: str, entries: list[tuple[str, str, str | None]], state: str) -> None:
+        """entries: (source key, target key, fingerprint); one statement for them all."""
+        now = now_ms()
         upsert_rows(
             conn, import_progress,
             [{"source": self.source, "project_id": self.project_id, "kind": kind, "source_key": source_key,
-              "target_key": target_key, "state": state, "fingerprint": fingerprint_, "updated_time": now_ms()}],
+              "target_key": target_key, "state": state, "fingerprint": fingerprint_, "updated_time": now}
+             for source_key, target_key, fingerprint_ in entries],
             ["source", "project_id", "kind", "source_key"], ["target_key", "state", "fingerprint", "updated_time"],
         )

@@ -34,13 +34,14 @@ def run_fingerprint(run: dict) -> str:
 
 def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int | None) -> None:
     """A batch of runs of one experiment: planned together, their histories read together, their
-    rows written a few transactions per batch rather than per run."""
+    rows written in a few statements and transactions per batch rather than per run."""
     to_copy = []
     for run, planned in zip(batch, _plan_all(ctx, batch, target_experiment_id)):
         if planned is not None:
             to_copy.append((run, *planned))
     started = [(run, fingerprint, action, artifact_uri) for (run, fingerprint, action), artifact_uri
-               in _per_run(ctx, to_copy, lambda conn, item: _start(conn, ctx, item[0], target_experiment_id))]
+               in _together(ctx, to_copy, lambda conn, items: _start(conn, ctx, [run for run, *_ in items],
+                                                                     target_experiment_id))]
     copy_histories(ctx, {run["info"]["run_id"]: _metric_keys(run) for run, *_ in started})
     finishing = []
     for run, fingerprint, action, artifact_uri in started:
@@ -48,32 +49,28 @@ def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int
             finishing.append((run, fingerprint, action, _copy_artifacts_and_link(ctx, run, artifact_uri)))
         except MlflowError as exc:
             ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
-    for (_, _, action, link), _ in _per_run(
-            ctx, finishing, lambda conn, item: _finish(conn, ctx, item[0], target_experiment_id, item[3], item[1])):
+    for (_, _, action, link), _ in _together(
+            ctx, finishing, lambda conn, items: _finish(conn, ctx, items, target_experiment_id)):
         ctx.summary.add("runs_resumed" if action is Action.RESUME else "runs_copied")
         if link is not None:
             ctx.summary.add("ci_links")
 
 
-def _per_run(ctx: ImportContext, items: list[tuple], write) -> list[tuple]:
-    """(item, write's result) for each item whose write went through: all in one transaction, or,
-    when our store refuses one run's data (a param logged with another value…), run by run, that
-    run reported as a conflict and the others written."""
+def _together(ctx: ImportContext, items: list[tuple], write) -> list[tuple]:
+    """(item, result) for each item whose write went through. write(conn, items) writes them all
+    and returns one result per item: first in one transaction; when our store refuses one run's
+    data (a param logged with another value…), run by run, that run reported as a conflict and
+    the others written."""
     if not items:
         return []
     try:
         with ctx.db.write() as conn:
-            return [(item, write(conn, item)) for item in items]
-    except MlflowError:
-        pass
-    done = []
-    for item in items:
-        try:
-            with ctx.db.write() as conn:
-                done.append((item, write(conn, item)))
-        except MlflowError as exc:
-            ctx.summary.conflict(f"run {item[0]['info']['run_id']}: {exc.message}")
-    return done
+            return list(zip(items, write(conn, items)))
+    except MlflowError as exc:
+        if len(items) == 1:
+            ctx.summary.conflict(f"run {items[0][0]['info']['run_id']}: {exc.message}")
+            return []
+    return [done for item in items for done in _together(ctx, [item], write)]
 
 
 def _metric_keys(run: dict) -> list[str]:
@@ -138,30 +135,33 @@ def _copy_artifacts_and_link(ctx: ImportContext, run: dict, artifact_uri: str):
     return _ci_link(ctx, run_id, {t["key"]: t.get("value", "") for t in data.get("tags") or []})
 
 
-def _start(conn, ctx: ImportContext, run: dict, experiment_id: int) -> str:
-    """Insert the run (or make an earlier attempt's row writable again) with its params and tags;
-    returns its artifact URI."""
-    info, data = run["info"], run.get("data") or {}
-    run_id = info["run_id"]
-    row = conn.execute(select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)).first()
-    if row is None:
-        experiment = exps.get_experiment_row(conn, ctx.project_id, experiment_id)
-        artifact_uri = f"{experiment.artifact_location}/{run_id}/artifacts"
-        conn.execute(runs.insert().values(
-            run_uuid=run_id, experiment_id=experiment_id, project_id=ctx.project_id,
+def _start(conn, ctx: ImportContext, batch: list[dict], experiment_id: int) -> list[str]:
+    """Insert the runs (or make an earlier attempt's rows writable again) with their params and
+    tags; returns their artifact URIs."""
+    run_ids = [run["info"]["run_id"] for run in batch]
+    present = dict(conn.execute(select(runs.c.run_uuid, runs.c.artifact_uri).where(runs.c.run_uuid.in_(run_ids))).all())
+    uris = dict(present)
+    new = [run["info"] for run in batch if run["info"]["run_id"] not in present]
+    if new:
+        location = exps.get_experiment_row(conn, ctx.project_id, experiment_id).artifact_location
+        uris.update((info["run_id"], f"{location}/{info['run_id']}/artifacts") for info in new)
+        conn.execute(runs.insert(), [dict(
+            run_uuid=info["run_id"], experiment_id=experiment_id, project_id=ctx.project_id,
             name=info.get("run_name") or "", user_id=info.get("user_id") or "", status="RUNNING",
-            start_time=int(info.get("start_time") or 0), lifecycle_stage=exps.ACTIVE, artifact_uri=artifact_uri,
-        ))
-    else:
-        artifact_uri = row.artifact_uri
-        conn.execute(update(runs).where(runs.c.run_uuid == run_id)
+            start_time=int(info.get("start_time") or 0), lifecycle_stage=exps.ACTIVE,
+            artifact_uri=uris[info["run_id"]],
+        ) for info in new])
+    if present:
+        conn.execute(update(runs).where(runs.c.run_uuid.in_(list(present)))
                      .values(lifecycle_stage=exps.ACTIVE, deleted_time=None))
-    run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
-    run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
-    if run_tags or run_params:
-        write_batch(conn, ctx.project_id, Batch(run_id, [], [], run_params, run_tags))
-    ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.STARTED)
-    return artifact_uri
+    for run in batch:
+        data = run.get("data") or {}
+        run_tags = [{"key": t["key"], "value": t.get("value", "")} for t in data.get("tags") or []]
+        run_params = [{"key": p["key"], "value": p.get("value", "")} for p in data.get("params") or []]
+        if run_tags or run_params:
+            write_batch(conn, ctx.project_id, Batch(run["info"]["run_id"], [], [], run_params, run_tags))
+    ctx.ledger.record_many(conn, lg.RUN, [(run_id, run_id, None) for run_id in run_ids], lg.STARTED)
+    return [uris[run_id] for run_id in run_ids]
 
 
 def _copy_inputs_outputs(conn, run: dict, experiment_id: int) -> None:
@@ -186,20 +186,23 @@ def _ci_link(ctx: ImportContext, run_id: str, run_tags: dict[str, str]):
         return None
 
 
-def _finish(conn, ctx: ImportContext, run: dict, experiment_id: int, link, fingerprint: str) -> None:
+def _finish(conn, ctx: ImportContext, items: list[tuple], experiment_id: int) -> list[None]:
     """Inputs and outputs, the final status and lifecycle stage, the CI link and the ledger's done
-    entry, in the caller's transaction."""
-    info = run["info"]
-    run_id = info["run_id"]
-    status = info.get("status") if info.get("status") in STATUSES else "FINISHED"
-    deleted = info.get("lifecycle_stage") == exps.DELETED
-    _copy_inputs_outputs(conn, run, experiment_id)
-    values = dict(status=status, end_time=info.get("end_time"),
-                  lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
-                  deleted_time=now_ms() if deleted else None)
-    if info.get("run_name"):
-        values["name"] = info["run_name"]
-    conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
-    if link is not None:
-        record_link(conn, ctx.project_id, run_id, link)
-    ctx.ledger.record(conn, lg.RUN, run_id, run_id, lg.DONE, fingerprint)
+    entry of each (run, fingerprint, action, link), in the caller's transaction."""
+    for run, _, _, link in items:
+        info = run["info"]
+        run_id = info["run_id"]
+        status = info.get("status") if info.get("status") in STATUSES else "FINISHED"
+        deleted = info.get("lifecycle_stage") == exps.DELETED
+        _copy_inputs_outputs(conn, run, experiment_id)
+        values = dict(status=status, end_time=info.get("end_time"),
+                      lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
+                      deleted_time=now_ms() if deleted else None)
+        if info.get("run_name"):
+            values["name"] = info["run_name"]
+        conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
+        if link is not None:
+            record_link(conn, ctx.project_id, run_id, link)
+    ctx.ledger.record_many(conn, lg.RUN, [(run["info"]["run_id"], run["info"]["run_id"], fingerprint)
+                                          for run, fingerprint, _, _ in items], lg.DONE)
+    return [None] * len(items)
