@@ -14,8 +14,14 @@ timed against the same server alone.
 
     python benchmarks/import_vs_export_import.py [--runs 40] [--steps 500] [--long-steps 200000] [--rounds 3]
 
-mlflow-export-import comes from PyPI (`pip install mlflow-export-import tabulate shortuuid`); give
-its bin folder with --export-import-bin when it is not next to this Python.
+mlflow-export-import comes from PyPI, in a virtual environment of its own that uses this
+environment's mlflow (its pinned requirements would replace it):
+
+    python3 -m venv /tmp/eei && /tmp/eei/bin/pip install mlflow-export-import --no-deps tabulate shortuuid
+    .venv/bin/python -c 'import mlflow, pathlib; print(pathlib.Path(mlflow.__file__).parents[1])' \
+        > /tmp/eei/lib/python3.11/site-packages/mlflow-of-the-repo.pth
+
+and give its bin folder with --export-import-bin (default: next to this Python).
 """
 from __future__ import annotations
 
