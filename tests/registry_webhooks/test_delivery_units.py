@@ -50,6 +50,15 @@ def test_secret_box():
         SecretBox("key two").open(sealed)
 
 
+def test_each_kind_of_secret_has_a_key_of_its_own():
+    """Gateway secrets and webhook secrets come from one configured key but cannot open each other."""
+    gateway = SecretBox("shared", purpose=b"mltracker gateway secrets")
+    sealed = gateway.seal('{"api_key": "sk-1"}')
+    assert gateway.open(sealed) == '{"api_key": "sk-1"}'
+    with pytest.raises(SecretUnreadable):
+        SecretBox("shared").open(sealed)
+
+
 def test_private_peer_is_refused_after_connecting():
     with Receiver() as receiver:
         with pytest.raises(sending.NonPublicPeer):
