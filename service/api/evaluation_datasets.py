@@ -2,10 +2,9 @@
 tags, records (upsert, pages, delete) and the experiments a dataset is linked to."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint
 
+from mltracker.service.api.evaluation_dataset_json import dataset_json, records_text
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
@@ -16,7 +15,7 @@ bp = Blueprint("evaluation_datasets", __name__)
 
 
 def _dataset_response(conn, dataset_id: str) -> dict:
-    return {"dataset": store.load_dataset(conn, current_project_id(), dataset_id)}
+    return {"dataset": dataset_json(store.load_dataset(conn, current_project_id(), dataset_id))}
 
 
 @bp.post("/datasets/create")
@@ -54,7 +53,7 @@ def search_datasets():
             conn, project_id, experiment_ids, msg.string("filter_string") or None, msg.integer("max_results"),
             msg.strings("order_by"), msg.string("page_token") or None,
         )
-        payload = {"datasets": store.load_datasets(conn, rows)} if rows else {}
+        payload = {"datasets": [dataset_json(d) for d in store.load_datasets(conn, rows)]} if rows else {}
     if token:
         payload["next_page_token"] = token
     return json_response(payload)
@@ -89,7 +88,7 @@ def get_dataset_records(dataset_id: str):
     with services().db.read() as conn:
         page, token = records.page(conn, current_project_id(), dataset_id, msg.integer("max_results"),
                                    msg.string("page_token") or None)
-    payload = {"records": json.dumps(page)}
+    payload = {"records": records_text(page)}
     if token:
         payload["next_page_token"] = token
     return json_response(payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from mltracker.service.api.json_response import json_response
+from mltracker.service.api.registry_webhook_json import webhook_json, webhook_test_json
 from mltracker.service.api.request import message
 from mltracker.service.context import current_project_id, services
 from mltracker.service.registry_webhooks import delivery, store
@@ -42,7 +43,7 @@ def create_webhook():
             conn, config.box, config.rules, current_project_id(), name=name, url=url, events=events,
             description=description or None, secret=secret or None, status=parse_status(msg.raw("status")),
         )
-    return json_response({"webhook": webhook.to_json()})
+    return json_response({"webhook": webhook_json(webhook)})
 
 
 @bp.get("/webhooks")
@@ -52,7 +53,7 @@ def list_webhooks():
     page_token = msg.string("page_token")
     with services().db.read() as conn:
         webhooks, token = store.list_page(conn, current_project_id(), max_results, page_token or None)
-    payload: dict = {"webhooks": [w.to_json() for w in webhooks]} if webhooks else {}
+    payload: dict = {"webhooks": [webhook_json(w) for w in webhooks]} if webhooks else {}
     if token:
         payload["next_page_token"] = token
     return json_response(payload)
@@ -62,7 +63,7 @@ def list_webhooks():
 def get_webhook(webhook_id: str):
     with services().db.read() as conn:
         webhook = store.get(conn, current_project_id(), webhook_id)
-    return json_response({"webhook": webhook.to_json()})
+    return json_response({"webhook": webhook_json(webhook)})
 
 
 @bp.patch("/webhooks/<webhook_id>")
@@ -80,7 +81,7 @@ def update_webhook(webhook_id: str):
             name=name or None, url=url or None, events=events, description=description, secret=secret,
             status=parse_status(msg.raw("status")),
         )
-    return json_response({"webhook": webhook.to_json()})
+    return json_response({"webhook": webhook_json(webhook)})
 
 
 @bp.delete("/webhooks/<webhook_id>")
@@ -97,4 +98,4 @@ def test_webhook(webhook_id: str):
     event = parse_events([raw_event])[0] if raw_event is not None else None
     with services().db.read() as conn:
         webhook = store.get(conn, current_project_id(), webhook_id)
-    return json_response({"result": delivery.test(_config(), webhook, event)})
+    return json_response({"result": webhook_test_json(delivery.test(_config(), webhook, event))})

@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
+from mltracker.service.api.scorer_json import registered_json, scorer_json
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import MlflowError
 from mltracker.service.scorers import store
@@ -24,10 +25,7 @@ def register_scorer():
     serialized = msg.string("serialized_scorer", required=True)
     with services().db.write() as conn:
         version = store.register(conn, current_project_id(), _experiment_id(conn, msg), name, serialized)
-    return json_response({"version": version["scorer_version"], "scorer_id": version["scorer_id"],
-                          "experiment_id": str(version["experiment_id"]), "name": version["scorer_name"],
-                          "serialized_scorer": version["serialized_scorer"],
-                          "creation_time": version["creation_time"]})
+    return json_response(registered_json(version))
 
 
 @bp.get("/scorers/list")
@@ -35,7 +33,7 @@ def list_scorers():
     msg = message()
     with services().db.read() as conn:
         found = store.list_latest(conn, current_project_id(), _experiment_id(conn, msg))
-    return json_response({"scorers": found} if found else {})
+    return json_response({"scorers": [scorer_json(s) for s in found]} if found else {})
 
 
 @bp.get("/scorers/versions")
@@ -44,7 +42,7 @@ def list_scorer_versions():
     name = msg.string("name", required=True)
     with services().db.read() as conn:
         found = store.list_versions(conn, current_project_id(), _experiment_id(conn, msg), name)
-    return json_response({"scorers": found} if found else {})
+    return json_response({"scorers": [scorer_json(s) for s in found]} if found else {})
 
 
 @bp.get("/scorers/get")
@@ -53,7 +51,7 @@ def get_scorer():
     name = msg.string("name", required=True)
     with services().db.read() as conn:
         found = store.get(conn, current_project_id(), _experiment_id(conn, msg), name, msg.integer("version"))
-    return json_response({"scorer": found})
+    return json_response({"scorer": scorer_json(found)})
 
 
 @bp.delete("/scorers/delete")

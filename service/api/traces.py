@@ -6,6 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mltracker.service.api.json_response import encode, json_response
+from mltracker.service.api.trace_json import (
+    assessment_json,
+    span_artifact_json,
+    span_json,
+    trace_info_json,
+    trace_info_v2_json,
+)
 from mltracker.service.api.request import RequestMessage, message
 from mltracker.service.context import current_project_id, services
 from mltracker.service.errors import MlflowError, invalid
@@ -13,7 +20,6 @@ from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking.validation import missing_value
 from mltracker.service.traces import assessments, search, store
 from mltracker.service.traces.model import STATE_OF_V2_STATUS, TraceInfo
-from mltracker.service.traces.otlp import span_json, span_mlflow_dict
 from mltracker.service.traces.spans import contents_of
 from mltracker.service.traces.timefmt import parse_duration, parse_timestamp
 
@@ -50,7 +56,8 @@ def _experiment_id(conn, raw) -> int:
     return exps.resolve_experiment_id(conn, current_project_id(), raw, create=True)
 
 
-def _trace_info_from_json(conn, data) -> TraceInfo:
+def _trace_info_from_json(conn, data) -> tuple[TraceInfo, list[dict]]:
+    """The trace info of a StartTraceV3 request, and the assessments it carries."""
     if not isinstance(data, dict):
         raise invalid(missing_value("trace.trace_info") + _HINT)
     trace_id = data.get("trace_id")
@@ -65,7 +72,7 @@ def _trace_info_from_json(conn, data) -> TraceInfo:
     found = data.get("assessments") or []
     if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
         raise invalid("Invalid value for parameter 'trace.trace_info.assessments'.")
-    return TraceInfo(
+    info = TraceInfo(
         trace_id=trace_id,
         experiment_id=_experiment_id(conn, raw_experiment),
         request_time_ms=parse_timestamp(request_time, "request_time") if request_time is not None else 0,
@@ -76,8 +83,8 @@ def _trace_info_from_json(conn, data) -> TraceInfo:
         response_preview=text("response_preview"),
         tags=_pairs(data.get("tags"), "tags"),
         metadata=_pairs(data.get("trace_metadata"), "trace_metadata"),
-        assessments=found,
     )
+    return info, found
 
 
 @bp.post("/traces")
@@ -88,16 +95,17 @@ def start_trace():
     if "trace" in msg:
         trace = msg.object("trace") or {}
         with services().db.write() as conn:
-            info = _trace_info_from_json(conn, trace.get("trace_info"))
-            store.start_trace(conn, project_id, info)
-            return json_response({"trace": {"trace_info": store.get_info(conn, project_id, info.trace_id).to_json()}})
+            info, new_assessments = _trace_info_from_json(conn, trace.get("trace_info"))
+            store.start_trace(conn, project_id, info, new_assessments)
+            stored = store.get_info(conn, project_id, info.trace_id)
+            return json_response({"trace": {"trace_info": trace_info_json(stored)}})
     with services().db.write() as conn:
         experiment_id = _experiment_id(conn, _required(msg.string("experiment_id"), "experiment_id"))
         trace_id = store.start_trace_v2(
             conn, project_id, experiment_id, msg.integer("timestamp_ms", default=0),
             _pairs(msg.raw("request_metadata"), "request_metadata"), _pairs(msg.raw("tags"), "tags"),
         )
-        return json_response({"trace_info": store.get_info(conn, project_id, trace_id).to_v2_json()})
+        return json_response({"trace_info": trace_info_v2_json(store.get_info(conn, project_id, trace_id))})
 
 
 @bp.patch("/traces/<trace_id>")
@@ -111,25 +119,26 @@ def end_trace(trace_id: str):
             STATE_OF_V2_STATUS.get(status, status),
             _pairs(msg.raw("request_metadata"), "request_metadata"), _pairs(msg.raw("tags"), "tags"),
         )
-        return json_response({"trace_info": store.get_info(conn, current_project_id(), trace_id).to_v2_json()})
+        return json_response({"trace_info": trace_info_v2_json(store.get_info(conn, current_project_id(), trace_id))})
 
 
 @bp.get("/traces/<trace_id>")
 def get_trace_info(trace_id: str):
     with services().db.read() as conn:
-        return json_response({"trace": {"trace_info": store.get_info(conn, current_project_id(), trace_id).to_json()}})
+        info = store.get_info(conn, current_project_id(), trace_id)
+        return json_response({"trace": {"trace_info": trace_info_json(info)}})
 
 
 @bp.get("/traces/<trace_id>/info")
 def get_trace_info_v2(trace_id: str):
     with services().db.read() as conn:
-        return json_response({"trace_info": store.get_info(conn, current_project_id(), trace_id).to_v2_json()})
+        return json_response({"trace_info": trace_info_v2_json(store.get_info(conn, current_project_id(), trace_id))})
 
 
 def _traces_json(conn, rows) -> list[dict]:
     infos = store.load_infos(conn, rows)
     contents = contents_of(conn, [r.trace_id for r in rows])
-    return [{"trace_info": info.to_json(), "spans": [span_json(c) for c in contents.get(info.trace_id, [])]}
+    return [{"trace_info": trace_info_json(info), "spans": [span_json(c) for c in contents.get(info.trace_id, [])]}
             for info in infos]
 
 
@@ -165,7 +174,7 @@ def batch_get_trace_infos():
     trace_ids, experiment_ids = _batch_ids(message())
     with services().db.read() as conn:
         rows = store.rows_by_ids(conn, current_project_id(), trace_ids, experiment_ids)
-        return json_response({"trace_infos": [i.to_json() for i in store.load_infos(conn, rows)]})
+        return json_response({"trace_infos": [trace_info_json(i) for i in store.load_infos(conn, rows)]})
 
 
 def _search(experiment_ids: list[str], msg: RequestMessage, v2: bool):
@@ -178,7 +187,7 @@ def _search(experiment_ids: list[str], msg: RequestMessage, v2: bool):
             page_token=msg.string("page_token") or None,
         )
         infos = store.load_infos(conn, page.rows)
-    payload = {"traces": [i.to_v2_json() if v2 else i.to_json() for i in infos]} if infos else {}
+    payload = {"traces": [trace_info_v2_json(i) if v2 else trace_info_json(i) for i in infos]} if infos else {}
     if page.next_page_token:
         payload["next_page_token"] = page.next_page_token
     return json_response(payload)
@@ -248,13 +257,15 @@ def link_traces_to_run():
 def create_assessment(trace_id: str):
     data = _required(message().object("assessment"), "assessment")
     with services().db.write() as conn:
-        return json_response({"assessment": assessments.create(conn, current_project_id(), trace_id, data)})
+        created = assessments.create(conn, current_project_id(), trace_id, data)
+        return json_response({"assessment": assessment_json(created)})
 
 
 @bp.get("/traces/<trace_id>/assessments/<assessment_id>")
 def get_assessment(trace_id: str, assessment_id: str):
     with services().db.read() as conn:
-        return json_response({"assessment": assessments.get(conn, current_project_id(), trace_id, assessment_id)})
+        found = assessments.get(conn, current_project_id(), trace_id, assessment_id)
+        return json_response({"assessment": assessment_json(found)})
 
 
 @bp.patch("/traces/<trace_id>/assessments/<assessment_id>")
@@ -269,7 +280,7 @@ def update_assessment(trace_id: str, assessment_id: str):
     paths = ["assessment_name" if p == "assessmentName" else p for p in paths]
     with services().db.write() as conn:
         updated = assessments.update_assessment(conn, current_project_id(), trace_id, assessment_id, changes, paths)
-        return json_response({"assessment": updated})
+        return json_response({"assessment": assessment_json(updated)})
 
 
 @bp.delete("/traces/<trace_id>/assessments/<assessment_id>")
@@ -287,7 +298,7 @@ def get_trace_artifact():
     with services().db.read() as conn:
         store.get_row(conn, current_project_id(), trace_id)
         contents = contents_of(conn, [trace_id]).get(trace_id, [])
-    body = encode({"spans": [span_mlflow_dict(c) for c in contents]})
+    body = encode({"spans": [span_artifact_json(c) for c in contents]})
     response = Response(body, mimetype="text/plain")
     response.headers["Content-Disposition"] = "attachment; filename=traces.json"
     return response

@@ -10,6 +10,8 @@ import binascii
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
@@ -190,31 +192,34 @@ def updated_schema(existing: str | None, records: list[dict]) -> dict | None:
     return schema
 
 
-def _record_json(row) -> dict:
-    """One record as MLflow's DatasetRecord.to_dict()."""
-    item = {
-        "dataset_record_id": row.dataset_record_id,
-        "dataset_id": row.dataset_id,
-        "inputs": json.loads(row.inputs),
-        "created_time": row.created_time,
-        "last_update_time": row.last_update_time,
-        "tags": _loads(row.tags) or {},
-    }
-    if row.outputs is not None:
-        item["outputs"] = json.loads(row.outputs)
-    if row.expectations is not None:
-        item["expectations"] = json.loads(row.expectations)
-    if row.source is not None:
-        item["source"] = json.loads(row.source)
-    if row.source_id is not None:
-        item["source_id"] = row.source_id
-    if row.source_type is not None:
-        item["source_type"] = row.source_type
-    if row.created_by is not None:
-        item["created_by"] = row.created_by
-    if row.last_updated_by is not None:
-        item["last_updated_by"] = row.last_updated_by
-    return item
+@dataclass(frozen=True)
+class DatasetRecord:
+    """One record; inputs, outputs, expectations and source are the client's JSON values, decoded
+    (None: not stored)."""
+
+    dataset_record_id: str
+    dataset_id: str
+    inputs: Any
+    created_time: int
+    last_update_time: int
+    tags: dict
+    outputs: Any = None
+    expectations: Any = None
+    source: dict | None = None
+    source_id: str | None = None
+    source_type: str | None = None
+    created_by: str | None = None
+    last_updated_by: str | None = None
+
+
+def _record(row) -> DatasetRecord:
+    return DatasetRecord(
+        dataset_record_id=row.dataset_record_id, dataset_id=row.dataset_id, inputs=json.loads(row.inputs),
+        created_time=row.created_time, last_update_time=row.last_update_time, tags=_loads(row.tags) or {},
+        outputs=_loads(row.outputs), expectations=_loads(row.expectations), source=_loads(row.source),
+        source_id=row.source_id, source_type=row.source_type, created_by=row.created_by,
+        last_updated_by=row.last_updated_by,
+    )
 
 
 def _decode_cursor(token: str) -> tuple[int, str]:
@@ -226,7 +231,7 @@ def _decode_cursor(token: str) -> tuple[int, str]:
 
 
 def page(conn: Connection, project_id: int, dataset_id: str, max_results: int | None,
-         page_token: str | None) -> tuple[list[dict], str | None]:
+         page_token: str | None) -> tuple[list[DatasetRecord], str | None]:
     """One page in (created_time, dataset_record_id) order; the token is MLflow's cursor
     (base64 of "created_time:record_id"). Pages hold at most MAX_PAGE records."""
     get_row(conn, project_id, dataset_id)
@@ -243,7 +248,7 @@ def page(conn: Connection, project_id: int, dataset_id: str, max_results: int | 
     if len(rows) > limit:
         rows = rows[:limit]
         token = base64.b64encode(f"{rows[-1].created_time}:{rows[-1].dataset_record_id}".encode()).decode()
-    return [_record_json(r) for r in rows], token
+    return [_record(r) for r in rows], token
 
 
 def delete_records(conn: Connection, project_id: int, dataset_id: str, record_ids: list[str]) -> int:

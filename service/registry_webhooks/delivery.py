@@ -80,9 +80,16 @@ def job_handler(db: Database, config: DeliveryConfig):
     return deliver
 
 
-def test(config: DeliveryConfig, webhook: store.Webhook, event: Event | None) -> dict:
-    """Send the example payload of `event` (default: the webhook's first event) once, now; MLflow's
-    WebhookTestResult as JSON."""
+@dataclass(frozen=True)
+class WebhookTestResult:
+    success: bool
+    response_status: int | None = None
+    response_body: str | None = None
+    error_message: str | None = None
+
+
+def test(config: DeliveryConfig, webhook: store.Webhook, event: Event | None) -> WebhookTestResult:
+    """Send the example payload of `event` (default: the webhook's first event) once, now."""
     chosen = event or webhook.events[0]
     try:
         validate_url(webhook.url, config.rules)
@@ -94,12 +101,9 @@ def test(config: DeliveryConfig, webhook: store.Webhook, event: Event | None) ->
                 secret=secret, timeout=config.timeout,
             )
     except MlflowError as exc:
-        return {"success": False, "error_message": f"Failed to test webhook: {exc.message}"}
+        return WebhookTestResult(False, error_message=f"Failed to test webhook: {exc.message}")
     except SecretUnreadable as exc:
-        return {"success": False, "error_message": f"Failed to test webhook: {exc}"}
+        return WebhookTestResult(False, error_message=f"Failed to test webhook: {exc}")
     except (sending.NonPublicPeer, requests.RequestException) as exc:
-        return {"success": False, "error_message": f"Failed to test webhook: {exc!r}"}
-    result = {"success": sent.status < 400, "response_status": sent.status}
-    if sent.body:
-        result["response_body"] = sent.body
-    return result
+        return WebhookTestResult(False, error_message=f"Failed to test webhook: {exc!r}")
+    return WebhookTestResult(sent.status < 400, response_status=sent.status, response_body=sent.body or None)

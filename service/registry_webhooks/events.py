@@ -36,9 +36,6 @@ class Event:
     def __str__(self) -> str:
         return f"{self.entity}.{self.action}"
 
-    def to_json(self) -> dict:
-        return {"entity": self.entity.upper(), "action": self.action.upper()}
-
 
 def event(entity: str, action: str) -> Event:
     """An event by its lower-case names, checked as MLflow's WebhookEvent checks it."""

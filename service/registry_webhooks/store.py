@@ -31,17 +31,6 @@ class Webhook:
     last_updated_timestamp: int
     sealed_secret: str | None = field(default=None, repr=False)
 
-    def to_json(self) -> dict:
-        """MLflow's Webhook message; the secret is never part of it."""
-        payload = {"webhook_id": self.id, "name": self.name}
-        if self.description:
-            payload["description"] = self.description
-        payload.update({
-            "url": self.url, "events": [e.to_json() for e in self.events], "status": self.status,
-            "creation_timestamp": self.creation_timestamp, "last_updated_timestamp": self.last_updated_timestamp,
-        })
-        return payload
-
 
 def _events_of(conn: Connection, ids: list[str]) -> dict[str, list[Event]]:
     found: dict[str, list[Event]] = {i: [] for i in ids}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,18 @@ from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking.clock import now_ms
 
 MAX_NAME_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class ScorerVersion:
+    """One version of a registered scorer; `serialized` is the client's JSON text, kept as sent."""
+
+    experiment_id: int
+    name: str
+    version: int
+    serialized: str
+    creation_time: int
+    scorer_id: str
 
 
 def _active_experiment(conn: Connection, project_id: int, experiment_id: int) -> None:
@@ -42,7 +55,7 @@ def _scorer_id(conn: Connection, experiment_id: int, name: str) -> str | None:
         scorers.c.experiment_id == experiment_id, scorers.c.name == name)).scalar()
 
 
-def register(conn: Connection, project_id: int, experiment_id: int, name: str, serialized: str) -> dict:
+def register(conn: Connection, project_id: int, experiment_id: int, name: str, serialized: str) -> ScorerVersion:
     _validate(name, serialized)
     _active_experiment(conn, project_id, experiment_id)
     scorer_id = _scorer_id(conn, experiment_id, name)
@@ -55,18 +68,16 @@ def register(conn: Connection, project_id: int, experiment_id: int, name: str, s
             scorer_id = _scorer_id(conn, experiment_id, name)
     latest = conn.execute(select(func.max(scorer_versions.c.version))
                           .where(scorer_versions.c.scorer_id == scorer_id)).scalar()
-    row = {"scorer_id": scorer_id, "version": (latest or 0) + 1, "serialized_scorer": serialized,
-           "creation_time": now_ms()}
-    conn.execute(insert(scorer_versions).values(**row))
-    return _json(experiment_id, name, row)
+    created = ScorerVersion(experiment_id, name, (latest or 0) + 1, serialized, now_ms(), scorer_id)
+    conn.execute(insert(scorer_versions).values(
+        scorer_id=scorer_id, version=created.version, serialized_scorer=serialized, creation_time=created.creation_time,
+    ))
+    return created
 
 
-def _json(experiment_id: int, name: str, row) -> dict:
-    """MLflow's Scorer message."""
-    get = row.get if isinstance(row, dict) else row._mapping.get
-    return {"experiment_id": experiment_id, "scorer_name": name, "scorer_version": get("version"),
-            "serialized_scorer": get("serialized_scorer"), "creation_time": get("creation_time"),
-            "scorer_id": get("scorer_id")}
+def _version(row) -> ScorerVersion:
+    return ScorerVersion(row.experiment_id, row.name, row.version, row.serialized_scorer, row.creation_time,
+                         row.scorer_id)
 
 
 def _versions_query():
@@ -74,7 +85,7 @@ def _versions_query():
             .join(scorer_versions, scorer_versions.c.scorer_id == scorers.c.scorer_id))
 
 
-def list_latest(conn: Connection, project_id: int, experiment_id: int) -> list[dict]:
+def list_latest(conn: Connection, project_id: int, experiment_id: int) -> list[ScorerVersion]:
     """The latest version of each scorer of the experiment, by name."""
     _active_experiment(conn, project_id, experiment_id)
     latest = (select(scorer_versions.c.scorer_id, func.max(scorer_versions.c.version).label("version"))
@@ -83,7 +94,7 @@ def list_latest(conn: Connection, project_id: int, experiment_id: int) -> list[d
              .join(latest, (latest.c.scorer_id == scorer_versions.c.scorer_id)
                    & (latest.c.version == scorer_versions.c.version))
              .where(scorers.c.experiment_id == experiment_id).order_by(scorers.c.name))
-    return [_json(r.experiment_id, r.name, r) for r in conn.execute(query)]
+    return [_version(r) for r in conn.execute(query)]
 
 
 def _existing_scorer_id(conn: Connection, project_id: int, experiment_id: int, name: str) -> str:
@@ -94,13 +105,13 @@ def _existing_scorer_id(conn: Connection, project_id: int, experiment_id: int, n
     return scorer_id
 
 
-def list_versions(conn: Connection, project_id: int, experiment_id: int, name: str) -> list[dict]:
+def list_versions(conn: Connection, project_id: int, experiment_id: int, name: str) -> list[ScorerVersion]:
     scorer_id = _existing_scorer_id(conn, project_id, experiment_id, name)
     query = _versions_query().where(scorers.c.scorer_id == scorer_id).order_by(scorer_versions.c.version)
-    return [_json(r.experiment_id, r.name, r) for r in conn.execute(query)]
+    return [_version(r) for r in conn.execute(query)]
 
 
-def get(conn: Connection, project_id: int, experiment_id: int, name: str, version: int | None) -> dict:
+def get(conn: Connection, project_id: int, experiment_id: int, name: str, version: int | None) -> ScorerVersion:
     scorer_id = _existing_scorer_id(conn, project_id, experiment_id, name)
     query = _versions_query().where(scorers.c.scorer_id == scorer_id)
     if version is not None:
@@ -109,7 +120,7 @@ def get(conn: Connection, project_id: int, experiment_id: int, name: str, versio
     if row is None:
         suffix = f" and version {version}" if version is not None else ""
         raise not_found(f"Scorer with name '{name}'{suffix} not found for experiment {experiment_id}.")
-    return _json(row.experiment_id, row.name, row)
+    return _version(row)
 
 
 def delete_scorer(conn: Connection, project_id: int, experiment_id: int, name: str, version: int | None) -> None:

@@ -2,7 +2,8 @@
 (the ground truth). Create, get, update, delete, with mlflow's rules: source and span are fixed once
 created, metadata merges, and an assessment that `overrides` another marks it invalid until deleted.
 
-An assessment is kept as MLflow's Assessment JSON (`body`) plus the columns that identify it."""
+An assessment is kept as the client's fields (`body`, JSON) plus the columns that identify it, and
+read as `model.Assessment`."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ from mltracker.service.db.traces_schema import assessments, trace_info
 from mltracker.service.db.upsert import dialect_insert
 from mltracker.service.errors import invalid, not_found
 from mltracker.service.tracking.clock import now_ms
-from mltracker.service.traces.timefmt import format_timestamp, parse_timestamp
+from mltracker.service.traces.model import Assessment
+from mltracker.service.traces.timefmt import parse_timestamp
 
 KINDS = ("feedback", "expectation")
 MAX_NAME_CHARS = 250
@@ -55,7 +57,7 @@ def _body(data: dict) -> str:
     return text
 
 
-def create(conn: Connection, project_id: int, trace_id: str, data: dict) -> dict:
+def create(conn: Connection, project_id: int, trace_id: str, data: dict) -> Assessment:
     if not isinstance(data, dict):
         raise invalid("Missing value for required parameter 'assessment'.")
     _require_trace(conn, project_id, trace_id)
@@ -91,24 +93,20 @@ def _row(conn: Connection, project_id: int, trace_id: str, assessment_id: str):
     return row
 
 
-def to_json(row) -> dict:
-    body = json.loads(row.body)
-    data = {"assessment_id": row.assessment_id, "assessment_name": row.name, "trace_id": row.trace_id}
-    data.update(body)
-    data["create_time"] = format_timestamp(row.create_time_ms)
-    data["last_update_time"] = format_timestamp(row.last_update_time_ms)
-    if row.overrides:
-        data["overrides"] = row.overrides
-    data["valid"] = bool(row.valid)
-    return data
+def _assessment(row) -> Assessment:
+    return Assessment(
+        assessment_id=row.assessment_id, name=row.name, trace_id=row.trace_id, kind=row.kind,
+        create_time_ms=row.create_time_ms, last_update_time_ms=row.last_update_time_ms, valid=bool(row.valid),
+        overrides=row.overrides or None, details=json.loads(row.body),
+    )
 
 
-def get(conn: Connection, project_id: int, trace_id: str, assessment_id: str) -> dict:
-    return to_json(_row(conn, project_id, trace_id, assessment_id))
+def get(conn: Connection, project_id: int, trace_id: str, assessment_id: str) -> Assessment:
+    return _assessment(_row(conn, project_id, trace_id, assessment_id))
 
 
 def update_assessment(conn: Connection, project_id: int, trace_id: str, assessment_id: str, changes: dict,
-                      paths: list[str]) -> dict:
+                      paths: list[str]) -> Assessment:
     """UpdateAssessment: the fields named in the update mask take their new values."""
     row = _row(conn, project_id, trace_id, assessment_id)
     unknown = [p for p in paths if p not in UPDATABLE]
@@ -152,12 +150,12 @@ def delete_assessment(conn: Connection, project_id: int, trace_id: str, assessme
     conn.execute(delete(assessments).where(assessments.c.assessment_id == assessment_id))
 
 
-def assessments_of(conn: Connection, trace_ids: list[str]) -> dict[str, list[dict]]:
+def assessments_of(conn: Connection, trace_ids: list[str]) -> dict[str, list[Assessment]]:
     from mltracker.service.traces.store import chunks
 
     found = defaultdict(list)
     for chunk in chunks(trace_ids):
         for row in conn.execute(select(assessments).where(assessments.c.trace_id.in_(chunk))
                                 .order_by(assessments.c.create_time_ms, assessments.c.assessment_id)):
-            found[row.trace_id].append(to_json(row))
+            found[row.trace_id].append(_assessment(row))
     return found

@@ -1,11 +1,8 @@
-"""The typed values of the traces domain and their MLflow JSON shapes (TraceInfoV3, and the 2.x
-TraceInfo the legacy endpoints answer with)."""
+"""The typed values of the traces domain (their MLflow JSON is written by service/api/trace_json.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from mltracker.service.traces.timefmt import format_duration, format_timestamp
 
 TRACE_ID_PREFIX = "tr-"
 STATES = ("STATE_UNSPECIFIED", "OK", "ERROR", "IN_PROGRESS")
@@ -68,6 +65,40 @@ class Span:
     attributes: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """A feedback (a judgement, by a human, an LLM judge or code) or an expectation (the ground truth)."""
+
+    assessment_id: str
+    name: str
+    trace_id: str
+    kind: str  # feedback | expectation
+    create_time_ms: int
+    last_update_time_ms: int
+    valid: bool
+    overrides: str | None
+    # The rest as the client sent it, kept verbatim: source, feedback | expectation, rationale,
+    # metadata, span_id, run_id … (MLflow's Assessment fields, in the client's order).
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def value(self) -> Any:
+        return (self.details.get(self.kind) or {}).get("value")
+
+    @property
+    def error(self) -> Any:
+        """A scorer's error: MLflow's {"error_code", "error_message"}, or text."""
+        return (self.details.get(self.kind) or {}).get("error")
+
+    @property
+    def rationale(self) -> str | None:
+        return self.details.get("rationale")
+
+    @property
+    def source(self) -> dict[str, Any]:
+        return self.details.get("source") or {}
+
+
 @dataclass
 class TraceInfo:
     trace_id: str
@@ -80,45 +111,4 @@ class TraceInfo:
     response_preview: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
-    assessments: list[dict] = field(default_factory=list)  # MLflow's Assessment JSON
-
-    def to_json(self) -> dict:
-        """TraceInfoV3."""
-        data: dict[str, Any] = {
-            "trace_id": self.trace_id,
-            "trace_location": {"type": "MLFLOW_EXPERIMENT",
-                               "mlflow_experiment": {"experiment_id": str(self.experiment_id)}},
-            "request_time": format_timestamp(self.request_time_ms),
-        }
-        if self.execution_duration_ms is not None:
-            data["execution_duration"] = format_duration(self.execution_duration_ms)
-        data["state"] = self.state
-        if self.client_request_id is not None:
-            data["client_request_id"] = self.client_request_id
-        if self.metadata:
-            data["trace_metadata"] = dict(self.metadata)
-        if self.assessments:
-            data["assessments"] = list(self.assessments)
-        if self.tags:
-            data["tags"] = dict(self.tags)
-        if self.request_preview is not None:
-            data["request_preview"] = self.request_preview
-        if self.response_preview is not None:
-            data["response_preview"] = self.response_preview
-        return data
-
-    def to_v2_json(self) -> dict:
-        """The 2.x TraceInfo of the legacy endpoints."""
-        data: dict[str, Any] = {
-            "request_id": self.trace_id,
-            "experiment_id": str(self.experiment_id),
-            "timestamp_ms": self.request_time_ms,
-        }
-        if self.execution_duration_ms is not None:
-            data["execution_time_ms"] = self.execution_duration_ms
-        data["status"] = V2_STATUS_OF_STATE.get(self.state, self.state)
-        if self.metadata:
-            data["request_metadata"] = [{"key": k, "value": v} for k, v in sorted(self.metadata.items())]
-        if self.tags:
-            data["tags"] = [{"key": k, "value": v} for k, v in self.tags.items()]
-        return data
+    assessments: list[Assessment] = field(default_factory=list)

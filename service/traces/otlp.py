@@ -1,5 +1,6 @@
 """OTLP/HTTP trace export requests (https://opentelemetry.io/docs/specs/otlp/#otlphttp), protobuf or
-JSON, gzip/deflate or not, into `SpanRecord`s; and a stored span back out as MLflow shows it.
+JSON, gzip/deflate or not, into `SpanRecord`s (a stored span goes back out as MLflow shows it in
+service/api/trace_json.py).
 
 A span keeps the OTLP `Span` message it arrived in, so nothing the client sent is lost; only the
 fields that searches and trace info need are read out here.
@@ -21,9 +22,7 @@ from mltracker.service.traces.model import SpanRecord, mlflow_trace_id
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 INT64_MAX = 2**63 - 1
 STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
-STATUS_CODE_NAMES = {0: "STATUS_CODE_UNSET", 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
 SPAN_TYPE, INPUTS, OUTPUTS = "mlflow.spanType", "mlflow.spanInputs", "mlflow.spanOutputs"
-REQUEST_ID = "mlflow.traceRequestId"
 TRACE_TAG_PREFIX = "mlflow.traceTag."
 _HEX_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
@@ -159,39 +158,3 @@ def decode_any_value(value):
 
 def parse_span(content: bytes) -> OtlpSpan:
     return OtlpSpan.FromString(content)
-
-
-def span_json(content: bytes) -> dict:
-    """A stored span as the `spans` entries of MLflow's Trace message in JSON."""
-    data = json_format.MessageToDict(parse_span(content), preserving_proto_field_name=True)
-    for field in ("start_time_unix_nano", "end_time_unix_nano"):
-        if field in data:
-            data[field] = int(data[field])
-    return data
-
-
-def span_mlflow_dict(content: bytes) -> dict:
-    """A stored span as MLflow's Span.to_dict (the traces.json artifact): attribute values as JSON."""
-    span = parse_span(content)
-    b64 = lambda raw: base64.b64encode(raw).decode("ascii")  # noqa: E731
-    return {
-        "trace_id": b64(span.trace_id),
-        "span_id": b64(span.span_id),
-        "parent_span_id": b64(span.parent_span_id) if span.parent_span_id else None,
-        "name": span.name,
-        "start_time_unix_nano": span.start_time_unix_nano,
-        "end_time_unix_nano": span.end_time_unix_nano or None,
-        "events": [
-            {"name": e.name, "time_unix_nano": e.time_unix_nano,
-             "attributes": {a.key: decode_any_value(a.value) for a in e.attributes}}
-            for e in span.events
-        ],
-        "status": {"code": STATUS_CODE_NAMES.get(span.status.code, "STATUS_CODE_UNSET"),
-                   "message": span.status.message},
-        "attributes": {
-            # MLflow's spans name their trace in an attribute; spans from other exporters get it here.
-            REQUEST_ID: json.dumps(mlflow_trace_id(span.trace_id.hex())),
-            **{a.key: json.dumps(decode_any_value(a.value), ensure_ascii=False) for a in span.attributes},
-        },
-        "links": [],
-    }

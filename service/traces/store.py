@@ -107,8 +107,9 @@ def link_runs(conn: Connection, trace_ids: list[str], run_id: str) -> None:
         conn.execute(dialect_insert(conn)(trace_runs).on_conflict_do_nothing(), rows)
 
 
-def start_trace(conn: Connection, project_id: int, info: TraceInfo) -> None:
-    """StartTraceV3: the complete trace info, sent by the client when the trace ends."""
+def start_trace(conn: Connection, project_id: int, info: TraceInfo, new_assessments: list[dict] = ()) -> None:
+    """StartTraceV3: the complete trace info, sent by the client when the trace ends, with the
+    assessments it carries (as the client sent them; `assessments.create` checks each)."""
     from mltracker.service.traces import assessments
 
     if info.state not in STATES:
@@ -132,7 +133,7 @@ def start_trace(conn: Connection, project_id: int, info: TraceInfo) -> None:
     tags = {k: v for k, v in info.tags.items() if k not in SERVER_MANAGED_TAGS}
     upsert_tags(conn, info.trace_id, {**tags, ARTIFACT_LOCATION_TAG: artifact_location(experiment, info.trace_id)})
     upsert_metadata(conn, info.trace_id, {**info.metadata, INFO_FINALIZED_METADATA: "true"})
-    for assessment in info.assessments:
+    for assessment in new_assessments:
         assessments.create(conn, project_id, info.trace_id, assessment)
 
 

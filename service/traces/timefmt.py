@@ -1,9 +1,10 @@
-"""Protobuf's JSON forms of Timestamp ("2025-01-02T03:04:05.678Z") and Duration ("1.5s"), in and
-out of milliseconds, as TraceInfoV3 carries its request time and execution duration."""
+"""Protobuf's JSON forms of Timestamp ("2025-01-02T03:04:05.678Z") and Duration ("1.5s") read into
+milliseconds, as TraceInfoV3 carries its request time and execution duration (written back out by
+service/api/trace_json.py)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mltracker.service.errors import invalid
 
@@ -11,18 +12,6 @@ _TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$"
 )
 _DURATION = re.compile(r"^(-)?(\d{1,12})(?:\.(\d{1,9}))?s$")
-
-
-def format_timestamp(ms: int) -> str:
-    seconds, millis = divmod(ms, 1000)
-    text = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
-
-
-def format_duration(ms: int) -> str:
-    sign = "-" if ms < 0 else ""
-    seconds, millis = divmod(abs(ms), 1000)
-    return f"{sign}{seconds}.{millis:03d}s" if millis else f"{sign}{seconds}s"
 
 
 def parse_timestamp(value, field: str) -> int:

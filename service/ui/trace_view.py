@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from mltracker.service.traces.model import Span
+from mltracker.service.traces.model import Assessment, Span
 
 INPUTS_ATTRIBUTE = "mlflow.spanInputs"
 OUTPUTS_ATTRIBUTE = "mlflow.spanOutputs"
@@ -81,23 +81,19 @@ class AssessmentRow:
     error: str | None
 
 
-def assessment_rows(items: list[dict]) -> list[AssessmentRow]:
+def assessment_rows(items: list[Assessment]) -> list[AssessmentRow]:
     rows = []
     for item in items:
-        if item.get("valid") is False:
+        if not item.valid:
             continue
-        kind = "feedback" if "feedback" in item else "expectation"
-        body = item.get(kind) or {}
-        value = body.get("value")
-        error = body.get("error")
-        failed = kind == "feedback" and (value is False or (isinstance(value, str) and value.lower() in
-                                                             ("no", "false", "fail", "failed")) or bool(error))
-        source = item.get("source") or {}
+        value, error = item.value, item.error
+        failed = item.kind == "feedback" and (value is False or (isinstance(value, str) and value.lower() in
+                                                                  ("no", "false", "fail", "failed")) or bool(error))
         rows.append(AssessmentRow(
-            name=item.get("assessment_name", ""), kind=kind,
+            name=item.name, kind=item.kind,
             value=json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value,
-            failed=failed, rationale=item.get("rationale"),
-            source=source.get("source_id") or source.get("source_type"),
+            failed=failed, rationale=item.rationale,
+            source=item.source.get("source_id") or item.source.get("source_type"),
             error=(error.get("error_message") or error.get("error_code")) if isinstance(error, dict) else error,
         ))
     return sorted(rows, key=lambda r: (r.kind != "feedback", r.name))

@@ -60,9 +60,9 @@ def test_records_with_the_same_inputs_merge_in_one_request_and_across_requests(d
         page, token = records.page(conn, project, dataset_id, None, None)
         row = store.get_row(conn, project, dataset_id)
     assert token is None and len(page) == 2
-    by_q = {r["inputs"]["q"]: r for r in page}
-    assert by_q["a"]["expectations"] == {"x": 1, "y": 2} and by_q["a"]["outputs"] == "A"
-    assert by_q["b"]["tags"] == {"t": "1"} and by_q["b"]["outputs"] == {}
+    by_q = {r.inputs["q"]: r for r in page}
+    assert by_q["a"].expectations == {"x": 1, "y": 2} and by_q["a"].outputs == "A"
+    assert by_q["b"].tags == {"t": "1"} and by_q["b"].outputs == {}
     assert json.loads(row.profile) == {"num_records": 2} and row.digest != first_digest
     assert json.loads(row.schema)["inputs"] == {"q": "string", "n": "integer"}
 

@@ -45,7 +45,7 @@ def test_pages_run_filter_and_failing_examples(database):
                 assessments.create(conn, project, ids[offset], item)
         overridden = assessments.create(conn, project, ids[10], _feedback("exact", False))
         assessments.create(conn, project, ids[10],
-                           {**_feedback("exact", True), "overrides": overridden["assessment_id"]})
+                           {**_feedback("exact", True), "overrides": overridden.assessment_id})
         link_runs(conn, [ids[1], ids[2], ids[3]], run_id)
 
     with database.read() as conn:
