@@ -34,6 +34,7 @@ class ModelVersion:
     model_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)  # by key
     aliases: tuple[str, ...] = ()  # by name
+    storage_location: str | None = None  # where the registry keeps its copy (not part of MLflow's JSON)
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,21 @@ def _version(row, name: str, tags: dict[str, str], aliases: list[str]) -> ModelV
     return ModelVersion(
         name, row.version, row.creation_time, row.last_updated_time, row.user_id, row.current_stage,
         row.description, row.source, row.run_id, row.status, row.status_message, row.run_link, row.model_id,
-        tags, tuple(aliases),
+        tags, tuple(aliases), row.storage_location,
     )
+
+
+def load_aliases(conn: Connection, model_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """(alias, version) pairs of each registered model, by alias: one query."""
+    aliases: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    if model_ids:
+        for a in conn.execute(
+            select(registered_model_aliases)
+            .where(registered_model_aliases.c.registered_model_id.in_(model_ids))
+            .order_by(registered_model_aliases.c.alias)
+        ):
+            aliases[a.registered_model_id].append((a.alias, a.version))
+    return aliases
 
 
 def load_versions(conn: Connection, rows: list) -> list[ModelVersion]:
@@ -70,12 +84,9 @@ def load_versions(conn: Connection, rows: list) -> list[ModelVersion]:
         if (t.registered_model_id, t.version) in wanted:
             tags[(t.registered_model_id, t.version)][t.key] = t.value
     aliases = defaultdict(list)
-    for a in conn.execute(
-        select(registered_model_aliases)
-        .where(registered_model_aliases.c.registered_model_id.in_(model_ids))
-        .order_by(registered_model_aliases.c.alias)
-    ):
-        aliases[(a.registered_model_id, a.version)].append(a.alias)
+    for model_id, pairs in load_aliases(conn, model_ids).items():
+        for alias, version in pairs:
+            aliases[(model_id, version)].append(alias)
     return [
         _version(r, r.name, tags[(r.registered_model_id, r.version)], aliases[(r.registered_model_id, r.version)])
         for r in rows
@@ -122,13 +133,7 @@ def load_registered_models(conn: Connection, rows: list) -> list[RegisteredModel
         .order_by(registered_model_tags.c.key)
     ):
         tags[t.registered_model_id][t.key] = t.value
-    aliases = defaultdict(list)
-    for a in conn.execute(
-        select(registered_model_aliases)
-        .where(registered_model_aliases.c.registered_model_id.in_(ids))
-        .order_by(registered_model_aliases.c.alias)
-    ):
-        aliases[a.registered_model_id].append((a.alias, a.version))
+    aliases = load_aliases(conn, ids)
     return [
         RegisteredModel(r.name, r.creation_time, r.last_updated_time, r.description, tuple(latest[r.id]),
                         tags[r.id], tuple(aliases[r.id]))

@@ -24,8 +24,7 @@ def model(name: str):
         detail = registry_view.model_detail(conn, current_project_id(), name)
     if detail is None:
         raise not_found(f"No model named '{name}' in this project.")
-    found, versions = detail
-    return render_template("ui/model.html", model=found, versions=versions)
+    return render_template("ui/model.html", model=detail.model, versions=detail.versions, run_names=detail.run_names)
 
 
 @bp.get("/models/<path:name>/versions/<int:version>")
@@ -36,4 +35,4 @@ def model_version(name: str, version: int):
         raise not_found(f"Model {name} has no version {version} in this project.")
     access = g.get("access")
     ci = ci_links(detail.candidate_tags, services().settings.gitlab_url, access.path if access else None)
-    return render_template("ui/model_version.html", v=detail, ci=ci)
+    return render_template("ui/model_version.html", v=detail.version, run_name=detail.run_name, ci=ci)
