@@ -20,15 +20,19 @@ from mltracker.service.errors import invalid
 from mltracker.service.search.filter_parser import parse_raw_filter
 from mltracker.service.search.order_by import parse_order_entry
 from mltracker.service.search.page_token import decode_offset, encode_offset
-from mltracker.service.search.syntax import Comparator, ListLiteral, RawComparison
+from mltracker.service.search.syntax import (
+    NUMERIC_COMPARATORS,
+    TEXT_COMPARATORS,
+    Comparator,
+    ListLiteral,
+    RawComparison,
+)
 from mltracker.service.search.text_match import compare_text, compare_value
 
 MAX_PAGE = 1000
 SEARCH_ATTRIBUTES = {"name", "created_time", "last_update_time", "created_by", "last_updated_by"}
 ORDER_ATTRIBUTES = {"name", "created_time", "last_update_time"}
 NUMERIC_ATTRIBUTES = {"created_time", "last_update_time"}
-TEXT_OPS = (Comparator.EQ, Comparator.NE, Comparator.LIKE, Comparator.ILIKE)
-NUMERIC_OPS = (Comparator.EQ, Comparator.NE, Comparator.LT, Comparator.LE, Comparator.GT, Comparator.GE)
 
 d = evaluation_datasets
 
@@ -54,14 +58,14 @@ def _condition(raw: RawComparison, dialect: str) -> ColumnElement:
         raise invalid(f"Invalid comparator for {key}: {op}")
     value = raw.value.value
     if kind == "tag":
-        if op not in TEXT_OPS:
+        if op not in TEXT_COMPARATORS:
             raise invalid(f"Invalid comparator for tag: {_op_text(op)}")
         t = evaluation_dataset_tags
         return exists(select(t.c.dataset_id).where(
             t.c.dataset_id == d.c.dataset_id, t.c.key == key, compare_text(t.c.value, op, str(value), dialect),
         ))
     if key in NUMERIC_ATTRIBUTES:
-        if op not in NUMERIC_OPS:
+        if op not in NUMERIC_COMPARATORS:
             raise invalid(f"Invalid comparator for numeric attribute: {_op_text(op)}")
         if isinstance(value, float) or isinstance(value, bool):
             raise invalid(f"Invalid value for numeric attribute '{key}': {raw.value.text!r}")
@@ -70,7 +74,7 @@ def _condition(raw: RawComparison, dialect: str) -> ColumnElement:
         except (TypeError, ValueError):
             raise invalid(f"Invalid value for numeric attribute '{key}': {value!r}") from None
         return compare_value(d.c[key], op, number)
-    if op not in TEXT_OPS:
+    if op not in TEXT_COMPARATORS:
         raise invalid(f"Invalid comparator for string attribute: {_op_text(op)}")
     return compare_text(d.c[key], op, str(value), dialect)
 

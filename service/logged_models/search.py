@@ -26,7 +26,13 @@ from mltracker.service.db.registry_schema import (
 from mltracker.service.errors import invalid
 from mltracker.service.logged_models.status import NAMES
 from mltracker.service.search.filter_parser import parse_raw_filter
-from mltracker.service.search.syntax import Comparator, ListLiteral, RawComparison
+from mltracker.service.search.syntax import (
+    NUMERIC_COMPARATORS,
+    STRING_ATTRIBUTE_COMPARATORS,
+    Comparator,
+    ListLiteral,
+    RawComparison,
+)
 from mltracker.service.search.text_match import compare_text, compare_value
 from mltracker.service.tracking import experiments as exps
 
@@ -38,8 +44,8 @@ ALIASES = {
 }
 NUMERIC_ATTRIBUTES = {"creation_timestamp_ms", "last_updated_timestamp_ms"}
 STRING_ATTRIBUTES = {"name", "model_id", "model_type", "status", "source_run_id", "experiment_id"}
-NUMERIC_OPS = (Comparator.LT, Comparator.LE, Comparator.GT, Comparator.GE, Comparator.EQ, Comparator.NE)
-STRING_OPS = (Comparator.EQ, Comparator.NE, Comparator.LIKE, Comparator.ILIKE, Comparator.IN, Comparator.NOT_IN)
+# The order MLflow's error message lists the allowed comparators in.
+_MESSAGE_ORDER = ("<", "<=", ">", ">=", "=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 _ENTITIES = ("attributes", "metrics", "params", "tags")
 _STATUS_BY_NAME = {**{name: n for n, name in NAMES.items()}, "PENDING": 1, "READY": 2, "FAILED": 3,
                    "UPLOAD_FAILED": 3, "UNSPECIFIED": 0}
@@ -90,9 +96,10 @@ def _condition(raw: RawComparison, dialect: str, datasets: list[dict] | None = N
     entity, key = _entity_and_key(raw)
     op = raw.comparator
     numeric = entity == "metrics" or (entity == "attributes" and key in NUMERIC_ATTRIBUTES)
-    allowed = NUMERIC_OPS if numeric else STRING_OPS
+    allowed = NUMERIC_COMPARATORS if numeric else STRING_ATTRIBUTE_COMPARATORS
     if op not in allowed:
-        raise invalid(f"Invalid comparison operator for {entity}.{key}: {op!r}. Expected one of {allowed}.")
+        expected = tuple(c for c in _MESSAGE_ORDER if c in allowed)
+        raise invalid(f"Invalid comparison operator for {entity}.{key}: {op!r}. Expected one of {expected}.")
     value = _value(raw, numeric)
     if entity == "attributes":
         if key not in NUMERIC_ATTRIBUTES | STRING_ATTRIBUTES:

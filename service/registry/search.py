@@ -27,6 +27,7 @@ from mltracker.service.search.page_token import decode_offset, encode_offset
 from mltracker.service.search.syntax import (
     LIST_COMPARATORS,
     NUMERIC_COMPARATORS,
+    STRING_ATTRIBUTE_COMPARATORS,
     TEXT_COMPARATORS,
     Comparator,
     Comparison,
@@ -40,8 +41,6 @@ from mltracker.service.search.vocabulary import set_repr, string_list
 from mltracker.service.registry.records import versions_query
 
 IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
-STRING_COMPARATORS = TEXT_COMPARATORS | LIST_COMPARATORS
-TAG_COMPARATORS = TEXT_COMPARATORS
 ENTITY_TYPES = ("attribute", "tag", "tags")
 
 REGISTERED_MODEL_MAX_RESULTS = 1000
@@ -83,7 +82,7 @@ def _clause(raw: RawComparison, grammar: Grammar) -> Comparison:
     if is_tag:
         if not (isinstance(value, Literal) and value.kind == "string"):
             raise invalid(f"Expected a quoted string value for tag (e.g. 'my-value'). Got value {value.text}")
-        if comparator not in TAG_COMPARATORS:
+        if comparator not in TEXT_COMPARATORS:
             raise invalid(f"Invalid comparator for tag: {comparator}")
         return Comparison(Entity.TAG, key, comparator, value.value)
     return Comparison(Entity.ATTRIBUTE, key, comparator, _attribute_value(key, comparator, value, grammar))
@@ -118,7 +117,8 @@ def _attribute_value(key: str, comparator: str, value, grammar: Grammar):
             return int(parsed)
         except (TypeError, ValueError):
             raise invalid(f"Invalid value for numeric attribute '{key}': {parsed!r}") from None
-    if comparator not in STRING_COMPARATORS or (comparator in LIST_COMPARATORS and key not in grammar.list_keys):
+    if comparator not in STRING_ATTRIBUTE_COMPARATORS or (
+            comparator in LIST_COMPARATORS and key not in grammar.list_keys):
         raise invalid(f"Invalid comparator for attribute: {comparator}")
     if isinstance(parsed, tuple) != (comparator in LIST_COMPARATORS):
         raise invalid(f"Invalid comparator for attribute: {comparator}")

@@ -16,7 +16,7 @@ from mltracker.service.search.vocabulary import (
     LIST_COMPARATORS,
     NUMERIC_COMPARATORS,
     STRING_ATTRIBUTE_COMPARATORS,
-    STRING_COMPARATORS,
+    TEXT_COMPARATORS,
     check_list_comparator,
     check_list_supported,
     invalid_attribute_key,
@@ -44,7 +44,7 @@ class ExperimentVocabulary:
             return Comparison(entity, key, comparator, None)
         if entity is Entity.TAG:
             value = string_value(raw.value, "tag (e.g. 'my-value')")
-            if comparator not in STRING_COMPARATORS:
+            if comparator not in TEXT_COMPARATORS:
                 raise invalid(f"Invalid comparator for tag: {comparator}")
             return Comparison(entity, key, comparator, value)
         if key in NUMERIC_ATTRIBUTES:

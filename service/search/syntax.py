@@ -39,6 +39,8 @@ NUMERIC_COMPARATORS = frozenset({Comparator.GT, Comparator.GE, Comparator.NE, Co
 TEXT_COMPARATORS = frozenset({Comparator.NE, Comparator.EQ, Comparator.LIKE, Comparator.ILIKE})
 LIST_COMPARATORS = frozenset({Comparator.IN, Comparator.NOT_IN})
 NULL_COMPARATORS = frozenset({Comparator.IS_NULL, Comparator.IS_NOT_NULL})
+KEY_VALUE_COMPARATORS = TEXT_COMPARATORS | NULL_COMPARATORS  # tags, params, metadata: "has no such key" too
+STRING_ATTRIBUTE_COMPARATORS = TEXT_COMPARATORS | LIST_COMPARATORS
 
 
 class Entity(str, Enum):

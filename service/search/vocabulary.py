@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from mltracker.service.errors import MlflowError, invalid
 from mltracker.service.search.syntax import (  # noqa: F401  (re-exported for the vocabularies)
+    KEY_VALUE_COMPARATORS,
     LIST_COMPARATORS,
     NULL_COMPARATORS,
     NUMERIC_COMPARATORS,
+    STRING_ATTRIBUTE_COMPARATORS,
     TEXT_COMPARATORS,
     Comparator,
     ListLiteral,
     Literal,
 )
 
-STRING_COMPARATORS = TEXT_COMPARATORS
-KEY_VALUE_COMPARATORS = TEXT_COMPARATORS | NULL_COMPARATORS
-STRING_ATTRIBUTE_COMPARATORS = TEXT_COMPARATORS | LIST_COMPARATORS
 _KEYWORDS = {"NULL", "TRUE", "FALSE"}
 
 

@@ -24,10 +24,9 @@ from mltracker.service.search.filter_parser import parse_raw_filter
 from mltracker.service.search.order_by import parse_order_entry
 from mltracker.service.search.page_token import decode_offset, encode_offset
 from mltracker.service.search.syntax import (
-    LIST_COMPARATORS,
-    NULL_COMPARATORS,
+    KEY_VALUE_COMPARATORS,
     NUMERIC_COMPARATORS,
-    TEXT_COMPARATORS,
+    STRING_ATTRIBUTE_COMPARATORS,
     Comparator,
     ListLiteral,
     Literal,
@@ -58,8 +57,6 @@ TEXT_ATTRIBUTES = {
     "client_request_id": trace_info.c.client_request_id,
 }
 SPAN_FIELDS = {"name": spans.c.name, "type": spans.c.span_type, "status": spans.c.status}
-KEY_VALUE_COMPARATORS = TEXT_COMPARATORS | NULL_COMPARATORS
-STRING_COMPARATORS = TEXT_COMPARATORS | LIST_COMPARATORS
 ORDER_COLUMNS = {
     **NUMERIC_ATTRIBUTES, "status": trace_info.c.state, "request_id": trace_info.c.trace_id,
     "experiment_id": trace_info.c.experiment_id,
@@ -107,7 +104,7 @@ def compile_clause(raw: RawComparison, dialect: str) -> ColumnElement:
             comparator = _comparator(raw, NUMERIC_COMPARATORS, what)
             return compare_value(NUMERIC_ATTRIBUTES[key], comparator, _number(raw.value, what))
         if key in TEXT_ATTRIBUTES:
-            comparator = _comparator(raw, STRING_COMPARATORS, what)
+            comparator = _comparator(raw, STRING_ATTRIBUTE_COMPARATORS, what)
             value = _text(raw.value, what)
             if key == "status":
                 value = (tuple(STATE_OF_V2_STATUS.get(v, v) for v in value) if isinstance(value, tuple)
@@ -116,7 +113,7 @@ def compile_clause(raw: RawComparison, dialect: str) -> ColumnElement:
         if key == "name":
             return _key_value(trace_tags, TRACE_NAME_TAG, raw, KEY_VALUE_COMPARATORS, what, dialect)
         if key == "run_id":
-            comparator = _comparator(raw, STRING_COMPARATORS, what)
+            comparator = _comparator(raw, STRING_ATTRIBUTE_COMPARATORS, what)
             value = _text(raw.value, what)
             linked = exists().where(trace_runs.c.trace_id == trace_info.c.trace_id,
                                     compare_text(trace_runs.c.run_id, _positive(comparator), value, dialect))
@@ -134,7 +131,7 @@ def compile_clause(raw: RawComparison, dialect: str) -> ColumnElement:
     column = SPAN_FIELDS.get(key)
     if column is None:
         raise invalid(f"Invalid span attribute '{key}'. Supported attributes: {sorted(SPAN_FIELDS)}")
-    comparator = _comparator(raw, STRING_COMPARATORS, what)
+    comparator = _comparator(raw, STRING_ATTRIBUTE_COMPARATORS, what)
     return exists().where(spans.c.trace_id == trace_info.c.trace_id,
                           compare_text(column, comparator, _text(raw.value, what), dialect))
 

@@ -1,4 +1,4 @@
-"""Issue 2's acceptance, as a user sees it: train.py through the stock mlflow client, then the
+"""Tracking as a user sees it: train.py through the stock mlflow client, then the
 results read back with MlflowClient, on SQLite + local folder and on PostgreSQL + S3."""
 from __future__ import annotations
 
