@@ -12,9 +12,16 @@ from mltracker.service.tracking import runs as run_store
 
 PROJECT = 1
 _job_ids = itertools.count(1)
+_committed_projects = itertools.count(100_000)
 
 # A metric's value, or its history as (step, value) points.
 MetricValues = float | Sequence[tuple[int, float]]
+
+
+def committed_project() -> int:
+    """A project id no other test of the session uses, for the few tests whose writes are committed
+    (their own transactions, threads) and so cannot share PROJECT inside `conn`'s rollback."""
+    return next(_committed_projects)
 
 
 def experiment(conn, name: str = "experiment", *, project: int = PROJECT, tags: Mapping[str, str] = ()) -> int:

@@ -3,7 +3,6 @@ PostgreSQL: the same rules and the same stored rows as write_batch, nothing writ
 may not write to, and nothing lost when many calls land at once."""
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -16,18 +15,6 @@ from mltracker.service.errors import MlflowError
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking import runs as run_store
 from mltracker.service.tracking import single_writes
-
-_projects = itertools.count(9300)
-
-
-@pytest.fixture
-def run(database):
-    project = next(_projects)
-    with database.write() as conn:
-        experiment = exps.create_experiment(conn, project, f"single-{project}")
-        run_id = run_store.create_run(conn, project, experiment, "ci", None, [], "r")
-    return project, run_id
-
 
 def _metric(database, project, run_id, step, value, timestamp=1000):
     point = run_store.MetricPoint("loss", value, timestamp, step)
@@ -48,8 +35,8 @@ def _rows(database, table, run_id):
         return dict(conn.execute(select(table.c.key, table.c.value).where(table.c.run_uuid == run_id)).all())
 
 
-def test_points_are_stored_and_the_greatest_step_is_the_latest_whatever_the_order(database, run):
-    project, run_id = run
+def test_points_are_stored_and_the_greatest_step_is_the_latest_whatever_the_order(database, committed_run):
+    project, run_id = committed_run
     for step in (5, 3, 7, 6):
         _metric(database, project, run_id, step, step * 0.5)
     _metric(database, project, run_id, 7, 3.5)  # the same point again: stored once
@@ -58,16 +45,16 @@ def test_points_are_stored_and_the_greatest_step_is_the_latest_whatever_the_orde
     assert latest == [(7, 3.5)]
 
 
-def test_nan_is_stored_as_nan(database, run):
-    project, run_id = run
+def test_nan_is_stored_as_nan(database, committed_run):
+    project, run_id = committed_run
     _metric(database, project, run_id, 0, float("nan"))
     (step, _value, is_nan), = _points(database, run_id)[0]
     assert (step, is_nan) == (0, True)
 
 
 @pytest.mark.parametrize("write", ["metric", "param", "tag"])
-def test_an_unknown_run_or_another_projects_run_is_not_found_and_nothing_is_written(database, run, write):
-    project, run_id = run
+def test_an_unknown_run_or_another_projects_run_is_not_found_and_nothing_is_written(database, committed_run, write):
+    project, run_id = committed_run
     calls = {
         "metric": lambda p, r: _metric(database, p, r, 0, 1.0),
         "param": lambda p, r: single_writes.log_param(database, p, r, "lr", "0.1"),
@@ -84,8 +71,8 @@ def test_an_unknown_run_or_another_projects_run_is_not_found_and_nothing_is_writ
 
 
 @pytest.mark.parametrize("write", ["metric", "param", "tag"])
-def test_a_deleted_run_refuses_and_nothing_is_written(database, run, write):
-    project, run_id = run
+def test_a_deleted_run_refuses_and_nothing_is_written(database, committed_run, write):
+    project, run_id = committed_run
     with database.write() as conn:
         run_store.set_lifecycle(conn, project, run_id, exps.DELETED)
     calls = {
@@ -102,8 +89,8 @@ def test_a_deleted_run_refuses_and_nothing_is_written(database, run, write):
     assert "team" not in _rows(database, tags, run_id)
 
 
-def test_a_param_logged_again_with_its_value_is_a_no_op_and_with_another_is_refused(database, run):
-    project, run_id = run
+def test_a_param_logged_again_with_its_value_is_a_no_op_and_with_another_is_refused(database, committed_run):
+    project, run_id = committed_run
     single_writes.log_param(database, project, run_id, "lr", "0.1")
     single_writes.log_param(database, project, run_id, "lr", "0.1")
     with pytest.raises(MlflowError) as caught:
@@ -113,11 +100,11 @@ def test_a_param_logged_again_with_its_value_is_a_no_op_and_with_another_is_refu
     assert _rows(database, params, run_id) == {"lr": "0.1"}
 
 
-def test_a_param_stored_by_a_concurrent_transaction_is_never_overwritten(database, run):
+def test_a_param_stored_by_a_concurrent_transaction_is_never_overwritten(database, committed_run):
     """Another transaction inserts the key and commits while our call waits for it: SQLite's write
     lock makes us read its value (refused); PostgreSQL's insert finds the conflict after our
     snapshot, and the caller is told to decide again (the API then goes through write_batch)."""
-    project, run_id = run
+    project, run_id = committed_run
     outcome = []
     with database.write() as conn:
         conn.execute(params.insert().values(run_uuid=run_id, key="lr", value="0.1"))
@@ -142,15 +129,15 @@ def test_a_param_stored_by_a_concurrent_transaction_is_never_overwritten(databas
     assert _rows(database, params, run_id) == {"lr": "0.1"}
 
 
-def test_a_tag_set_again_keeps_the_last_value(database, run):
-    project, run_id = run
+def test_a_tag_set_again_keeps_the_last_value(database, committed_run):
+    project, run_id = committed_run
     for value in ("a", "b", "c"):
         single_writes.set_tag(database, project, run_id, "stage", value)
     assert _rows(database, tags, run_id)["stage"] == "c"
 
 
-def test_many_calls_at_once_lose_nothing(database, run):
-    project, run_id = run
+def test_many_calls_at_once_lose_nothing(database, committed_run):
+    project, run_id = committed_run
     threads, steps = 8, 25
 
     def work(t: int):

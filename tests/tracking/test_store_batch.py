@@ -2,7 +2,6 @@
 and a batch that fails for another reason still fails, with nothing written."""
 from __future__ import annotations
 
-import itertools
 import threading
 
 import pytest
@@ -11,21 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mltracker.service.db.schema import latest_metrics, metrics, params
 from mltracker.service.errors import MlflowError
-from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking import runs as run_store
 from mltracker.service.tracking.metric_rows import fast_metric_rows
-
-_projects = itertools.count(9100)
-
-
-@pytest.fixture
-def run(database):
-    project = next(_projects)
-    with database.write() as conn:
-        experiment = exps.create_experiment(conn, project, f"store-{project}")
-        run_id = run_store.create_run(conn, project, experiment, "ci", None, [], "r")
-    return project, run_id
-
 
 def _batch(run_id: str, steps, params_=()):
     items = [{"key": "loss", "value": 1.0 / (s + 1), "timestamp": 1000 + s, "step": s} for s in steps]
@@ -40,29 +26,29 @@ def _stored(database, run_id: str):
     return points, latest, stored_params
 
 
-def test_a_retried_batch_is_a_no_op(database, run):
-    project, run_id = run
+def test_a_retried_batch_is_a_no_op(database, committed_run):
+    project, run_id = committed_run
     batch = _batch(run_id, range(100), [{"key": "lr", "value": "0.1"}])
     run_store.store_batch(database, project, batch)
     run_store.store_batch(database, project, batch)
     assert _stored(database, run_id) == (100, 99, 1)
 
 
-def test_a_batch_overlapping_stored_points_adds_only_the_new_ones(database, run):
-    project, run_id = run
+def test_a_batch_overlapping_stored_points_adds_only_the_new_ones(database, committed_run):
+    project, run_id = committed_run
     run_store.store_batch(database, project, _batch(run_id, range(0, 60)))
     run_store.store_batch(database, project, _batch(run_id, range(40, 100)))
     assert _stored(database, run_id) == (100, 99, 0)
 
 
-def test_the_same_point_twice_in_one_batch_is_stored_once(database, run):
-    project, run_id = run
+def test_the_same_point_twice_in_one_batch_is_stored_once(database, committed_run):
+    project, run_id = committed_run
     run_store.store_batch(database, project, _batch(run_id, [3, 3, 4]))
     assert _stored(database, run_id) == (2, 4, 0)
 
 
-def test_concurrent_identical_batches_store_each_point_once(database, run):
-    project, run_id = run
+def test_concurrent_identical_batches_store_each_point_once(database, committed_run):
+    project, run_id = committed_run
     batch = _batch(run_id, range(500))
     errors = []
 
@@ -81,16 +67,16 @@ def test_concurrent_identical_batches_store_each_point_once(database, run):
     assert _stored(database, run_id) == (500, 499, 0)
 
 
-def test_a_changed_param_in_a_retry_still_fails_and_writes_nothing(database, run):
-    project, run_id = run
+def test_a_changed_param_in_a_retry_still_fails_and_writes_nothing(database, committed_run):
+    project, run_id = committed_run
     run_store.store_batch(database, project, _batch(run_id, range(10), [{"key": "lr", "value": "0.1"}]))
     with pytest.raises(MlflowError, match="Changing param values is not allowed"):
         run_store.store_batch(database, project, _batch(run_id, range(5, 20), [{"key": "lr", "value": "0.2"}]))
     assert _stored(database, run_id) == (10, 9, 1)
 
 
-def test_other_integrity_errors_are_not_retried(database, run):
-    project, run_id = run
+def test_other_integrity_errors_are_not_retried(database, committed_run):
+    project, run_id = committed_run
     calls = []
 
     def also(conn):
