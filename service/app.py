@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     db = Database.from_settings(settings)
     if settings.auto_upgrade if upgrade_schema is None else upgrade_schema:
         prepare_database(db, settings)
-    artifacts = storage_from_destination(settings.artifacts_destination)
+    artifacts = storage_from_destination(settings.artifacts_destination, settings.s3)
     webhook_deliveries = registry_webhooks_runtime.delivery_config(settings)
     app.extensions["mltracker"] = Services(settings=settings, db=db, artifacts=artifacts,
                                            registry_webhooks=webhook_deliveries)

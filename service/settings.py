@@ -9,6 +9,16 @@ DEFAULT_DATA_DIR = "./mltracker-data"
 
 
 @dataclass(frozen=True)
+class S3Options:
+    """How the S3 adapter reaches its store, from MLflow's own variables (credentials stay with
+    boto3's own lookup)."""
+
+    endpoint_url: str | None = None  # MLFLOW_S3_ENDPOINT_URL, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL
+    addressing_style: str = "auto"  # MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE
+    verify_tls: bool = True  # MLFLOW_S3_IGNORE_TLS=true turns the check off
+
+
+@dataclass(frozen=True)
 class Settings:
     backend_store_uri: str = f"sqlite:///{DEFAULT_DATA_DIR}/mltracker.db"
     artifacts_destination: str = f"{DEFAULT_DATA_DIR}/artifacts"
@@ -76,6 +86,7 @@ class Settings:
     model_version_source_regex: str | None = None
     # Where MLflow's UI gateway-proxy route forwards (MLflow's own variable, MLFLOW_DEPLOYMENTS_TARGET).
     deployments_target: str | None = None
+    s3: S3Options = field(default_factory=S3Options)
 
     @property
     def local_mode(self) -> bool:
@@ -150,8 +161,19 @@ def settings_from_env(**overrides) -> Settings:
         "webhook_timeout": _mlflow_number("MLFLOW_WEBHOOK_REQUEST_TIMEOUT"),
         "model_version_source_regex": _regex(os.environ.get("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")),
         "deployments_target": os.environ.get("MLFLOW_DEPLOYMENTS_TARGET", "").rstrip("/") or None,
+        "s3": _s3_options(),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
+
+
+def _s3_options() -> S3Options:
+    endpoint = next((os.environ[name] for name in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+                     if os.environ.get(name)), None)
+    return S3Options(
+        endpoint_url=endpoint,
+        addressing_style=os.environ.get("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE") or "auto",
+        verify_tls=os.environ.get("MLFLOW_S3_IGNORE_TLS", "").lower() not in ("true", "1"),
+    )
 
 
 def _scheme_list(value: str | None) -> frozenset[str] | None:

@@ -122,7 +122,7 @@ def _promote(ctx: BotContext, note: CommandNote, command: Promote) -> None:
                 match = resolve_candidate(conn, note.project_id, note.merge_request_iid, command.candidate)
                 model = command.model or get_experiment_rows(conn, [match.experiment_id])[match.experiment_id].name
                 result = promote(
-                    conn, storage_from_destination(ctx.settings.artifacts_destination),
+                    conn, storage_from_destination(ctx.settings.artifacts_destination, ctx.settings.s3),
                     note.project_id, match.run_id, model, command.alias,
                     actor=note.author_username, source_mr=note.merge_request_iid, force=command.force,
                 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
@@ -23,6 +22,7 @@ from mltracker.service.artifacts.storage import (
     UploadedPart,
 )
 from mltracker.service.errors import MlflowError
+from mltracker.service.settings import S3Options, settings_from_env
 
 log = logging.getLogger("mltracker.artifacts")
 
@@ -33,24 +33,17 @@ S3_CONNECT_TIMEOUT_S = 10
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
-def endpoint_url_from_env() -> str | None:
-    for name in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
-
-
-def make_s3_client(endpoint_url: str | None = None):
+def make_s3_client(options: S3Options | None = None):
+    """A boto3 client; options from Settings (the environment's, when the caller has none)."""
     import boto3
     from botocore.config import Config
 
-    addressing_style = os.environ.get("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "auto")
-    verify = os.environ.get("MLFLOW_S3_IGNORE_TLS", "").lower() not in ("true", "1")
+    options = options or settings_from_env().s3
     return boto3.session.Session().client(
         "s3",
-        endpoint_url=endpoint_url or endpoint_url_from_env(),
-        verify=None if verify else False,
-        config=Config(signature_version="s3v4", s3={"addressing_style": addressing_style},
+        endpoint_url=options.endpoint_url,
+        verify=None if options.verify_tls else False,
+        config=Config(signature_version="s3v4", s3={"addressing_style": options.addressing_style},
                       connect_timeout=S3_CONNECT_TIMEOUT_S),
     )
 
@@ -67,15 +60,15 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 class S3Storage:
     supports_multipart = True
 
-    def __init__(self, bucket: str, prefix: str = "", client=None):
+    def __init__(self, bucket: str, prefix: str = "", client=None, options: S3Options | None = None):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or make_s3_client()
+        self.client = client or make_s3_client(options)
 
     @classmethod
-    def from_uri(cls, uri: str, client=None) -> "S3Storage":
+    def from_uri(cls, uri: str, client=None, options: S3Options | None = None) -> "S3Storage":
         bucket, prefix = parse_s3_uri(uri)
-        return cls(bucket, prefix, client)
+        return cls(bucket, prefix, client, options)
 
     def _key(self, path: str) -> str:
         return join_key(self.prefix, path)

@@ -12,6 +12,7 @@ from mltracker.service.artifacts.local import LocalStorage
 from mltracker.service.artifacts.s3 import S3Storage
 from mltracker.service.artifacts.storage import ArtifactNotFound, FileInfo, UploadedPart
 from mltracker.service.errors import MlflowError
+from mltracker.service.settings import S3Options, settings_from_env
 
 
 def read_all(storage, path) -> bytes:
@@ -55,9 +56,19 @@ def test_endpoint_from_aws_endpoint_url(monkeypatch):
     monkeypatch.delenv("MLFLOW_S3_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-    assert s3_module.endpoint_url_from_env() == "http://127.0.0.1:1"
+    assert settings_from_env().s3.endpoint_url == "http://127.0.0.1:1"
     monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", "http://127.0.0.1:2")
-    assert s3_module.endpoint_url_from_env() == "http://127.0.0.1:2"
+    assert settings_from_env().s3.endpoint_url == "http://127.0.0.1:2"
+    assert s3_module.make_s3_client().meta.endpoint_url == "http://127.0.0.1:2"
+
+
+def test_addressing_style_and_tls_from_mlflow_variables(monkeypatch):
+    monkeypatch.setenv("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "path")
+    monkeypatch.setenv("MLFLOW_S3_IGNORE_TLS", "true")
+    options = settings_from_env().s3
+    assert (options.addressing_style, options.verify_tls) == ("path", False)
+    client = s3_module.make_s3_client(S3Options(endpoint_url="https://127.0.0.1:3", addressing_style="path"))
+    assert client.meta.config.s3["addressing_style"] == "path"
 
 
 def test_round_trip_binary(storage):
