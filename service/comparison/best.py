@@ -14,7 +14,8 @@ INACTIVE_STATUSES = frozenset({"FAILED", "KILLED"})
 C = TypeVar("C")
 
 
-def _number(value: object) -> float | None:
+def comparable(value: object) -> float | None:
+    """A metric value as a number to compare, or None (missing, not a number, or NaN)."""
     if value is None:
         return None
     try:
@@ -40,12 +41,12 @@ def best_candidate(
         index, candidate = item
         key = []
         for metric in primaries:
-            number = _number(value(candidate, metric))
+            number = comparable(value(candidate, metric))
             if number is None:
                 key.append((1, 0.0))
             else:
                 key.append((0, number if directions[metric] is Direction.MIN else -number))
         return ((status(candidate) or "").upper() in INACTIVE_STATUSES, key, index)
 
-    measured = [(i, c) for i, c in enumerate(candidates) if _number(value(c, primaries[0])) is not None]
+    measured = [(i, c) for i, c in enumerate(candidates) if comparable(value(c, primaries[0])) is not None]
     return min(measured, key=sort_key)[1] if measured else None

@@ -2,12 +2,12 @@
 service/comparison chooses, and the verdict."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from mltracker.service.comparison.baseline import select_baseline
+from mltracker.service.comparison.best import comparable
 from mltracker.service.comparison.candidates import load_candidates
 from mltracker.service.comparison.direction import AUTO
 from mltracker.service.comparison.rules import ComparisonRules
@@ -56,15 +56,10 @@ def judge_pipeline(conn: Connection, project_id: int, question: GateQuestion) ->
 
 def _candidates(conn: Connection, run_ids: list[str], metric: str) -> list[Candidate]:
     return [
-        Candidate(run_id=c.run_id, run_name=c.name, value=_number(c.metrics.get(metric)), status=c.status,
+        Candidate(run_id=c.run_id, run_name=c.name, value=comparable(c.metrics.get(metric)), status=c.status,
                   pipeline_id=c.ci.pipeline_id if c.ci else None, job_id=c.ci.job_id if c.ci else None)
         for c in load_candidates(conn, run_ids)
     ]
-
-
-def _number(value: float | None) -> float | None:
-    """A NaN is no value to compare."""
-    return None if value is None or math.isnan(value) else value
 
 
 def _experiment(conn: Connection, project_id: int, raw: str | None, pipeline_runs: list[str], metric: str):
