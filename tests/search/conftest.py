@@ -155,7 +155,9 @@ def search_db(request, tmp_path_factory):
 
 
 @pytest.fixture
-def conn(search_db):
+def sample_conn(search_db):
+    """A read connection on the sample data (loaded once per session, never written by a test;
+    not the root `conn` fixture's empty, rolled-back transaction)."""
     db, _ = search_db
     with db.read() as connection:
         yield connection

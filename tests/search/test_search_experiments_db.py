@@ -11,9 +11,9 @@ from mltracker.service.errors import MlflowError
 from mltracker.service.search.experiments import search_experiment_ids
 
 
-def search(conn, filter_string=None, order_by=None, view="ACTIVE_ONLY", max_results=1000, token=None, project=1):
+def search(sample_conn, filter_string=None, order_by=None, view="ACTIVE_ONLY", max_results=1000, token=None, project=1):
     return search_experiment_ids(
-        conn,
+        sample_conn,
         project_id=project,
         filter_string=filter_string,
         view_type=view,
@@ -55,8 +55,8 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("filter_string, view, expected", FILTERS)
-def test_filters(conn, exp_ids, filter_string, view, expected):
-    found, token = search(conn, filter_string, view=view)
+def test_filters(sample_conn, exp_ids, filter_string, view, expected):
+    found, token = search(sample_conn, filter_string, view=view)
     assert set(names(exp_ids, found)) == expected
     assert token is None
 
@@ -76,14 +76,15 @@ def test_filter_table_agrees_with_mlflow(sample_experiments, filter_string, view
     assert {e.name for e in found} == expected
 
 
-def test_experiment_id_filters(conn, exp_ids):
+def test_experiment_id_filters(sample_conn, exp_ids):
     alpha, beta = exp_ids["alpha-exp"], exp_ids["Beta-exp"]
-    assert names(exp_ids, search(conn, f"experiment_id = '{alpha}'")[0]) == ["alpha-exp"]
-    assert set(names(exp_ids, search(conn, f"experiment_id != '{alpha}'")[0])) == {"Default", "Beta-exp"}
-    assert set(names(exp_ids, search(conn, f"experiment_id IN ('{alpha}', '{beta}')")[0])) == {"alpha-exp", "Beta-exp"}
-    assert names(exp_ids, search(conn, f"experiment_id NOT IN ('{alpha}', '{beta}')")[0]) == ["Default"]
+    assert names(exp_ids, search(sample_conn, f"experiment_id = '{alpha}'")[0]) == ["alpha-exp"]
+    assert set(names(exp_ids, search(sample_conn, f"experiment_id != '{alpha}'")[0])) == {"Default", "Beta-exp"}
+    found = search(sample_conn, f"experiment_id IN ('{alpha}', '{beta}')")[0]
+    assert set(names(exp_ids, found)) == {"alpha-exp", "Beta-exp"}
+    assert names(exp_ids, search(sample_conn, f"experiment_id NOT IN ('{alpha}', '{beta}')")[0]) == ["Default"]
     other = exp_ids["other-project"]
-    assert search(conn, f"experiment_id = '{other}'")[0] == []
+    assert search(sample_conn, f"experiment_id = '{other}'")[0] == []
 
 
 ORDERS = [
@@ -100,17 +101,17 @@ ORDERS = [
 
 
 @pytest.mark.parametrize("order_by, expected", ORDERS)
-def test_order_by(conn, exp_ids, order_by, expected):
-    assert names(exp_ids, search(conn, order_by=order_by)[0]) == expected
+def test_order_by(sample_conn, exp_ids, order_by, expected):
+    assert names(exp_ids, search(sample_conn, order_by=order_by)[0]) == expected
 
 
 @pytest.mark.parametrize("order_by", [None, ["name"], ["creation_time"]])
 @pytest.mark.parametrize("page_size", [1, 2])
-def test_paging_covers_everything_once(conn, order_by, page_size):
-    everything, _ = search(conn, order_by=order_by, view="ALL")
+def test_paging_covers_everything_once(sample_conn, order_by, page_size):
+    everything, _ = search(sample_conn, order_by=order_by, view="ALL")
     pages, token = [], None
     while True:
-        page, token = search(conn, order_by=order_by, view="ALL", max_results=page_size, token=token)
+        page, token = search(sample_conn, order_by=order_by, view="ALL", max_results=page_size, token=token)
         pages.append(page)
         if token is None:
             break
@@ -119,9 +120,9 @@ def test_paging_covers_everything_once(conn, order_by, page_size):
     assert all(len(page) == page_size for page in pages[:-1])
 
 
-def test_projects_are_separate(conn, exp_ids):
-    assert names(exp_ids, search(conn, project=2)[0]) == ["other-project"]
-    assert search(conn, project=3) == ([], None)
+def test_projects_are_separate(sample_conn, exp_ids):
+    assert names(exp_ids, search(sample_conn, project=2)[0]) == ["other-project"]
+    assert search(sample_conn, project=3) == ([], None)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +136,7 @@ def test_projects_are_separate(conn, exp_ids):
         (dict(token="e30="), "Invalid page token, parsed value={}"),
     ],
 )
-def test_bad_requests(conn, kwargs, message):
+def test_bad_requests(sample_conn, kwargs, message):
     with pytest.raises(MlflowError) as info:
-        search(conn, **kwargs)
+        search(sample_conn, **kwargs)
     assert info.value.message == message

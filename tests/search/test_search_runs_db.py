@@ -17,9 +17,9 @@ def ids(spec: str) -> list[str]:
     return [f"run{n}" for n in spec.split()]
 
 
-def search(conn, exp_ids, filter_string=None, order_by=None, view="ACTIVE_ONLY", max_results=1000, token=None):
+def search(sample_conn, exp_ids, filter_string=None, order_by=None, view="ACTIVE_ONLY", max_results=1000, token=None):
     return search_run_ids(
-        conn,
+        sample_conn,
         experiment_ids=[exp_ids[name] for name in SEARCHED_EXPERIMENTS],
         filter_string=filter_string,
         run_view_type=view,
@@ -142,8 +142,8 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("filter_string, expected", FILTERS)
-def test_filters(conn, exp_ids, filter_string, expected):
-    found, token = search(conn, exp_ids, filter_string)
+def test_filters(sample_conn, exp_ids, filter_string, expected):
+    found, token = search(sample_conn, exp_ids, filter_string)
     assert set(found) == set(ids(expected))
     assert token is None
 
@@ -178,8 +178,8 @@ ORDERS = [
 
 
 @pytest.mark.parametrize("order_by, expected", ORDERS)
-def test_order_by(conn, exp_ids, order_by, expected):
-    assert search(conn, exp_ids, order_by=order_by)[0] == ids(expected)
+def test_order_by(sample_conn, exp_ids, order_by, expected):
+    assert search(sample_conn, exp_ids, order_by=order_by)[0] == ids(expected)
 
 
 @pytest.mark.parametrize("order_by, expected", ORDERS)
@@ -193,12 +193,12 @@ def test_order_table_agrees_with_mlflow(sample_runs, order_by, expected):
      (None, ["tags.team", "metrics.loss"]), ("metrics.acc != 7", ["end_time DESC"])],
 )
 @pytest.mark.parametrize("page_size", [1, 2, 3])
-def test_paging_covers_everything_once(conn, exp_ids, filter_string, order_by, page_size):
-    everything, no_more = search(conn, exp_ids, filter_string, order_by)
+def test_paging_covers_everything_once(sample_conn, exp_ids, filter_string, order_by, page_size):
+    everything, no_more = search(sample_conn, exp_ids, filter_string, order_by)
     assert no_more is None and everything
     pages, token = [], None
     while True:
-        page, token = search(conn, exp_ids, filter_string, order_by, max_results=page_size, token=token)
+        page, token = search(sample_conn, exp_ids, filter_string, order_by, max_results=page_size, token=token)
         assert 0 < len(page) <= page_size
         pages.append(page)
         if token is None:
@@ -208,16 +208,16 @@ def test_paging_covers_everything_once(conn, exp_ids, filter_string, order_by, p
     assert all(len(page) == page_size for page in pages[:-1])
 
 
-def test_page_exactly_filling_the_results_has_no_next_token(conn, exp_ids):
-    everything, _ = search(conn, exp_ids)
-    assert search(conn, exp_ids, max_results=len(everything)) == (everything, None)
-    first, token = search(conn, exp_ids, max_results=len(everything) - 1)
+def test_page_exactly_filling_the_results_has_no_next_token(sample_conn, exp_ids):
+    everything, _ = search(sample_conn, exp_ids)
+    assert search(sample_conn, exp_ids, max_results=len(everything)) == (everything, None)
+    first, token = search(sample_conn, exp_ids, max_results=len(everything) - 1)
     assert token is not None
-    assert search(conn, exp_ids, max_results=len(everything) - 1, token=token) == (everything[-1:], None)
+    assert search(sample_conn, exp_ids, max_results=len(everything) - 1, token=token) == (everything[-1:], None)
 
 
-def test_no_limit(conn, exp_ids):
-    assert search(conn, exp_ids, max_results=None) == search(conn, exp_ids)
+def test_no_limit(sample_conn, exp_ids):
+    assert search(sample_conn, exp_ids, max_results=None) == search(sample_conn, exp_ids)
 
 
 @pytest.mark.parametrize(
@@ -231,14 +231,14 @@ def test_no_limit(conn, exp_ids):
         ("ALL", "metrics.acc > 0.9", "05"),
     ],
 )
-def test_run_view_type(conn, exp_ids, sample_runs, view, filter_string, expected):
-    assert set(search(conn, exp_ids, filter_string, view=view)[0]) == set(ids(expected))
+def test_run_view_type(sample_conn, exp_ids, sample_runs, view, filter_string, expected):
+    assert set(search(sample_conn, exp_ids, filter_string, view=view)[0]) == set(ids(expected))
     assert mlflow_filter(sample_runs, filter_string, view) == set(ids(expected))
 
 
-def test_only_the_given_experiments_are_searched(conn, exp_ids):
+def test_only_the_given_experiments_are_searched(sample_conn, exp_ids):
     def run_ids(names):
-        return search_run_ids(conn, experiment_ids=[exp_ids[n] for n in names], filter_string=None,
+        return search_run_ids(sample_conn, experiment_ids=[exp_ids[n] for n in names], filter_string=None,
                               run_view_type="ALL", max_results=100, order_by=None, page_token=None)[0]
 
     assert run_ids(["Beta-exp"]) == ["run06"]
@@ -256,13 +256,13 @@ def test_only_the_given_experiments_are_searched(conn, exp_ids):
         (dict(token="abc"), "Invalid page token, could not base64-decode"),
     ],
 )
-def test_bad_requests(conn, exp_ids, kwargs, message):
+def test_bad_requests(sample_conn, exp_ids, kwargs, message):
     with pytest.raises(MlflowError) as info:
-        search(conn, exp_ids, **kwargs)
+        search(sample_conn, exp_ids, **kwargs)
     assert info.value.message == message
     assert info.value.http_status == 400
 
 
-def test_filter_values_are_bound_not_spliced(conn, exp_ids):
-    assert search(conn, exp_ids, "params.lr = '0.01'' OR 1=1 --'")[0] == []
-    assert search(conn, exp_ids, "tags.`team' OR '1'='1` = 'x'")[0] == []
+def test_filter_values_are_bound_not_spliced(sample_conn, exp_ids):
+    assert search(sample_conn, exp_ids, "params.lr = '0.01'' OR 1=1 --'")[0] == []
+    assert search(sample_conn, exp_ids, "tags.`team' OR '1'='1` = 'x'")[0] == []
