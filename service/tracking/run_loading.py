@@ -15,6 +15,10 @@ NAN = float("nan")
 
 # Keeps each IN (...) list well under SQLite's bound-parameter limit.
 CHUNK = 2000
+# RunInfo's fields, in order: a row of these is made into a RunInfo in C (RunInfo._make), not
+# by nine lookups by name (a third of the runs query's cost on a page of runs).
+_INFO_COLUMNS = (runs.c.run_uuid, runs.c.name, runs.c.experiment_id, runs.c.user_id, runs.c.status,
+                 runs.c.start_time, runs.c.end_time, runs.c.artifact_uri, runs.c.lifecycle_stage)
 
 
 def load_runs(conn: Connection, run_ids: list[str], *, with_inputs: bool = True) -> list[Run]:
@@ -27,7 +31,7 @@ def load_runs(conn: Connection, run_ids: list[str], *, with_inputs: bool = True)
 
 
 def _load_chunk(conn: Connection, run_ids: list[str], with_inputs: bool) -> list[Run]:
-    rows = {r.run_uuid: r for r in conn.execute(select(runs).where(among(conn, runs.c.run_uuid, run_ids)))}
+    rows = {r[0]: r for r in conn.execute(select(*_INFO_COLUMNS).where(among(conn, runs.c.run_uuid, run_ids)))}
     metric_map = defaultdict(list)
     for run_uuid, key, value, timestamp, step, is_nan in conn.execute(
         select(latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.timestamp,
@@ -44,7 +48,7 @@ def _load_chunk(conn: Connection, run_ids: list[str], with_inputs: bool) -> list
         if row is None:
             continue
         inputs, outputs = io.get(run_id, (NO_INPUTS, ()))
-        result.append(Run(RunInfo.from_row(row), tuple(metric_map[run_id]), param_map[run_id], tag_map[run_id],
+        result.append(Run(RunInfo._make(row), tuple(metric_map[run_id]), param_map[run_id], tag_map[run_id],
                           inputs, outputs))
     return result
 
