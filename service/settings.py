@@ -86,7 +86,9 @@ class Settings:
     model_version_source_regex: str | None = None
     # Where MLflow's UI gateway-proxy route forwards (MLflow's own variable, MLFLOW_DEPLOYMENTS_TARGET).
     deployments_target: str | None = None
-    s3: S3Options = field(default_factory=S3Options)
+    # None (Settings made in code rather than by settings_from_env): the S3 adapter reads the same
+    # variables through s3_options_from_env when it makes its client.
+    s3: S3Options | None = None
 
     @property
     def local_mode(self) -> bool:
@@ -161,12 +163,12 @@ def settings_from_env(**overrides) -> Settings:
         "webhook_timeout": _mlflow_number("MLFLOW_WEBHOOK_REQUEST_TIMEOUT"),
         "model_version_source_regex": _regex(os.environ.get("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")),
         "deployments_target": os.environ.get("MLFLOW_DEPLOYMENTS_TARGET", "").rstrip("/") or None,
-        "s3": _s3_options(),
+        "s3": s3_options_from_env(),
     }
     return Settings().with_overrides(**env).with_overrides(**overrides)
 
 
-def _s3_options() -> S3Options:
+def s3_options_from_env() -> S3Options:
     endpoint = next((os.environ[name] for name in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
                      if os.environ.get(name)), None)
     return S3Options(

@@ -22,7 +22,7 @@ from mltracker.service.artifacts.storage import (
     UploadedPart,
 )
 from mltracker.service.errors import MlflowError
-from mltracker.service.settings import S3Options, settings_from_env
+from mltracker.service.settings import S3Options, s3_options_from_env
 
 log = logging.getLogger("mltracker.artifacts")
 
@@ -38,7 +38,7 @@ def make_s3_client(options: S3Options | None = None):
     import boto3
     from botocore.config import Config
 
-    options = options or settings_from_env().s3
+    options = options or s3_options_from_env()
     return boto3.session.Session().client(
         "s3",
         endpoint_url=options.endpoint_url,
