@@ -16,7 +16,7 @@ from mltracker.service.artifacts.factory import storage_from_destination
 from mltracker.service.artifacts.local import LocalStorage
 from mltracker.service.artifacts.sweeper import start_upload_sweeper
 from mltracker.service.auth import authenticate_api_request, install_auth
-from mltracker.service.context import LOCAL_PROJECT_ID, Services
+from mltracker.service.context import Services
 from mltracker.service.db.engine import Database
 from mltracker.service.errors import MlflowError
 from mltracker.service.extensions import load_extensions
