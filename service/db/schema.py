@@ -81,10 +81,13 @@ tags = Table(
 # Every logged point. The whole row is the key, so a retried log-metric/log-batch is a no-op
 # (INSERT … ON CONFLICT DO NOTHING); its order is the history's (timestamp, step, value), so
 # history pages are key ranges, read in order. NaN is stored as value 0 with is_nan set (SQLite has no NaN).
+# run_uuid has no foreign key: the database would check it once per point (most of PostgreSQL's time
+# for a 1,000-point batch); every write checks its run first, in the same transaction, and run rows
+# are never deleted (deleting a run is a lifecycle stage).
 metrics = Table(
     "metrics",
     metadata,
-    Column("run_uuid", ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("run_uuid", String(32), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("timestamp", BigInteger, primary_key=True),
     Column("step", BigInteger, primary_key=True),
