@@ -14,15 +14,12 @@ from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
 from flask import request
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 UNLIMITED = 2**63 - 1
 
-try:  # gunicorn is how `mltracker serve` runs, but the app also runs without it (tests, WSGI hosts)
-    from gunicorn.http.body import Body, LengthReader
-    from gunicorn.http.unreader import SocketUnreader
-except ImportError:  # pragma: no cover - gunicorn is a dependency
-    Body = LengthReader = SocketUnreader = None
 
 
 class SocketBody(io.RawIOBase):
@@ -91,7 +88,7 @@ def _apply_upload_limit() -> None:
 
 def _gunicorn_length_reader(environ: dict):
     body, sock = environ.get("wsgi.input"), environ.get("gunicorn.socket")
-    if Body is None or type(body) is not Body or not isinstance(sock, socket.socket):
+    if type(body) is not Body or not isinstance(sock, socket.socket):
         return None
     reader = body.reader
     if type(reader) is not LengthReader or type(reader.unreader) is not SocketUnreader:
