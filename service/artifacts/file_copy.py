@@ -4,13 +4,10 @@ Receiving from the socket and writing to the page cache each take about as long 
 artifacts (the kernel throttles writers to the disk's pace once enough is dirty), and both release
 the GIL, so a writer thread that drains filled buffers while the request thread refills others
 halves the time of a large upload.
-
-The buffers are anonymous memory maps, so page-aligned: direct_write.py can hand them to O_DIRECT.
 """
 from __future__ import annotations
 
 import io
-import mmap
 import queue
 import threading
 from typing import BinaryIO
@@ -26,7 +23,7 @@ def copy_into(stream: BinaryIO, out) -> None:
     free: queue.Queue = queue.Queue()
     filled: queue.Queue = queue.Queue()
     for _ in range(BUFFERS):
-        free.put(mmap.mmap(-1, BUFFER_SIZE))
+        free.put(bytearray(BUFFER_SIZE))
     failure: list[BaseException] = []
 
     def drain() -> None:

@@ -16,7 +16,7 @@ from mltracker.service.artifacts.storage import (
     multipart_unsupported,
 )
 from mltracker.service.artifacts.file_copy import copy_into
-from mltracker.service.artifacts.direct_write import DirectWriter
+from mltracker.service.artifacts.write_behind import WriteBehind
 from mltracker.service.errors import MlflowError
 
 # Uploads in progress live next to their destination under this prefix; listings skip them, so a
@@ -67,7 +67,7 @@ class LocalStorage:
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=parent)
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
-                copy_into(stream, DirectWriter(out))
+                copy_into(stream, WriteBehind(out))
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
