@@ -1,5 +1,5 @@
 """WriteBehind: the file holds exactly what was written, partial writes are passed on, and the
-written ranges are handed to writeback as they fill (the calls are observed, not assumed)."""
+written ranges are written out and waited for as they fill (the calls are observed, not assumed)."""
 from __future__ import annotations
 
 import os
@@ -37,7 +37,7 @@ def test_each_filled_window_is_handed_to_writeback_in_order(tmp_path, monkeypatc
     real = write_behind._sync_file_range
 
     def recording(fd, offset, length, flags):
-        calls.append((offset, length))
+        calls.append((offset, length, flags))
         return real(fd, offset, length, flags)
 
     monkeypatch.setattr(write_behind, "_sync_file_range", recording)
@@ -45,7 +45,8 @@ def test_each_filled_window_is_handed_to_writeback_in_order(tmp_path, monkeypatc
     with open(tmp_path / "upload.bin", "wb", buffering=0) as out:
         copy_into(Source(data), WriteBehind(out))
     covered = 0
-    for offset, length in calls:
+    for offset, length, flags in calls:
         assert offset == covered and length >= WINDOW
+        assert flags == 1 | 2 | 4  # wait for earlier writeback, write, wait for this window's
         covered += length
     assert len(calls) == 2 and covered <= len(data)
