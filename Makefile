@@ -31,8 +31,9 @@ test: install-test mlflow2-client
 clean:
 	rm -rf $(VENV) $(MLFLOW2_VENV) mltracker-data
 
-# Side-by-side benchmark against a pinned `mlflow server` (benchmarks/README.md).
-# BENCH_ARGS=--quick for the one-minute version.
+# Side-by-side benchmark against a pinned `mlflow server` (benchmarks/README.md): every workload on
+# SQLite and PostgreSQL, 3 repetitions, ratios with their spread; each run appended to
+# benchmarks/RESULTS.md. BENCH_ARGS=--quick for small sizes and one repetition on SQLite.
 .PHONY: bench bench-scale bench-scale-out
 bench: install-test
 	$(BIN)/python benchmarks/compare_mlflow.py $(BENCH_ARGS)
