@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -33,8 +34,16 @@ class Target:
         return proc
 
     def start_import(self, source_uri: str, *extra: str) -> subprocess.Popen:
+        """The import as started from a terminal, where Ctrl-C reaches it. `make test` runs each half
+        of the suite in the background (`&` in a script), which makes SIGINT ignored for everything
+        it starts, and Python then never installs its KeyboardInterrupt handler."""
         return subprocess.Popen(self.command(source_uri, *extra), env=self.env, cwd=self.tmp,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=_interruptible)
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def clean_env() -> dict:
