@@ -45,6 +45,8 @@ import requests
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+from servers import descendants, proc_table  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -228,40 +230,12 @@ def stored_points(db_url: str, run_ids: list[str]) -> tuple[int, int, int]:
 
 # ---------------------------------------------------------------- where the CPU went
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_table() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds so far) for every process."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        table[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICKS)
-    return table
-
-
-def _descendants(table: dict, root: int) -> list[int]:
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(p for p, (parent, _, _) in table.items() if parent == pid)
-    return found
-
-
 def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each group (a process and its descendants), by every PostgreSQL
     process (the server is shared: other databases' work is in it too) and by this benchmark's
     reaped children (the load generator's processes, once joined)."""
-    table = _proc_table()
-    snapshot = {name: sum(table[p][2] for p in _descendants(table, root) if p in table)
+    table = proc_table()
+    snapshot = {name: sum(table[p][2] for p in descendants(table, root) if p in table)
                 for name, root in groups.items()}
     snapshot["PostgreSQL (whole server)"] = sum(cpu for _, name, cpu in table.values() if name == "postgres")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)

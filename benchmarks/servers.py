@@ -140,22 +140,36 @@ class Server:
 
     def pids(self) -> list[int]:
         """The server process and all its descendants (gunicorn/uvicorn workers)."""
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return found
+        return descendants(proc_table(), self.proc.pid)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds so far) for every process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        table[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICKS)
+    return table
+
+
+def descendants(table: dict, root: int) -> list[int]:
+    """`root` and every process below it in `table` (from proc_table)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(p for p, (parent, _, _) in table.items() if parent == pid)
+    return found
 
 
 def proc_status_kb(pid: int, field_name: str) -> int:
