@@ -19,9 +19,21 @@ from sqlalchemy import Connection, select
 
 from mltracker.service.db.schema import params, runs, tags
 from mltracker.service.importer.ledger import DONE, Entry
+from mltracker.service.tracking.experiments import ACTIVE, DELETED
+from mltracker.service.tracking.runs import RUN_STATUSES
 
 # Tags the import itself may rewrite (CI links), left out when comparing a present run with the source.
 REWRITTEN_TAG_PREFIX = "gitlab."
+
+
+def final_status(info: dict) -> str:
+    """The status a copied run ends with (a status our store does not know becomes FINISHED)."""
+    return info["status"] if info.get("status") in RUN_STATUSES else "FINISHED"
+
+
+def final_stage(info: dict) -> str:
+    """The lifecycle stage a copied run ends with: deleted runs stay deleted."""
+    return DELETED if info.get("lifecycle_stage") == DELETED else ACTIVE
 
 
 class Action(Enum):
@@ -73,11 +85,11 @@ def _run_differences(conn: Connection, row, run: dict) -> list[str]:
     found = []
     if int(info.get("start_time") or 0) != row.start_time:
         found.append("start time")
-    if (info.get("status") or "FINISHED") != row.status:
+    if final_status(info) != row.status:
         found.append("status")
     if info.get("end_time") is not None and int(info["end_time"]) != row.end_time:
         found.append("end time")
-    if (info.get("lifecycle_stage") or "active") != row.lifecycle_stage:
+    if final_stage(info) != row.lifecycle_stage:
         found.append("lifecycle stage")
     stored_params = dict(conn.execute(select(params.c.key, params.c.value).where(params.c.run_uuid == row.run_uuid)).all())
     if stored_params != {p["key"]: p.get("value", "") for p in data.get("params") or []}:

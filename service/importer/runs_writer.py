@@ -17,15 +17,12 @@ from mltracker.service.importer import ledger as lg
 from mltracker.service.importer.artifacts_copy import copy_tree, proxied_path
 from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.metrics_copy import copy_histories
-from mltracker.service.importer.planner import Action, plan_run
+from mltracker.service.importer.planner import Action, final_stage, final_status, plan_run
 from mltracker.service.linking.links import record_link
 from mltracker.service.tracking import experiments as exps
 from mltracker.service.tracking.clock import now_ms
 from mltracker.service.tracking.inputs import log_dataset_inputs, log_models
 from mltracker.service.tracking.runs import Batch, write_batch
-
-STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-
 
 def run_fingerprint(run: dict) -> str:
     """What the source says about the run, short of the histories and artifacts behind it."""
@@ -192,12 +189,10 @@ def _finish(conn, ctx: ImportContext, items: list[tuple], experiment_id: int) ->
     for run, _, _, link in items:
         info = run["info"]
         run_id = info["run_id"]
-        status = info.get("status") if info.get("status") in STATUSES else "FINISHED"
-        deleted = info.get("lifecycle_stage") == exps.DELETED
+        stage = final_stage(info)
         _copy_inputs_outputs(conn, run, experiment_id)
-        values = dict(status=status, end_time=info.get("end_time"),
-                      lifecycle_stage=exps.DELETED if deleted else exps.ACTIVE,
-                      deleted_time=now_ms() if deleted else None)
+        values = dict(status=final_status(info), end_time=info.get("end_time"), lifecycle_stage=stage,
+                      deleted_time=now_ms() if stage == exps.DELETED else None)
         if info.get("run_name"):
             values["name"] = info["run_name"]
         conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
