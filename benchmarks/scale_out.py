@@ -27,7 +27,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import resource
 import statistics
 import subprocess
@@ -46,22 +45,11 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
-from servers import descendants, proc_table  # noqa: E402
+from servers import descendants, free_port, log, pg_admin, pg_dsn, proc_table  # noqa: E402
 
-PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 KEYS, STEPS = 10, 100  # 1,000 points per log-batch body
 T0 = 1_700_000_000_000
-
-
-def log(msg: str) -> None:
-    print(f"[scale {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
@@ -106,18 +94,12 @@ class Processes:
 
 @contextmanager
 def fresh_pg_database():
-    from sqlalchemy import create_engine, text
-
     name = f"mltracker_scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_DSN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    pg_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+        yield pg_dsn(name).replace("postgresql://", "postgresql+psycopg://", 1)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def haproxy_config(port: int, backends: list[int]) -> str:
@@ -329,7 +311,7 @@ def webhook_check(world: GitLabWorld, url: str, replica_count: int) -> dict:
     while time.monotonic() < deadline:
         notes = world.fake.bot_state()["notes"].get(f"{world.project_id}/{iid}", [])
         bot_notes = [n for n in notes if n["author"]["username"] == world.BOT_NAME]
-        if bot_notes and all(f"cand-2-a" in n["body"] for n in bot_notes):
+        if bot_notes and all("cand-2-a" in n["body"] for n in bot_notes):
             break
         time.sleep(0.5)
     return {"deliveries": len(answered), "answers": sorted(set(answered)), "bot_notes": len(bot_notes),
