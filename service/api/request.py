@@ -17,14 +17,19 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _parse_json(raw: bytes):
-    """orjson for speed (a 1,000-metric log-batch parses ~4× faster); Python's json for what orjson
+    """(the value, whether its strings may hold NUL or lone surrogates).
+
+    orjson for speed (a 1,000-metric log-batch parses ~4× faster); Python's json for what orjson
     refuses but MLflow clients send or Python accepts: bare NaN/Infinity, integers beyond 64 bits.
-    orjson refuses nesting deeper than 1024 levels; Python's json would recurse until it fails."""
+    orjson refuses nesting deeper than 1024 levels; Python's json would recurse until it fails.
+    orjson takes only valid UTF-8 and JSON allows no raw control characters in strings, so what
+    orjson parsed can hold NUL or a lone surrogate only through a \\u escape: a body without one
+    needs no walk through its strings (check_text, ~1.4 ms for a 1,000-metric log-batch)."""
     try:
-        return orjson.loads(raw)
+        return orjson.loads(raw), b"\\u" in raw
     except orjson.JSONDecodeError:
         try:
-            return json.loads(raw)
+            return json.loads(raw), True  # bytes are decoded with surrogatepass
         except RecursionError:
             raise ValueError("nested too deeply") from None
 
@@ -84,14 +89,15 @@ class RequestMessage:
         if not raw.strip():
             return cls({}, from_query=False)
         try:
-            data = _parse_json(raw)
+            data, may_hold_unstorable = _parse_json(raw)
             if isinstance(data, str):  # older clients double-encode their JSON
-                data = json.loads(data)
+                data, may_hold_unstorable = json.loads(data), True
         except (ValueError, UnicodeDecodeError) as exc:
             raise invalid(f"Malformed JSON in request body: {exc}") from None
         if not isinstance(data, dict):
             raise invalid("Request body must be a JSON object.")
-        check_text(data)
+        if may_hold_unstorable:
+            check_text(data)
         return cls(data, from_query=False)
 
     def raw(self, name: str, default=None):
