@@ -5,10 +5,13 @@ more than SQLite's insert itself for 1,000-metric batches.
 """
 from __future__ import annotations
 
+import struct
 from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from mltracker.service.db import pg_arrays
 
 
 @lru_cache(maxsize=64)
@@ -41,11 +44,22 @@ def unnest_rows(table, columns: tuple[str, ...]):
 
 
 def execute_as_arrays(conn: Connection, stmt, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Run an `unnest_rows` statement with one list per column, handed to the driver as they are
-    (SQLAlchemy's ARRAY type would process every element first)."""
+    """Run an `unnest_rows` INSERT statement with one array per column, encoded by
+    pg_arrays (SQLAlchemy's ARRAY type would process every element first, psycopg's list dumper
+    pack them one by one); a column pg_arrays cannot encode goes to psycopg as a list."""
     if rows:
         conn.exec_driver_sql(_binary_params(stmt, conn.dialect, columns),
-                             {name: list(values) for name, values in zip(columns, zip(*rows))})
+                             {name: _array(stmt.table.c[name].type, values) for name, values in zip(columns, zip(*rows))})
+
+
+def _array(column_type, values: tuple):
+    kind = pg_arrays.kind_of(column_type)
+    if kind is not None and None not in values:
+        try:
+            return pg_arrays.encode(kind, values)
+        except (struct.error, TypeError, AttributeError, UnicodeEncodeError):
+            pass  # a value of another type: psycopg dumps it or says what is wrong
+    return list(values)
 
 
 @lru_cache(maxsize=16)
