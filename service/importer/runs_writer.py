@@ -8,6 +8,8 @@ runs of a batch share these two transactions (one run refused by our store: run 
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import select, update
 
 from mltracker.service.artifacts.paths import join_key
@@ -39,13 +41,21 @@ def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int
     started = [(run, fingerprint, action, artifact_uri) for (run, fingerprint, action), artifact_uri
                in _together(ctx, to_copy, lambda conn, items: _start(conn, ctx, [run for run, *_ in items],
                                                                      target_experiment_id))]
-    copy_histories(ctx, {run["info"]["run_id"]: _metric_keys(run) for run, *_ in started})
     finishing = []
-    for run, fingerprint, action, artifact_uri in started:
-        try:
-            finishing.append((run, fingerprint, action, _copy_artifacts_and_link(ctx, run, artifact_uri)))
-        except MlflowError as exc:
-            ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
+    # The artifacts are copied while the histories are read: the history requests keep the source
+    # busy for long stretches, the artifact requests mostly wait on round trips.
+    artifacts = ThreadPoolExecutor(1, thread_name_prefix="import-artifacts")
+    try:
+        copies = [(run, fingerprint, action, artifacts.submit(_copy_artifacts_and_link, ctx, run, artifact_uri))
+                  for run, fingerprint, action, artifact_uri in started]
+        copy_histories(ctx, {run["info"]["run_id"]: _metric_keys(run) for run, *_ in started})
+        for run, fingerprint, action, copy in copies:
+            try:
+                finishing.append((run, fingerprint, action, copy.result()))
+            except MlflowError as exc:
+                ctx.summary.conflict(f"run {run['info']['run_id']}: {exc.message}")
+    finally:
+        artifacts.shutdown(wait=True, cancel_futures=True)  # a failed batch copies no more files
     for (_, _, action, link), _ in _together(
             ctx, finishing, lambda conn, items: _finish(conn, ctx, items, target_experiment_id)):
         ctx.summary.add("runs_resumed" if action is Action.RESUME else "runs_copied")

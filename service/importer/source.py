@@ -18,8 +18,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies, get_netrc_auth
+
+from mltracker.service.importer.quick_ack import QuickAckAdapter
 
 RETRIES = 5
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -75,7 +76,7 @@ class SourceClient:
         self.base = tracking_uri.rstrip("/")
         self.bulk_history = True  # until the source shows it has no bulk history route
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        adapter = QuickAckAdapter(pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         token = env.get("MLFLOW_TRACKING_TOKEN")
@@ -194,7 +195,12 @@ class SourceClient:
         """Up to max_results points of the key for up to 100 runs, ordered by run id (then by
         timestamp, step, value): the route MLflow's own UI charts with. Each point has its run_id."""
         params = [("run_id", run_id) for run_id in run_ids] + [("metric_key", key), ("max_results", max_results)]
-        response = self._request("GET", "ajax-api/2.0/mlflow/metrics/get-history-bulk", params=params)
+        # On a new connection each: `mlflow server` runs several worker processes, and a kept-alive
+        # connection stays with the one that accepted it, so the few connections of an import could
+        # leave one worker with most of these heavy requests and another idle. A new connection is
+        # accepted by whichever worker gets to it first, usually an idle one.
+        response = self._request("GET", "ajax-api/2.0/mlflow/metrics/get-history-bulk", params=params,
+                                 headers={"Connection": "close"})
         return decoded(response).get("metrics", [])
 
     def logged_models(self, experiment_ids: list[str]) -> Iterator[dict]:

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import math
+import socket
 import sys
 import threading
 
@@ -17,6 +18,7 @@ from mltracker.service.importer.artifacts_copy import proxied_path
 from mltracker.service.importer.models_writer import rewrite_source, stage_of, timestamp_ms, version_tags
 from mltracker.service.importer.runner import batch_size
 from mltracker.service.importer.progress import Progress
+from mltracker.service.importer.quick_ack import acknowledge_at_once
 from mltracker.service.importer.source import RouteUnavailable, SourceClient, SourceError, display_uri
 
 
@@ -29,7 +31,8 @@ class _Scripted:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        self.seen.append({"path": request.path, "auth": request.headers.get("Authorization")})
+        self.seen.append({"path": request.path, "auth": request.headers.get("Authorization"),
+                          "connection": request.headers.get("Connection")})
         status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         payload = body if isinstance(body, bytes) else json.dumps(body)  # bytes: sent as they are
         return Response(payload, status=status, mimetype="application/json")(environ, start_response)
@@ -245,3 +248,34 @@ def test_an_answer_that_is_not_json_is_a_source_error(serve):
     url, _ = serve([(200, b"<html>")])
     with pytest.raises(SourceError, match="not JSON"):
         SourceClient(url, env={}).get("api/2.0/mlflow/experiments/search")
+
+
+def test_every_answer_is_acknowledged_at_once(serve, monkeypatch):
+    """mlflow server's small answers come in two sends, the second waiting for our acknowledgement
+    of the first (quick_ack.py): each request asks for it at once, on its connection's socket."""
+    asked = []
+    monkeypatch.setattr("mltracker.service.importer.quick_ack.acknowledge_at_once", asked.append)
+    url, _ = serve([(200, {"experiments": []})])
+    client = SourceClient(url, env={})
+    list(client.experiments())
+    list(client.experiments())
+    assert len(asked) == 2 and all(isinstance(sock, socket.socket) for sock in asked)
+
+    class _Socket:
+        options = []
+
+        def setsockopt(self, *option):
+            self.options.append(option)
+
+    acknowledge_at_once(_Socket())
+    assert _Socket.options == [(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)]
+    acknowledge_at_once(object())  # not a socket: nothing to ask
+
+
+def test_bulk_history_requests_come_on_new_connections(serve):
+    """So that the source's worker processes share them (source.metric_history_bulk)."""
+    url, app = serve([(200, {"metrics": []})])
+    client = SourceClient(url, env={})
+    client.metric_history_bulk(["r1", "r2"], "loss", 100)
+    client.get("api/2.0/mlflow/experiments/get", experiment_id="1")
+    assert [seen["connection"] for seen in app.seen] == ["close", "keep-alive"]
