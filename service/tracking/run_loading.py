@@ -31,13 +31,14 @@ def load_runs(conn: Connection, run_ids: list[str], *, with_inputs: bool = True)
 
 
 def _load_chunk(conn: Connection, run_ids: list[str], with_inputs: bool) -> list[Run]:
-    rows = {r[0]: r for r in conn.execute(select(*_INFO_COLUMNS).where(among(conn, runs.c.run_uuid, run_ids)))}
+    # .all(): one fetchall from the driver, where iterating the result fetches row by row.
+    rows = {r[0]: r for r in conn.execute(select(*_INFO_COLUMNS).where(among(conn, runs.c.run_uuid, run_ids))).all()}
     metric_map = defaultdict(list)
     for run_uuid, key, value, timestamp, step, is_nan in conn.execute(
         select(latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.timestamp,
                latest_metrics.c.step, latest_metrics.c.is_nan)
         .where(among(conn, latest_metrics.c.run_uuid, run_ids)).order_by(latest_metrics.c.key)
-    ):
+    ).all():
         metric_map[run_uuid].append(Metric(key, NAN if is_nan else value, timestamp, step))
     param_map = _key_values(conn, params, run_ids)
     tag_map = _key_values(conn, tags, run_ids)
@@ -59,7 +60,7 @@ def _key_values(conn: Connection, table, run_ids: list[str]) -> dict[str, dict[s
         select(table.c.run_uuid, table.c.key, table.c.value)
         .where(among(conn, table.c.run_uuid, run_ids))
         .order_by(table.c.key)
-    ):
+    ).all():
         result[run_uuid][key] = value
     return result
 
