@@ -196,11 +196,16 @@ def log_batch():
     ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, tags)
     model_points = [_model_point(m) for m in items if isinstance(m, dict) and m.get("model_id")]
 
+    db = services().db
+    if not db.is_sqlite and batch.metric_rows and not (params or tags or model_points):
+        single_writes.log_metric_batch(db, current_project_id(), batch)
+        return json_response({})
+
     def also(conn):
         run_links.record_link(conn, current_project_id(), run_id, ci_link)
         _record_model_metrics(conn, run_id, model_points)
 
-    run_store.store_batch(services().db, current_project_id(), batch, also=also)
+    run_store.store_batch(db, current_project_id(), batch, also=also)
     return json_response({})
 
 

@@ -235,7 +235,7 @@ def store_batch(db: Database, project_id: int, batch: Batch,
     try:
         _write_in_transaction(db, project_id, batch, also, skip_stored=db.is_sqlite)
     except IntegrityError as exc:
-        if db.is_sqlite or not _is_stored_point(exc):
+        if db.is_sqlite or not is_stored_point(exc):
             raise
         _write_in_transaction(db, project_id, batch, also, skip_stored=True)
 
@@ -248,7 +248,7 @@ def _write_in_transaction(db: Database, project_id: int, batch: Batch,
             also(conn)
 
 
-def _is_stored_point(exc: IntegrityError) -> bool:
+def is_stored_point(exc: IntegrityError) -> bool:
     diag = getattr(exc.orig, "diag", None)
     return getattr(exc.orig, "sqlstate", None) == "23505" and getattr(diag, "table_name", None) == "metrics"
 
