@@ -80,7 +80,17 @@ SERVERS = ("mlflow", "mltracker", "ceiling")
 LOAD_AT_START = os.getloadavg()
 
 
-def machine_details(mode: Mode) -> dict:
+def code_version() -> str:
+    """The checkout's commit, and whether service/ has changes not committed."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "service"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return (commit.stdout.strip() or "?") + (
+        f" + uncommitted changes in {len(dirty.splitlines())} file(s) under service/" if dirty else "")
+
+
+def machine_details(mode: Mode, code: str) -> dict:
+    """code: code_version() when the servers started (the checkout may move while a run goes on)."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -103,9 +113,6 @@ def machine_details(mode: Mode) -> dict:
             pg = conn.execute("SHOW server_version").fetchone()[0]
     except Exception as exc:  # noqa: BLE001
         pg = f"unavailable ({exc})"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "service"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
     import mlflow  # the client's version
 
     return {
@@ -118,8 +125,7 @@ def machine_details(mode: Mode) -> dict:
         "mlflow client": mlflow.__version__,
         "SQLite": sqlite3.sqlite_version,
         "PostgreSQL": pg,
-        "mltracker commit": (commit.stdout.strip() or "?")
-        + (f" + uncommitted changes in {len(dirty.splitlines())} file(s) under service/" if dirty else ""),
+        "mltracker commit": code,
         "mode": mode.name,
         "load average (1, 5, 15 min) at the start": " ".join(f"{x:.2f}" for x in LOAD_AT_START),
         "load average (1, 5, 15 min) at the end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -617,7 +623,7 @@ with precomputed responses and does no work, so its figure is what the stock MLf
 reach; the "mltracker / ceiling" column is the share of that client-bound limit mltracker delivers.
 Capacity bypasses the client (pre-encoded bodies, 4 keep-alive connections), so there the ceiling is
 the load generator's own limit. "met" is judged on the median; "yes (2 of 3 reps)" says a repetition
-missed it. Memory is VmHWM (peak RSS) read from /proc for mltracker's processes, peak reset before
+missed it; the "met" column says **impossible** instead of **no** when the run's own figures show that no server could meet the target in it: for a target against mlflow, the do-nothing server itself below that speed-up; for log-batch's share of the ceiling, the ceiling's time per call plus the store's own insert and commit of 1,000 rows (the reference row, measured in the same run) below that share. Memory is VmHWM (peak RSS) read from /proc for mltracker's processes, peak reset before
 each read.
 """
 
@@ -667,6 +673,7 @@ def main(argv=None) -> int:
     output = Path(args.output) if args.output else (None if args.quick else BENCH / "RESULTS.md")
     only = set(args.only.split(",")) if args.only else None
     started = time.time()
+    code = code_version()
 
     mlflow_bin = ensure_mlflow_venv()
     workdir = Path(tempfile.mkdtemp(prefix="mltracker-bench-"))
@@ -709,7 +716,7 @@ def main(argv=None) -> int:
     print(text)
     log(f"total {elapsed:.0f}s")
     if output:
-        write_results(output, mode, machine_details(mode), text, elapsed, args.workers)
+        write_results(output, mode, machine_details(mode, code), text, elapsed, args.workers)
         log(f"wrote {output}")
     return 0
 
