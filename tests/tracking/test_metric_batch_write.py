@@ -94,3 +94,12 @@ def test_an_unknown_run_another_projects_run_or_a_deleted_run_gets_nothing(pg):
         single_writes.log_metric_batch(pg, project, _batch(run_id, BATCHES[0]))
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     assert _stored(pg, run_id) == ([], [])
+
+
+def test_a_point_twice_in_one_batch_is_stored_once(pg):
+    project = factories.committed_project()
+    run_id = _new_run(pg, project)
+    single_writes.log_metric_batch(pg, project, _batch(run_id, [("loss", 0.5, 10, 0), ("loss", 0.5, 10, 0),
+                                                                ("loss", 0.4, 11, 1)]))
+    assert _stored(pg, run_id) == ([("loss", 0, 10, 0.5, False), ("loss", 1, 11, 0.4, False)],
+                                   [("loss", 1, 11, 0.4, False)])
