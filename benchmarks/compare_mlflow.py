@@ -623,7 +623,11 @@ with precomputed responses and does no work, so its figure is what the stock MLf
 reach; the "mltracker / ceiling" column is the share of that client-bound limit mltracker delivers.
 Capacity bypasses the client (pre-encoded bodies, 4 keep-alive connections), so there the ceiling is
 the load generator's own limit. "met" is judged on the median; "yes (2 of 3 reps)" says a repetition
-missed it; the "met" column says **impossible** instead of **no** when the run's own figures show that no server could meet the target in it: for a target against mlflow, the do-nothing server itself below that speed-up; for log-batch's share of the ceiling, the ceiling's time per call plus the store's own insert and commit of 1,000 rows (the reference row, measured in the same run) below that share. Memory is VmHWM (peak RSS) read from /proc for mltracker's processes, peak reset before
+missed it; the "met" column says **impossible** instead of **no** when the run's own figures show
+that no server could meet the target in it: for a target against mlflow, the do-nothing server
+itself below that speed-up; for log-batch's share of the ceiling, the ceiling's time per call plus
+the store's own insert and commit of 1,000 rows (the reference row, measured in the same run) below
+that share. Memory is VmHWM (peak RSS) read from /proc for mltracker's processes, peak reset before
 each read.
 """
 
