@@ -7,8 +7,8 @@ ceiling / (ceiling + floor) bounds the share of the ceiling a server can reach (
 
 The rows go into mltracker's own `metrics` table, the fastest way each database takes them:
 SQLite with the server's pragmas (WAL, synchronous=FULL) and one executemany in BEGIN IMMEDIATE;
-PostgreSQL as one `INSERT … SELECT unnest(arrays)` with binary parameters, then COMMIT. The rows
-belong to no run and are deleted afterwards (untimed).
+PostgreSQL as one `INSERT … SELECT unnest(arrays)` with binary arrays encoded before the clock
+starts, then COMMIT. The rows belong to no run and are deleted afterwards (untimed).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sqlite3
 import time
 import uuid
 
+from mltracker.service.db import pg_arrays  # registers its arrays with psycopg before any connection
 from workloads import BATCH_KEYS, BATCH_STEPS, T0
 
 COLUMNS = ("run_uuid", "key", "timestamp", "step", "value", "is_nan")
@@ -31,14 +32,14 @@ def batch_rows(run_id: str, batch: int) -> list[tuple]:
 def insert_latencies(kind: str, target: str, count: int = 15) -> list[float]:
     """Seconds per 1,000-row insert + commit, `count` times (after one untimed warm-up)."""
     run_id = "floor" + uuid.uuid4().hex[:27]
-    insert = _sqlite_insert if kind == "sqlite" else _postgres_insert
+    insert, prepare = (_sqlite_insert, list) if kind == "sqlite" else (_postgres_insert, _postgres_arrays)
     conn = _connect(kind, target)
     try:
         latencies = []
         for batch in range(count + 1):
-            rows = batch_rows(run_id, batch)
+            payload = prepare(batch_rows(run_id, batch))  # encoded before the clock: the store's time only
             started = time.perf_counter()
-            insert(conn, rows)
+            insert(conn, payload)
             if batch:
                 latencies.append(time.perf_counter() - started)
         _delete(kind, conn, run_id)
@@ -70,8 +71,16 @@ _PG_INSERT = (
 )
 
 
-def _postgres_insert(conn, rows: list[tuple]) -> None:
-    conn.execute(_PG_INSERT, [list(column) for column in zip(*rows)])
+_PG_KINDS = ("varchar", "varchar", "int8", "int8", "float8", "bool")
+
+
+def _postgres_arrays(rows: list[tuple]) -> list:
+    """One binary array per column, as the server sends them."""
+    return [pg_arrays.encode(kind, column) for kind, column in zip(_PG_KINDS, zip(*rows))]
+
+
+def _postgres_insert(conn, arrays: list) -> None:
+    conn.execute(_PG_INSERT, arrays)
     conn.commit()
 
 
