@@ -11,6 +11,7 @@ from mltracker.service.api.client_watch import install_client_watch
 from mltracker.service.api.request import refuse_unstorable_query_text
 from mltracker.service.api.request_body import settle_unread_body
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
+from mltracker.service.api.hot_writes import install_hot_writes
 from mltracker.service.api.routing import install_project_scope, install_root_api_hint, mount, project_api_blueprint
 from mltracker.service.artifacts.factory import storage_from_destination
 from mltracker.service.artifacts.local import LocalStorage
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     install_ui(app, settings)
     for extension in load_extensions():
         extension.install(app, db, settings, start_worker=settings.run_jobs_in_process)
+    install_hot_writes(app)
     logging.getLogger("mltracker").setLevel(logging.INFO)
     return app
 

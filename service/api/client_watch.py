@@ -20,12 +20,21 @@ def peer_closed(sock: socket.socket) -> bool:
         return True
 
 
+def watch_client(environ: dict) -> None:
+    """From now on in this thread, the database layer asks whether this request's client is still there."""
+    sock = environ.get("gunicorn.socket")
+    set_client_check((lambda: peer_closed(sock)) if isinstance(sock, socket.socket) else None)
+
+
+def stop_watching() -> None:
+    set_client_check(None)
+
+
 def install_client_watch(app: Flask) -> None:
     @app.before_request
     def _watch_client():
-        sock = request.environ.get("gunicorn.socket")
-        set_client_check((lambda: peer_closed(sock)) if isinstance(sock, socket.socket) else None)
+        watch_client(request.environ)
 
     @app.teardown_request
     def _stop_watching(_exc):
-        set_client_check(None)
+        stop_watching()

@@ -80,8 +80,11 @@ class RequestMessage:
     def from_flask(cls) -> "RequestMessage":
         if request.method == "GET":
             return cls(request.args, from_query=True)
-        raw = request.get_data(cache=True)
-        limit = request.max_content_length
+        return cls.from_body(request.get_data(cache=True), request.max_content_length)
+
+    @classmethod
+    def from_body(cls, raw: bytes, limit: int | None) -> "RequestMessage":
+        """A JSON body, read whole; `limit`: the most the body could hold (None: no limit)."""
         # Werkzeug's limited stream stops silently at the limit (it raises only on a further read):
         # a body that filled it was cut short.
         if limit is not None and len(raw) >= limit:

@@ -28,7 +28,7 @@ from mltracker.service.linking.links import (
 )
 from mltracker.service.linking.resolve import link_for_job, verified_job
 
-__all__ = ["link_for_new_run", "link_for_logged_tags", "check_tag_deletion", "record_link"]
+__all__ = ["link_for_new_run", "link_for_logged_tags", "check_tag_deletion", "names_gitlab_tags", "record_link"]
 
 
 def _gitlab_tags(tags: list[dict]) -> dict[str, str]:
@@ -66,6 +66,11 @@ def _claimed_job_link(grant, project_id: int, raw_job_id: str) -> JobLink:
         return _cached_link(project_id, own_job, grant)
     job = verified_job(authorizer().gitlab, project_id, job_id, _user_token(grant))
     return _cached_link(project_id, job, grant)
+
+
+def names_gitlab_tags(tags: list[dict]) -> bool:
+    """Whether any of the tags is a gitlab.* tag (those CI linking checks)."""
+    return bool(_gitlab_tags(tags))
 
 
 def link_for_new_run(project_id: int, client_tags: list[dict]) -> JobLink | None:

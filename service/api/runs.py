@@ -102,7 +102,18 @@ def restore_run():
 
 @bp.post("/runs/log-metric")
 def log_metric():
-    msg = message()
+    batch, model_point = metric_request(message())
+    if model_point is not None:
+        run_store.store_batch(services().db, current_project_id(), batch,
+                              also=lambda conn: _record_model_metrics(conn, batch.run_id, [model_point]))
+    else:
+        single_writes.log_metric(services().db, current_project_id(), batch)
+    return json_response({})
+
+
+def metric_request(msg) -> tuple[run_store.Batch, dict | None]:
+    """log-metric's fields, checked as MLflow checks them: the one-point batch, and the point to
+    keep under a logged model too when it names a model or dataset (else None)."""
     run_id = _run_id(msg)
     key = msg.string("key", required=True)
     value, timestamp, step = msg.raw("value"), msg.raw("timestamp"), msg.raw("step")
@@ -117,11 +128,8 @@ def log_metric():
                    "model_id": msg.string("model_id"), "dataset_name": msg.string("dataset_name"),
                    "dataset_digest": msg.string("dataset_digest")}
     if any(model_point[name] for name in ("model_id", "dataset_name", "dataset_digest")):
-        run_store.store_batch(services().db, current_project_id(), batch,
-                              also=lambda conn: _record_model_metrics(conn, run_id, [model_point]))
-    else:
-        single_writes.log_metric(services().db, current_project_id(), batch)
-    return json_response({})
+        return batch, model_point
+    return batch, None
 
 
 def _record_model_metrics(conn, run_id: str, points: list[dict]) -> None:
@@ -133,32 +141,54 @@ def _record_model_metrics(conn, run_id: str, points: list[dict]) -> None:
 
 @bp.post("/runs/log-parameter")
 def log_param():
-    msg = message()
+    store_param(services().db, current_project_id(), param_request(message()))
+    return json_response({})
+
+
+def param_request(msg) -> run_store.Batch:
     run_id = _run_id(msg)
     item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
-    batch = run_store.prepare_batch(run_id, [], [item], [])
+    return run_store.prepare_batch(run_id, [], [item], [])
+
+
+def store_param(db, project_id: int, batch: run_store.Batch) -> None:
     (param,) = batch.params
     try:
-        single_writes.log_param(services().db, current_project_id(), run_id, param["key"], str(param["value"]))
+        single_writes.log_param(db, project_id, batch.run_id, param["key"], str(param["value"]))
     except single_writes.StoredConcurrently:
-        run_store.store_batch(services().db, current_project_id(), batch)
-    return json_response({})
+        run_store.store_batch(db, project_id, batch)
 
 
 @bp.post("/runs/set-tag")
 def set_tag():
-    msg = message()
-    run_id = _run_id(msg)
-    item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
-    batch = run_store.prepare_batch(run_id, [], [], [item])
-    ci_link = run_links.link_for_logged_tags(current_project_id(), run_id, [item])
+    item, batch = tag_request(message())
+    ci_link = run_links.link_for_logged_tags(current_project_id(), batch.run_id, [item])
     (tag,) = batch.tags
     if ci_link is None and tag["key"] != run_store.RUN_NAME_TAG:
-        single_writes.set_tag(services().db, current_project_id(), run_id, tag["key"], tag.get("value") or "")
+        store_plain_tag(services().db, current_project_id(), batch)
     else:
         run_store.store_batch(services().db, current_project_id(), batch,
-                              also=lambda conn: run_links.record_link(conn, current_project_id(), run_id, ci_link))
+                              also=lambda conn: run_links.record_link(conn, current_project_id(), batch.run_id,
+                                                                      ci_link))
     return json_response({})
+
+
+def tag_request(msg) -> tuple[dict, run_store.Batch]:
+    """set-tag's fields: the tag as sent, and the one-tag batch."""
+    run_id = _run_id(msg)
+    item = {"key": msg.string("key", required=True), "value": msg.string("value", default="")}
+    return item, run_store.prepare_batch(run_id, [], [], [item])
+
+
+def plain_tag(item: dict) -> bool:
+    """A tag written as it is, whatever the caller's grant: not the run's name (which renames the
+    run) and not one of the gitlab.* tags that CI linking checks."""
+    return item["key"] != run_store.RUN_NAME_TAG and not run_links.names_gitlab_tags([item])
+
+
+def store_plain_tag(db, project_id: int, batch: run_store.Batch) -> None:
+    (tag,) = batch.tags
+    single_writes.set_tag(db, project_id, batch.run_id, tag["key"], tag.get("value") or "")
 
 
 @bp.post("/runs/delete-tag")

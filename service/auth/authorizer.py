@@ -104,13 +104,16 @@ class Authorizer:
 
     # ------------------------------------------------------------ public
 
-    def authorize(self, credential: Credential | None, project_id: int, needed: int) -> Grant:
+    def authorize(self, credential: Credential | None, project_id: int, needed: int, *,
+                  cached_only: bool = False) -> Grant:
+        """cached_only: decide from cached decisions alone, never asking GitLab (raises
+        cache.NotCached when one is missing)."""
         if credential is None:
             raise unauthenticated(
                 "Authentication required: send a GitLab token (personal, project, group, OAuth or CI job "
                 "token) as 'Authorization: Bearer <token>' (MLFLOW_TRACKING_TOKEN)."
             )
-        identity = self.identify(credential)
+        identity = self.identify(credential, cached_only)
         if identity.kind == JOB:
             job = identity.job
             assert job is not None
@@ -120,7 +123,7 @@ class Authorizer:
                 raise permission_denied(
                     f"The CI job token belongs to a job of project {job.project_id}, not of project {project_id}."
                 )
-        access = self.project_access(credential, identity, project_id)
+        access = self.project_access(credential, identity, project_id, cached_only)
         if access.hidden:
             raise MlflowError(f"Project {project_id} not found.", "RESOURCE_DOES_NOT_EXIST")
         if not access.allows(needed):
@@ -141,13 +144,18 @@ class Authorizer:
             )
         return Grant(identity=identity, project_id=project_id, access=access, credential=credential)
 
-    def identify(self, credential: Credential) -> Identity:
-        return self.cache.get_or_compute(("identity", *credential.cache_key),
-                                         lambda: self._identify(credential))
+    def identify(self, credential: Credential, cached_only: bool = False) -> Identity:
+        key = ("identity", *credential.cache_key)
+        if cached_only:
+            return self.cache.cached(key)
+        return self.cache.get_or_compute(key, lambda: self._identify(credential))
 
-    def project_access(self, credential: Credential, identity: Identity, project_id: int) -> ProjectAccess:
-        return self.cache.get_or_compute(("access", *credential.cache_key, project_id),
-                                         lambda: self._project_access(credential, identity, project_id))
+    def project_access(self, credential: Credential, identity: Identity, project_id: int,
+                       cached_only: bool = False) -> ProjectAccess:
+        key = ("access", *credential.cache_key, project_id)
+        if cached_only:
+            return self.cache.cached(key)
+        return self.cache.get_or_compute(key, lambda: self._project_access(credential, identity, project_id))
 
     # ------------------------------------------------------------ GitLab calls
 

@@ -28,6 +28,10 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+class NotCached(Exception):
+    """No decision is cached for the key (never made, or expired)."""
+
+
 class DecisionCache:
     def __init__(self, ttl_s: float = DEFAULT_TTL_S, max_entries: int = DEFAULT_MAX_ENTRIES,
                  clock: Callable[[], float] = time.monotonic):
@@ -95,6 +99,14 @@ class DecisionCache:
                 self._store(key, False, value)
                 self._key_locks.pop(key, None)
             return value
+
+    def cached(self, key: Hashable):
+        """The decision cached for `key` (an error decision is raised again); NotCached if none."""
+        with self._lock:
+            entry = self._lookup(key)
+        if entry is None:
+            raise NotCached(key)
+        return self._unpack(entry)
 
     def clear(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from flask import Request
 
@@ -56,13 +57,19 @@ def kind_from_shape(token: str) -> str | None:
 
 def credential_of(request: Request) -> Credential | None:
     """The request's credential, or None when it carries none."""
-    job_header = request.headers.get("JOB-TOKEN", "").strip()
+    return credential_in(request.headers)
+
+
+def credential_in(headers: Mapping[str, str]) -> Credential | None:
+    """The credential in a request's headers (read case-insensitively, as Werkzeug's headers
+    are), or None when they carry none."""
+    job_header = headers.get("JOB-TOKEN", "").strip()
     if job_header:
         return Credential(job_header, JOB)
-    private_header = request.headers.get("PRIVATE-TOKEN", "").strip()
+    private_header = headers.get("PRIVATE-TOKEN", "").strip()
     if private_header:
         return Credential(private_header, USER)
-    authorization = request.headers.get("Authorization", "").strip()
+    authorization = headers.get("Authorization", "").strip()
     scheme, _, value = authorization.partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value:
