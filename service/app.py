@@ -13,6 +13,7 @@ from mltracker.service.api.request_body import settle_unread_body
 from mltracker.service.api.errors import install_database_error_handler, install_error_handlers
 from mltracker.service.api.hot_writes import install_hot_writes
 from mltracker.service.api.routing import install_project_scope, install_root_api_hint, mount, project_api_blueprint
+from mltracker.service.artifacts.download_links import LinkSigner
 from mltracker.service.artifacts.factory import storage_from_destination
 from mltracker.service.artifacts.local import LocalStorage
 from mltracker.service.artifacts.sweeper import start_upload_sweeper
@@ -25,6 +26,7 @@ from mltracker.service.gate import api as gate_api
 from mltracker.service.registry_webhooks import runtime as registry_webhooks_runtime
 from mltracker.service.settings import Settings, settings_from_env
 from mltracker.service.ui import install_ui
+from mltracker.service.ui.security import load_secret_key
 from mltracker.service.store_setup import prepare_database
 
 TRACKING_PREFIXES = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
@@ -80,7 +82,8 @@ def create_app(settings: Settings | None = None, *, upgrade_schema: bool | None 
     artifacts = storage_from_destination(settings.artifacts_destination, settings.s3)
     webhook_deliveries = registry_webhooks_runtime.delivery_config(settings)
     app.extensions["mltracker"] = Services(settings=settings, db=db, artifacts=artifacts,
-                                           registry_webhooks=webhook_deliveries)
+                                           registry_webhooks=webhook_deliveries,
+                                           download_links=LinkSigner(load_secret_key(settings)))
     if settings.run_jobs_in_process:
         registry_webhooks_runtime.start_worker(db, webhook_deliveries)
     if isinstance(artifacts, LocalStorage):
@@ -115,8 +118,8 @@ def _refuse_empty_path_segments():
 
 def _mount_api(app: Flask, project_api: Blueprint) -> None:
     from mltracker.service.api import (
-        artifact_list, artifacts, evaluation_datasets, gateway, gateway_proxy, logged_models, otlp, promptlab,
-        registry, registry_webhooks, scorers, traces, ui_artifacts,
+        artifact_list, artifacts, evaluation_datasets, gateway, gateway_proxy, logged_models, otlp, presigned_downloads,
+        promptlab, registry, registry_webhooks, scorers, traces, ui_artifacts,
     )
     from mltracker.service.api.graphql import view as graphql
 
@@ -124,6 +127,8 @@ def _mount_api(app: Flask, project_api: Blueprint) -> None:
                       logged_models.bp, ui_artifacts.uploads, promptlab.bp, gateway_proxy.bp):
         mount(app, project_api, blueprint, TRACKING_PREFIXES)
     mount(app, project_api, artifacts.bp, ARTIFACT_PREFIXES)
+    mount(app, project_api, presigned_downloads.bp, ARTIFACT_PREFIXES)
+    app.register_blueprint(presigned_downloads.links)  # signed links carry their own authorization
     mount(app, project_api, traces.bp, TRACKING_PREFIXES + V3_PREFIXES)
     mount(app, project_api, traces.artifacts_bp, ["/ajax-api/2.0/mlflow", "/ajax-api/3.0/mlflow"])
     mount(app, project_api, otlp.bp, [""])  # /v1/traces, next to the tracking URI as OTLP puts it

@@ -8,6 +8,7 @@ from mltracker.service.db.engine import Database
 from mltracker.service.settings import Settings
 
 if TYPE_CHECKING:
+    from mltracker.service.artifacts.download_links import LinkSigner
     from mltracker.service.artifacts.storage import ArtifactStorage
     from mltracker.service.registry_webhooks.delivery import DeliveryConfig
 
@@ -21,6 +22,7 @@ class Services:
     db: Database
     artifacts: "ArtifactStorage"
     registry_webhooks: "DeliveryConfig | None" = None
+    download_links: "LinkSigner | None" = None
 
 
 def services() -> Services:

@@ -86,6 +86,13 @@ class Settings:
     model_version_source_regex: str | None = None
     # Where MLflow's UI gateway-proxy route forwards (MLflow's own variable, MLFLOW_DEPLOYMENTS_TARGET).
     deployments_target: str | None = None
+    # The stock client's parallel downloads (presigned URLs fetched in byte ranges), advertised in
+    # /server-info. None: where the store presigns (S3, as mlflow server does), not for a local
+    # folder, where the stock client's ranged path measured slower than one stream
+    # (benchmarks/README.md). The links last presigned_download_ttl seconds (MLflow's own
+    # variable, MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS).
+    multipart_downloads: bool | None = None
+    presigned_download_ttl: int = 300
     # None (Settings made in code rather than by settings_from_env): the S3 adapter reads the same
     # variables through s3_options_from_env when it makes its client.
     s3: S3Options | None = None
@@ -162,6 +169,8 @@ def settings_from_env(**overrides) -> Settings:
         "webhook_allow_private_ips": _mlflow_flag("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"),
         "webhook_timeout": _mlflow_number("MLFLOW_WEBHOOK_REQUEST_TIMEOUT"),
         "model_version_source_regex": _regex(os.environ.get("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX")),
+        "multipart_downloads": _flag("MULTIPART_DOWNLOADS"),
+        "presigned_download_ttl": _presigned_download_ttl(),
         "deployments_target": os.environ.get("MLFLOW_DEPLOYMENTS_TARGET", "").rstrip("/") or None,
         "s3": s3_options_from_env(),
     }
@@ -201,6 +210,17 @@ def _mlflow_number(name: str) -> float | None:
         return float(value)
     except ValueError:
         raise SystemExit(f"{name} must be a number, not {value!r}") from None
+
+
+def _presigned_download_ttl() -> int | None:
+    seconds = _mlflow_number("MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS")
+    if seconds is None:
+        return None
+    if not 1 <= seconds <= 7 * 24 * 3600:  # S3 refuses presigned URLs valid for longer than a week
+        raise SystemExit("MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS must be between 1 and 604800")
+    return int(seconds)
+
+
 def _regex(value: str | None) -> str | None:
     if not value:
         return None

@@ -6,10 +6,12 @@ Bodies are streamed both ways; nothing holds a whole artifact in memory.
 from __future__ import annotations
 
 import posixpath
+from typing import BinaryIO
 
 from flask import Blueprint, Response, request
 from werkzeug.wsgi import wrap_file
 
+from mltracker.service.api.byte_ranges import ByteRange, RangeNotSatisfiable, requested_range
 from mltracker.service.api.json_response import json_response
 from mltracker.service.api.request import message
 from mltracker.service.api.request_body import request_body
@@ -25,7 +27,7 @@ MAX_PARTS = 10_000
 
 
 @bp.before_request
-def _refuse_encoded_traversal():
+def refuse_encoded_traversal():
     check_raw_request_path(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI"))
 
 
@@ -41,11 +43,7 @@ def file_info_json(info: FileInfo, path: str | None = None) -> dict:
     return entry
 
 
-
-
-
-
-def _file_path(artifact_path: str) -> str:
+def checked_file_path(artifact_path: str) -> str:
     path = safe_relative_path(artifact_path)
     if not path:
         raise invalid_path()
@@ -61,31 +59,81 @@ def list_artifacts():
 
 @bp.get("/artifacts/<path:artifact_path>")
 def download_artifact(artifact_path: str):
-    path = _file_path(artifact_path)
+    path = checked_file_path(artifact_path)
     return stream_artifact(project_key(path), path)
 
 
 def stream_artifact(key: str, shown_path: str) -> Response:
-    """The stored object at key, streamed as a download; errors name the client's path."""
+    """The stored object at key, streamed as a download; errors name the client's path. A local
+    file honours one byte range of a Range header (206), as MLflow's download of a local file does."""
     try:
         handle = services().artifacts.open_read(key)
     except ArtifactNotFound:
         raise not_found(f"Artifact not found: {shown_path}") from None
+    status, span = 200, None
+    if handle.file is not None and handle.size is not None:
+        try:
+            span = requested_range(request.headers.get("Range"), handle.size)
+        except RangeNotSatisfiable:
+            handle.file.close()
+            return _range_not_satisfiable(handle.size)
     name = posixpath.basename(shown_path)
-    # A local file goes to the WSGI server's file wrapper: gunicorn sends it with sendfile(2).
-    body = wrap_file(request.environ, handle.file, CHUNK_SIZE) if handle.file is not None else handle.chunks
-    response = Response(body, direct_passthrough=True)
+    if span is not None:
+        # Only the span: gunicorn sends it with sendfile(2) from its start, Content-Length long.
+        body = wrap_file(request.environ, _FileSpan(handle.file, span), CHUNK_SIZE)
+        status = 206
+    elif handle.file is not None:
+        # A local file goes to the WSGI server's file wrapper: gunicorn sends it with sendfile(2).
+        body = wrap_file(request.environ, handle.file, CHUNK_SIZE)
+    else:
+        body = handle.chunks
+    response = Response(body, status=status, direct_passthrough=True)
     response.headers["Content-Type"] = guess_mime_type(name)  # exactly, without a charset, as MLflow
-    if handle.size is not None:
+    if span is not None:
+        response.content_length = span.length
+        response.headers["Content-Range"] = span.content_range(handle.size)
+    elif handle.size is not None:
         response.content_length = handle.size
+    if handle.file is not None:
+        response.headers["Accept-Ranges"] = "bytes"
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
+def _range_not_satisfiable(size: int) -> Response:
+    response = json_response({"error_code": "INVALID_PARAMETER_VALUE",
+                              "message": f"Requested range not satisfiable: the artifact has {size} bytes"}, 416)
+    response.headers["Content-Range"] = f"bytes */{size}"
+    return response
+
+
+class _FileSpan:
+    """One byte range of an open file: read() stops at its end (for a server without sendfile), and
+    the file's position is the span's start, where gunicorn's sendfile(2) begins."""
+
+    def __init__(self, file: BinaryIO, span: ByteRange):
+        file.seek(span.start)
+        self._file = file
+        self._left = span.length
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._file.read(self._left if size is None or size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @bp.put("/artifacts/<path:artifact_path>")
 def upload_artifact(artifact_path: str):
-    path = _file_path(artifact_path)
+    path = checked_file_path(artifact_path)
     with request_body() as body:
         services().artifacts.write(project_key(path), body)
     return json_response({})
@@ -93,7 +141,7 @@ def upload_artifact(artifact_path: str):
 
 @bp.delete("/artifacts/<path:artifact_path>")
 def delete_artifact(artifact_path: str):
-    path = _file_path(artifact_path)
+    path = checked_file_path(artifact_path)
     services().artifacts.delete(project_key(path))
     return json_response({})
 

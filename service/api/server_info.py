@@ -7,6 +7,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import text
 
 from mltracker.service.api.json_response import json_response
+from mltracker.service.api.presigned_downloads import multipart_downloads_enabled
 from mltracker.service.version import mltracker_version
 from mltracker.service.context import services
 
@@ -73,7 +74,7 @@ def server_info():
         "workspaces_enabled": False,
         "trace_archival_enabled": False,
         "multipart_uploads_enabled": services().artifacts.supports_multipart,
-        "multipart_downloads_enabled": False,
+        "multipart_downloads_enabled": multipart_downloads_enabled(),
         "presigned_upload_run_id_supported": False,
         "presigned_upload_model_id_supported": False,
         "features_enabled": {"gateway": False},

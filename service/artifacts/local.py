@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from typing import BinaryIO, Iterator
 
@@ -11,6 +12,7 @@ from mltracker.service.artifacts.storage import (
     ArtifactNotFound,
     FileInfo,
     MultipartUpload,
+    PresignedDownload,
     ReadHandle,
     UploadedPart,
     multipart_unsupported,
@@ -26,6 +28,7 @@ TEMP_PREFIX = ".mltracker-upload-"
 
 class LocalStorage:
     supports_multipart = False
+    presigns_downloads = False
 
     def __init__(self, root: str):
         self.root = os.path.realpath(root)
@@ -87,6 +90,15 @@ class LocalStorage:
             handle.close()
             raise ArtifactNotFound(path)
         return ReadHandle(chunks=_FileChunks(handle), size=size, file=handle)
+
+    def presign_download(self, path: str, expires_in: int) -> PresignedDownload:
+        try:
+            status = os.stat(self._resolve(path))
+        except (FileNotFoundError, NotADirectoryError):
+            raise ArtifactNotFound(path) from None
+        if not stat.S_ISREG(status.st_mode):
+            raise ArtifactNotFound(path)
+        return PresignedDownload(size=status.st_size, url=None)
 
     def list_dir(self, path: str) -> list[FileInfo]:
         directory = self._resolve(path)

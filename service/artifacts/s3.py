@@ -11,6 +11,7 @@ import logging
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
+from mltracker.service.artifacts.keys import content_disposition
 from mltracker.service.artifacts.paths import join_key
 from mltracker.service.artifacts.storage import (
     CHUNK_SIZE,
@@ -18,6 +19,7 @@ from mltracker.service.artifacts.storage import (
     FileInfo,
     MultipartUpload,
     PartUploadUrl,
+    PresignedDownload,
     ReadHandle,
     UploadedPart,
 )
@@ -59,6 +61,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 class S3Storage:
     supports_multipart = True
+    presigns_downloads = True
 
     def __init__(self, bucket: str, prefix: str = "", client=None, options: S3Options | None = None):
         self.bucket = bucket
@@ -124,6 +127,25 @@ class S3Storage:
                 raise ArtifactNotFound(path) from None
             raise
         return ReadHandle(chunks=_BodyChunks(response["Body"]), size=response.get("ContentLength"))
+
+    def presign_download(self, path: str, expires_in: int) -> PresignedDownload:
+        key = self._key(path)
+        try:
+            with _s3_errors("download"):
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except MlflowError as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise ArtifactNotFound(path) from None
+            raise
+        # As MLflow presigns it: saved under the artifact's own name by a browser, stored type kept.
+        with _s3_errors("presign"):
+            url = self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key,
+                        "ResponseContentDisposition": content_disposition(key.rsplit("/", 1)[-1])},
+                ExpiresIn=expires_in,
+            )
+        return PresignedDownload(size=int(head["ContentLength"]), url=url)
 
     def list_dir(self, path: str) -> list[FileInfo]:
         key = self._key(path)

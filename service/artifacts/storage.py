@@ -46,6 +46,14 @@ class UploadedPart:
     etag: str
 
 
+@dataclass(frozen=True)
+class PresignedDownload:
+    size: int
+    # A URL the store itself serves the object from, byte ranges included, until it expires; None
+    # when the store cannot presign (a local folder: mltracker signs a link to itself instead).
+    url: str | None
+
+
 @dataclass
 class ReadHandle:
     """An open object: its chunks (closing the iterator releases the object) and its size.
@@ -59,6 +67,7 @@ class ReadHandle:
 
 class ArtifactStorage(Protocol):
     supports_multipart: bool
+    presigns_downloads: bool  # presign_download gives URLs of the store's own
 
     def probe(self) -> None:
         """Raise unless the store can be used now (readiness checks)."""
@@ -69,6 +78,10 @@ class ArtifactStorage(Protocol):
 
     def open_read(self, path: str) -> ReadHandle:
         """The object at path, streamed; ArtifactNotFound when absent or a directory."""
+
+    def presign_download(self, path: str, expires_in: int) -> PresignedDownload:
+        """The size of the file at path and, when the store can make one, a URL to fetch it from for
+        expires_in seconds; ArtifactNotFound when absent or a directory."""
 
     def list_dir(self, path: str) -> list[FileInfo]:
         """Immediate children of the directory at path, sorted by name; [] for a file or nothing."""
