@@ -23,6 +23,7 @@ RUN_ID = "c0ffee00" * 4
 EXPERIMENT_ID = "1"
 HISTORY_PAGE = 25000  # mlflow.store.tracking.GET_METRIC_HISTORY_MAX_RESULTS
 CHUNK = 1 << 20
+RANGES_PATH = "/ceiling-artifact"
 # The shape of the runs the search workload seeds (see benchmarks/workloads.py).
 SEARCH_PARAMS = 10
 SEARCH_TAGS = 5
@@ -106,7 +107,7 @@ def _response(status: str, body: bytes, content_type: str = "application/json") 
 
 
 class CeilingServer:
-    def __init__(self, responses: Responses, download_bytes: int):
+    def __init__(self, responses: Responses, download_bytes: int, parallel_downloads: bool = False):
         self.r = responses
         self.download_bytes = download_bytes
         self.ok_empty = _response("200 OK", responses.empty)
@@ -116,6 +117,10 @@ class CeilingServer:
         self.ok_get_experiment = _response("200 OK", responses.get_experiment)
         self.ok_search = _response("200 OK", responses.search)
         self.ok_history = {k: _response("200 OK", v) for k, v in responses.history_pages.items()}
+        self.ok_server_info = _response("200 OK", _dumps({
+            "store_type": "SqlStore", "multipart_uploads_enabled": False,
+            "multipart_downloads_enabled": parallel_downloads,
+        }))
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -132,7 +137,7 @@ class CeilingServer:
                         name, value = line.split(":", 1)
                         headers[name.strip().lower()] = value.strip()
                 await self._drain_body(reader, headers)
-                await self._answer(method, target, writer)
+                await self._answer(method, target, headers, writer)
                 if headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -159,10 +164,20 @@ class CeilingServer:
                 raise asyncio.IncompleteReadError(b"", remaining)
             remaining -= len(data)
 
-    async def _answer(self, method: str, target: str, writer: asyncio.StreamWriter) -> None:
+    async def _answer(self, method: str, target: str, headers: dict, writer: asyncio.StreamWriter) -> None:
         parts = urlsplit(target)
         path = parts.path
-        if "/mlflow-artifacts/artifacts" in path:
+        if path.endswith("/server-info"):
+            writer.write(self.ok_server_info)
+        elif "/mlflow-artifacts/presigned/" in path:
+            # The stock client's parallel download: the file from a URL of ours, in byte ranges.
+            writer.write(_response("200 OK", _dumps({
+                "url": f"http://{headers.get('host')}{RANGES_PATH}", "headers": {}, "file_size": self.download_bytes,
+            })))
+        elif path == RANGES_PATH:
+            await self._download(writer, headers.get("range"))
+            return
+        elif "/mlflow-artifacts/artifacts" in path:
             if method == "PUT":
                 writer.write(self.ok_empty)
             elif path.endswith("/mlflow-artifacts/artifacts"):
@@ -194,12 +209,18 @@ class CeilingServer:
                 {"error_code": "ENDPOINT_NOT_FOUND", "message": f"ceiling server has no {path}"})))
         await writer.drain()
 
-    async def _download(self, writer: asyncio.StreamWriter) -> None:
+    async def _download(self, writer: asyncio.StreamWriter, byte_range: str | None = None) -> None:
+        if byte_range:  # "bytes=a-b", as the stock client asks
+            first, last = byte_range.split("=", 1)[1].split("-")
+            start, end = int(first), min(int(last), self.download_bytes - 1)
+            status, remaining = "206 Partial Content", end - start + 1
+            extra = f"Content-Range: bytes {start}-{end}/{self.download_bytes}\r\n"
+        else:
+            status, remaining, extra = "200 OK", self.download_bytes, ""
         writer.write((
-            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-            f"Content-Length: {self.download_bytes}\r\nConnection: keep-alive\r\n\r\n"
+            f"HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\n{extra}"
+            f"Content-Length: {remaining}\r\nConnection: keep-alive\r\n\r\n"
         ).encode())
-        remaining = self.download_bytes
         block = memoryview(self.r.download_block)
         while remaining > 0:
             n = min(remaining, len(block))
@@ -210,7 +231,7 @@ class CeilingServer:
 
 async def _main(args) -> None:
     responses = Responses(args.history_steps, args.search_runs)
-    server = CeilingServer(responses, args.download_mb * 1024 * 1024)
+    server = CeilingServer(responses, args.download_mb * 1024 * 1024, args.parallel_downloads)
     srv = await asyncio.start_server(server.handle, args.host, args.port, backlog=256)
     print(f"ceiling server on http://{args.host}:{args.port}", flush=True)
     async with srv:
@@ -224,6 +245,8 @@ def main(argv=None) -> None:
     parser.add_argument("--history-steps", type=int, default=100_000)
     parser.add_argument("--search-runs", type=int, default=100, help="runs in a search response")
     parser.add_argument("--download-mb", type=int, default=200, help="size of an artifact download")
+    parser.add_argument("--parallel-downloads", action="store_true",
+                        help="advertise the stock client's parallel download (presigned URL, byte ranges)")
     args = parser.parse_args(argv)
     try:
         asyncio.run(_main(args))
