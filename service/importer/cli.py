@@ -57,6 +57,19 @@ def _store_exists(uri: str) -> bool:
 
 
 def run_import_command(args) -> int:
+    from mltracker.service.importer.read_ahead import start_read_ahead
+    from mltracker.service.importer.source import SourceClient, SourceError, display_uri
+
+    settings = settings_from_env(backend_store_uri=args.backend_store_uri,
+                                 artifacts_destination=args.artifacts_destination)
+    if not settings.local_mode and args.project is None:
+        print("mltracker import: --project is required in GitLab mode (MLTRACKER_GITLAB_URL is set)", file=sys.stderr)
+        return 2
+    source = SourceClient(args.source, pool_size=max(4, args.workers * 2))
+    if not args.dry_run:
+        # the source reads its first histories while the modules below load and the store migrates
+        start_read_ahead(source, tuple(args.experiment), args.since, args.workers)
+
     from mltracker.service.store_setup import prepare_database
     from mltracker.service.artifacts.factory import storage_from_destination
     from mltracker.service.context import LOCAL_PROJECT_ID
@@ -67,14 +80,8 @@ def run_import_command(args) -> int:
     from mltracker.service.importer.ledger import Ledger
     from mltracker.service.importer.progress import Progress
     from mltracker.service.importer.runner import ImportOptions, run_import
-    from mltracker.service.importer.source import SourceClient, SourceError, display_uri
     from mltracker.service.importer.summary import Summary
 
-    settings = settings_from_env(backend_store_uri=args.backend_store_uri,
-                                 artifacts_destination=args.artifacts_destination)
-    if not settings.local_mode and args.project is None:
-        print("mltracker import: --project is required in GitLab mode (MLTRACKER_GITLAB_URL is set)", file=sys.stderr)
-        return 2
     project_id = args.project if args.project is not None else LOCAL_PROJECT_ID
     db = Database.from_settings(settings) if not args.dry_run or _store_exists(settings.backend_store_uri) else None
     try:
@@ -91,7 +98,7 @@ def run_import_command(args) -> int:
             return 2
         summary = Summary()
         ctx = ImportContext(
-            source=SourceClient(args.source, pool_size=max(4, args.workers * 2)),
+            source=source,
             db=db,
             storage=None if args.dry_run else storage_from_destination(settings.artifacts_destination),
             ledger=Ledger(display_uri(args.source), project_id),

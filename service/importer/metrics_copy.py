@@ -15,13 +15,12 @@ from collections import defaultdict
 from operator import itemgetter
 from typing import Iterator
 
+from mltracker.service.importer.batching import BULK_POINTS, BULK_RUNS
 from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.source import RouteUnavailable, SourceClient, SourceError
 from mltracker.service.tracking.metric_rows import stored_value
 from mltracker.service.tracking.runs import Batch, write_batch
 
-BULK_RUNS = 100
-BULK_POINTS = 25_000
 FLUSH_ROWS = 50_000
 
 

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mltracker.service.errors import MlflowError
+from mltracker.service.importer.batching import batch_size, runs_since
 from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.experiments_writer import import_experiment
 from mltracker.service.importer.models_writer import import_logged_model, import_registered_model
@@ -66,23 +67,15 @@ def _experiments(ctx: ImportContext, options: ImportOptions, progress: Progress)
     return mapping
 
 
-RUNS_PER_BATCH = 25  # runs whose histories are read together (bulk reads take up to 100)
-
-
-def batch_size(page_runs: int, workers: int) -> int:
-    """Runs per batch: up to RUNS_PER_BATCH, but small enough that a page keeps every worker busy."""
-    return max(1, min(RUNS_PER_BATCH, -(-page_runs // max(1, workers))))
-
-
 def _runs(ctx: ImportContext, options: ImportOptions, progress: Progress, experiment_map: dict) -> None:
     phase = progress.phase("runs")
+    ctx.source.close_read_ahead()  # what was not asked in advance by now is asked as usual
     workers = max(1, options.workers)
     pool = _Pool(workers)
     try:
         for source_id, target_id in experiment_map.items():
             for page in ctx.source.run_pages(source_id):
-                wanted = [run for run in page if options.since_ms is None
-                          or int(run["info"].get("start_time") or 0) >= options.since_ms]
+                wanted = runs_since(page, options.since_ms)
                 if len(wanted) < len(page):
                     ctx.summary.add("runs_skipped", len(page) - len(wanted))
                     phase.advance(len(page) - len(wanted))
@@ -93,6 +86,8 @@ def _runs(ctx: ImportContext, options: ImportOptions, progress: Progress, experi
     except BaseException:  # Ctrl-C: the batches under way finish (their runs stay resumable), no new one starts
         pool.close(cancel_pending=True)
         raise
+    finally:
+        ctx.source.close_read_ahead(drop=True)
     phase.finish()
 
 

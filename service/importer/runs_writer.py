@@ -17,6 +17,7 @@ from mltracker.service.db.schema import runs
 from mltracker.service.errors import MlflowError
 from mltracker.service.importer import ledger as lg
 from mltracker.service.importer.artifacts_copy import copy_tree, proxied_path
+from mltracker.service.importer.batching import metric_keys
 from mltracker.service.importer.context import ImportContext
 from mltracker.service.importer.metrics_copy import copy_histories
 from mltracker.service.importer.planner import Action, final_stage, final_status, plan_run
@@ -48,7 +49,7 @@ def import_runs(ctx: ImportContext, batch: list[dict], target_experiment_id: int
     try:
         copies = [(run, fingerprint, action, artifacts.submit(_copy_artifacts_and_link, ctx, run, artifact_uri))
                   for run, fingerprint, action, artifact_uri in started]
-        copy_histories(ctx, {run["info"]["run_id"]: _metric_keys(run) for run, *_ in started})
+        copy_histories(ctx, {run["info"]["run_id"]: metric_keys(run) for run, *_ in started})
         for run, fingerprint, action, copy in copies:
             try:
                 finishing.append((run, fingerprint, action, copy.result()))
@@ -78,10 +79,6 @@ def _together(ctx: ImportContext, items: list[tuple], write) -> list[tuple]:
             ctx.summary.conflict(f"run {items[0][0]['info']['run_id']}: {exc.message}")
             return []
     return [done for item in items for done in _together(ctx, [item], write)]
-
-
-def _metric_keys(run: dict) -> list[str]:
-    return sorted({m["key"] for m in (run.get("data") or {}).get("metrics") or []})
 
 
 def _plan_all(ctx: ImportContext, batch: list[dict], target_experiment_id: int | None) -> list:

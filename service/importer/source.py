@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -55,6 +57,10 @@ def display_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
+def _request_key(method: str, path: str, kwargs: dict) -> tuple:
+    return method, path.lstrip("/"), json.dumps(kwargs, sort_keys=True, default=str)
+
+
 def decoded(response: requests.Response):
     """The JSON body. orjson reads it at a fraction of the standard parser's cost, but refuses the
     NaN and Infinity literals MLflow writes for such metric values: those bodies take the standard
@@ -75,6 +81,9 @@ class SourceClient:
         env = os.environ if env is None else env
         self.base = tracking_uri.rstrip("/")
         self.bulk_history = True  # until the source shows it has no bulk history route
+        self._ahead: dict[tuple, Future] = {}  # answers asked for in advance (read_ahead)
+        self._ahead_open = True
+        self._ahead_lock = threading.Lock()
         self.session = requests.Session()
         adapter = QuickAckAdapter(pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
@@ -108,6 +117,43 @@ class SourceClient:
     # ------------------------------------------------------------------ transport
 
     def _request(self, method: str, path: str, *, stream: bool = False, **kwargs) -> requests.Response:
+        if self._ahead and not stream:
+            with self._ahead_lock:
+                ahead = self._ahead.pop(_request_key(method, path, kwargs), None)
+            if ahead is not None:
+                return ahead.result()
+        return self._send(method, path, stream=stream, **kwargs)
+
+    def read_ahead(self, method: str, path: str, **kwargs) -> Future | None:
+        """Sends the request now, in the background; the next identical request takes its answer
+        (or its error) instead of asking again. The future is the answer, its body read; None once
+        close_read_ahead was called (the requests are being made for real by then)."""
+        future: Future = Future()
+        with self._ahead_lock:
+            if not self._ahead_open:
+                return None
+            self._ahead[_request_key(method, path, kwargs)] = future
+
+        def send() -> None:
+            try:
+                response = self._send(method, path, **kwargs)
+                response.content  # noqa: B018 - read the body now, not when it is taken
+                future.set_result(response)
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the answer
+                future.set_exception(exc)
+
+        # A daemon thread: an interrupted import does not wait for an answer nobody will take.
+        threading.Thread(target=send, name="import-read-ahead", daemon=True).start()
+        return future
+
+    def close_read_ahead(self, drop: bool = False) -> None:
+        """No more requests in advance; with drop, forget the answers not taken."""
+        with self._ahead_lock:
+            self._ahead_open = False
+            if drop:
+                self._ahead.clear()
+
+    def _send(self, method: str, path: str, *, stream: bool = False, **kwargs) -> requests.Response:
         url = f"{self.base}/{path.lstrip('/')}"
         delay = 0.5
         for attempt in range(RETRIES + 1):
@@ -153,10 +199,7 @@ class SourceClient:
         """Every experiment, active and deleted (GitLab offers only its active ones)."""
         token = None
         while True:
-            body = {"max_results": 1000, "view_type": "ALL"}
-            if token:
-                body["page_token"] = token
-            page = self.post("api/2.0/mlflow/experiments/search", body)
+            page = self.post(*self.experiments_request(token))
             yield from page.get("experiments", [])
             token = page.get("next_page_token")
             if not token:
@@ -167,14 +210,25 @@ class SourceClient:
         latest metrics: one request per page, never one per run."""
         token = None
         while True:
-            body = {"experiment_ids": [experiment_id], "max_results": page_size, "run_view_type": "ALL"}
-            if token:
-                body["page_token"] = token
-            page = self.post("api/2.0/mlflow/runs/search", body)
+            page = self.post(*self.runs_request(experiment_id, token, page_size))
             yield page.get("runs", [])
             token = page.get("next_page_token")
             if not token:
                 return
+
+    @staticmethod
+    def experiments_request(token: str | None = None) -> tuple[str, dict]:
+        body = {"max_results": 1000, "view_type": "ALL"}
+        if token:
+            body["page_token"] = token
+        return "api/2.0/mlflow/experiments/search", body
+
+    @staticmethod
+    def runs_request(experiment_id: str, token: str | None = None, page_size: int = 1000) -> tuple[str, dict]:
+        body = {"experiment_ids": [experiment_id], "max_results": page_size, "run_view_type": "ALL"}
+        if token:
+            body["page_token"] = token
+        return "api/2.0/mlflow/runs/search", body
 
     def metric_history(self, run_id: str, key: str, page_size: int = 25_000) -> Iterator[list[dict]]:
         """The metric's points, a page at a time (memory stays flat in the history's length). MLflow
@@ -194,14 +248,21 @@ class SourceClient:
     def metric_history_bulk(self, run_ids: list[str], key: str, max_results: int) -> list[dict]:
         """Up to max_results points of the key for up to 100 runs, ordered by run id (then by
         timestamp, step, value): the route MLflow's own UI charts with. Each point has its run_id."""
+        route, kwargs = self._history_bulk_request(run_ids, key, max_results)
+        return decoded(self._request("GET", route, **kwargs)).get("metrics", [])
+
+    def read_ahead_history_bulk(self, run_ids: list[str], key: str, max_results: int) -> Future | None:
+        route, kwargs = self._history_bulk_request(run_ids, key, max_results)
+        return self.read_ahead("GET", route, **kwargs)
+
+    @staticmethod
+    def _history_bulk_request(run_ids: list[str], key: str, max_results: int) -> tuple[str, dict]:
         params = [("run_id", run_id) for run_id in run_ids] + [("metric_key", key), ("max_results", max_results)]
         # On a new connection each: `mlflow server` runs several worker processes, and a kept-alive
         # connection stays with the one that accepted it, so the few connections of an import could
         # leave one worker with most of these heavy requests and another idle. A new connection is
         # accepted by whichever worker gets to it first, usually an idle one.
-        response = self._request("GET", "ajax-api/2.0/mlflow/metrics/get-history-bulk", params=params,
-                                 headers={"Connection": "close"})
-        return decoded(response).get("metrics", [])
+        return "ajax-api/2.0/mlflow/metrics/get-history-bulk", {"params": params, "headers": {"Connection": "close"}}
 
     def logged_models(self, experiment_ids: list[str]) -> Iterator[dict]:
         token = None

@@ -1,5 +1,6 @@
 """The importer's parts that need no MLflow server: the source client's transport (retries, auth,
-missing routes) against a small real HTTP server, artifact roots, version sources, progress output."""
+missing routes, answers read ahead) against a small real HTTP server, artifact roots, version
+sources, progress output, the requests read ahead."""
 from __future__ import annotations
 
 import base64
@@ -9,17 +10,23 @@ import math
 import socket
 import sys
 import threading
+from concurrent.futures import Future
+from types import SimpleNamespace
 
 import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from mltracker.service.importer import read_ahead, runner
 from mltracker.service.importer.artifacts_copy import proxied_path
+from mltracker.service.importer.batching import metric_keys
+from mltracker.service.importer.metrics_copy import copy_histories
 from mltracker.service.importer.models_writer import rewrite_source, stage_of, timestamp_ms, version_tags
-from mltracker.service.importer.runner import batch_size
+from mltracker.service.importer.runner import ImportOptions, batch_size
 from mltracker.service.importer.progress import Progress
 from mltracker.service.importer.quick_ack import acknowledge_at_once
 from mltracker.service.importer.source import RouteUnavailable, SourceClient, SourceError, display_uri
+from mltracker.service.importer.summary import Summary
 
 
 class _Scripted:
@@ -279,3 +286,117 @@ def test_bulk_history_requests_come_on_new_connections(serve):
     client.metric_history_bulk(["r1", "r2"], "loss", 100)
     client.get("api/2.0/mlflow/experiments/get", experiment_id="1")
     assert [seen["connection"] for seen in app.seen] == ["close", "keep-alive"]
+
+
+
+def test_an_answer_asked_in_advance_serves_one_identical_request(serve):
+    url, app = serve([(200, {"experiments": [{"experiment_id": "1", "name": "a"}]})])
+    client = SourceClient(url, env={})
+    route, body = client.experiments_request()
+    client.read_ahead("POST", route, json=body).result()
+    assert len(app.seen) == 1
+    assert [e["name"] for e in client.experiments()] == ["a"]  # taken from the read-ahead
+    assert len(app.seen) == 1
+    list(client.experiments())  # asked again: to the source
+    assert len(app.seen) == 2
+
+    client.close_read_ahead()
+    assert client.read_ahead("POST", route, json=body) is None
+    assert len(app.seen) == 2
+
+
+def test_an_answer_asked_in_advance_and_not_taken_is_dropped(serve):
+    url, app = serve([(200, {"experiments": []})])
+    client = SourceClient(url, env={})
+    route, body = client.experiments_request()
+    client.read_ahead("POST", route, json=body).result()
+    client.close_read_ahead(drop=True)
+    list(client.experiments())
+    assert len(app.seen) == 2
+
+
+class _Answer:
+    def __init__(self, body: dict):
+        self.content = json.dumps(body).encode()
+
+
+class _FirstRequests:
+    """A source that records the bulk history requests asked in advance, and stops each batch of
+    the runs phase at its first one."""
+
+    experiments_request = staticmethod(SourceClient.experiments_request)
+    runs_request = staticmethod(SourceClient.runs_request)
+    bulk_history = True
+
+    def __init__(self, experiments: list[dict], runs: dict[str, list[dict]]):
+        self.experiments, self.runs = experiments, runs
+        self.ahead = []
+
+    def read_ahead(self, method, route, json):
+        done = Future()
+        if route.endswith("experiments/search"):
+            done.set_result(_Answer({"experiments": self.experiments}))
+        else:
+            done.set_result(_Answer({"runs": self.runs[json["experiment_ids"][0]]}))
+        return done
+
+    def read_ahead_history_bulk(self, run_ids, key, max_results):
+        self.ahead.append((tuple(run_ids), key, max_results))
+        return Future()
+
+    def run_pages(self, experiment_id):
+        yield self.runs[experiment_id]
+
+    def metric_history_bulk(self, run_ids, key, max_results):
+        raise _Stop((tuple(run_ids), key, max_results))
+
+    def close_read_ahead(self, drop=False):
+        pass
+
+
+class _Stop(Exception):
+    pass
+
+
+def _run(run_id: str, keys: list[str], start_time: int = 0) -> dict:
+    return {"info": {"run_id": run_id, "start_time": start_time},
+            "data": {"metrics": [{"key": k, "value": 1.0, "step": 0, "timestamp": 0} for k in keys]}}
+
+
+@pytest.mark.parametrize("workers, since_ms", [(4, None), (2, None), (3, 50), (8, None)])
+def test_the_requests_asked_in_advance_are_the_first_the_runs_phase_makes(monkeypatch, workers, since_ms):
+    runs = {"1": [_run(f"r{n:02}", ["loss", "acc"][: 1 + n % 2], start_time=n * 10) for n in range(11)],
+            "2": [_run(f"s{n:02}", ["b", "a"]) for n in range(3)],
+            "3": [_run("t0", [])]}
+    source = _FirstRequests([{"experiment_id": i, "name": f"e{i}"} for i in ("1", "2", "3")], runs)
+    read_ahead._read_ahead(source, set(), since_ms, workers)
+
+    order = [run["info"]["run_id"] for experiment in ("1", "2", "3") for run in runs[experiment]]
+    first_requests: dict[int, tuple | None] = {}  # by the position of the batch's first run
+    lock = threading.Lock()
+
+    def first_request_of(ctx, batch, target_id):
+        try:
+            copy_histories(ctx, {run["info"]["run_id"]: metric_keys(run) for run in batch})
+            request = None
+        except _Stop as stop:
+            request = stop.args[0]
+        with lock:
+            first_requests[order.index(batch[0]["info"]["run_id"])] = request
+
+    monkeypatch.setattr(runner, "import_runs", first_request_of)
+    ctx = SimpleNamespace(source=source, summary=Summary())
+    runner._runs(ctx, ImportOptions(since_ms=since_ms, workers=workers), _NoProgress(), {"1": 1, "2": 2, "3": 3})
+    first_wave = [request for _, request in sorted(first_requests.items())[:workers]]
+    assert source.ahead and source.ahead == [request for request in first_wave if request is not None]
+
+
+class _NoProgress:
+    def phase(self, *args):
+        return self
+
+    def advance(self, n=1):
+        pass
+
+    def finish(self):
+        pass
