@@ -37,36 +37,38 @@ NUMERIC_RUN_ATTRIBUTES = {"start_time", "end_time"}
 NUMERIC_EXPERIMENT_ATTRIBUTES = {"creation_time", "last_update_time"}
 
 
-def compile_run_filter(comparisons, dialect: str) -> list[ColumnElement]:
-    return [_run_clause(c, dialect) for c in comparisons]
+def compile_run_filter(comparisons, dialect: str, run_id: ColumnElement = runs.c.run_uuid) -> list[ColumnElement]:
+    """run_id: the column the metric, param, tag and dataset clauses are correlated on (any
+    column equal to the run's id in the query)."""
+    return [_run_clause(c, dialect, run_id) for c in comparisons]
 
 
 def compile_experiment_filter(comparisons, dialect: str) -> list[ColumnElement]:
     return [_experiment_clause(c, dialect) for c in comparisons]
 
 
-def _run_clause(c: Comparison, dialect: str) -> ColumnElement:
+def _run_clause(c: Comparison, dialect: str, run_id: ColumnElement) -> ColumnElement:
     if c.entity is Entity.ATTRIBUTE:
         column = RUN_ATTRIBUTE_COLUMNS[c.key]
         if c.key in NUMERIC_RUN_ATTRIBUTES:
             return compare_value(column, c.comparator, c.value)
         return compare_text(column, c.comparator, c.value, dialect)
     if c.entity is Entity.METRIC:
-        return _metric_exists(c)
+        return _metric_exists(c, run_id)
     if c.entity is Entity.DATASET:
-        return _dataset_exists(c, dialect)
+        return _dataset_exists(c, dialect, run_id)
     table = params if c.entity is Entity.PARAM else tags
-    return _key_value_clause(table, table.c.run_uuid == runs.c.run_uuid, c, dialect)
+    return _key_value_clause(table, table.c.run_uuid == run_id, c, dialect)
 
 
-def _metric_exists(c: Comparison) -> ColumnElement:
+def _metric_exists(c: Comparison, run_id: ColumnElement) -> ColumnElement:
     m = latest_metrics
     # NaN is stored as value 0 with is_nan set: every comparison with NaN is false except "!=".
     if c.comparator is Comparator.NE:
         matches = or_(m.c.value != c.value, m.c.is_nan == true())
     else:
         matches = and_(compare_value(m.c.value, c.comparator, c.value), m.c.is_nan == false())
-    return exists().where(m.c.run_uuid == runs.c.run_uuid, m.c.key == c.key, matches)
+    return exists().where(m.c.run_uuid == run_id, m.c.key == c.key, matches)
 
 
 def _key_value_clause(table, owner, c: Comparison, dialect: str) -> ColumnElement:
@@ -78,8 +80,8 @@ def _key_value_clause(table, owner, c: Comparison, dialect: str) -> ColumnElemen
     return has_key.where(compare_text(table.c.value, c.comparator, c.value, dialect))
 
 
-def _dataset_exists(c: Comparison, dialect: str) -> ColumnElement:
-    linked = run_inputs.c.run_uuid == runs.c.run_uuid
+def _dataset_exists(c: Comparison, dialect: str, run_id: ColumnElement) -> ColumnElement:
+    linked = run_inputs.c.run_uuid == run_id
     if c.key == "context":
         return exists().where(
             linked,

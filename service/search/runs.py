@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, false, func, select, true
 
 from mltracker.service.db.schema import runs
+from mltracker.service.search import sqlite_metric_walk
 from mltracker.service.search.filter_compiler import compile_run_filter
 from mltracker.service.search.filter_parser import parse_filter
 from mltracker.service.search.limits import check_max_results, lifecycle_stages
@@ -71,7 +72,11 @@ def find_run_ids(
         query = base.order_by(*ordering.clauses).offset(offset)
         run_ids = list(conn.execute(query if wanted is None else query.limit(wanted)).scalars())
     else:
-        run_ids = _by_leading_metric(conn, base, ordering, offset, wanted)
+        walk = None
+        if dialect == "sqlite" and wanted is not None:
+            walk = sqlite_metric_walk.walk_query(conn, ordering, experiment_ids, stages, where, order[0].key,
+                                                 offset + wanted)
+        run_ids = _by_leading_metric(conn, base, ordering, offset, wanted, first=walk)
     if limit is not None and len(run_ids) > limit:
         return run_ids[:limit], True
     return run_ids, False
@@ -91,14 +96,16 @@ def count_runs(
     return int(conn.execute(query).scalar_one())
 
 
-def _by_leading_metric(conn: Connection, base, ordering, offset: int, wanted: int | None) -> list[str]:
+def _by_leading_metric(conn: Connection, base, ordering, offset: int, wanted: int | None,
+                       first=None) -> list[str]:
     """Runs with a real value first, then NaN, then none, as one ORDER BY would give, but each
-    part read on its own: the first walks the latest_metrics (key, value) index in order and stops
-    at the page's end, where a single sort would rank every matching run first."""
+    part read on its own: the first can walk the latest_metrics (key, value) index in order and
+    stop at the page's end, where a single sort would rank every matching run first (PostgreSQL's
+    planner chooses that by its statistics; on SQLite `first` is that walk when it is chosen)."""
     metric = ordering.leading_metric
     rest = ordering.clauses[1:]  # drop the NaN/missing rank of the leading metric
     parts = [
-        (base.where(metric.c.value.is_not(None), metric.c.is_nan == false()), rest),
+        (first if first is not None else base.where(metric.c.value.is_not(None), metric.c.is_nan == false()), rest),
         (base.where(metric.c.is_nan == true()), rest[1:]),  # all NaN: the value sorts nothing
         (base.where(metric.c.value.is_(None)), rest[1:]),
     ]
