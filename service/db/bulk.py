@@ -5,7 +5,6 @@ more than SQLite's insert itself for 1,000-metric batches.
 """
 from __future__ import annotations
 
-import struct
 from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -48,18 +47,10 @@ def execute_as_arrays(conn: Connection, stmt, columns: tuple[str, ...], rows: li
     pg_arrays (SQLAlchemy's ARRAY type would process every element first, psycopg's list dumper
     pack them one by one); a column pg_arrays cannot encode goes to psycopg as a list."""
     if rows:
-        conn.exec_driver_sql(_binary_params(stmt, conn.dialect, columns),
-                             {name: _array(stmt.table.c[name].type, values) for name, values in zip(columns, zip(*rows))})
+        arrays = {name: pg_arrays.encode_column(stmt.table.c[name].type, values)
+                  for name, values in zip(columns, zip(*rows))}
+        conn.exec_driver_sql(_binary_params(stmt, conn.dialect, columns), arrays)
 
-
-def _array(column_type, values: tuple):
-    kind = pg_arrays.kind_of(column_type)
-    if kind is not None and None not in values:
-        try:
-            return pg_arrays.encode(kind, values)
-        except (struct.error, TypeError, AttributeError, UnicodeEncodeError):
-            pass  # a value of another type: psycopg dumps it or says what is wrong
-    return list(values)
 
 
 @lru_cache(maxsize=16)

@@ -52,6 +52,18 @@ def kind_of(column_type) -> str | None:
     return None
 
 
+def encode_column(column_type, values) -> EncodedArray | list:
+    """values for a column of column_type as an encoded array, or as a list (psycopg dumps it, or
+    says what is wrong) where this module cannot encode them: None among them, another type."""
+    kind = kind_of(column_type)
+    if kind is not None and None not in values:
+        try:
+            return encode(kind, values)
+        except (struct.error, TypeError, AttributeError, UnicodeEncodeError):
+            pass
+    return list(values)
+
+
 def encode(kind: str, values) -> EncodedArray:
     """values (a sequence, no None) as a one-dimensional array of `kind`."""
     element_oid, array_type, code, size = _KINDS[kind]
