@@ -4,6 +4,7 @@ sources, progress output, the requests read ahead."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import math
@@ -321,8 +322,8 @@ class _Answer:
 
 
 class _FirstRequests:
-    """A source that records the bulk history requests asked in advance, and stops each batch of
-    the runs phase at its first one."""
+    """A source that records the bulk history requests asked in advance, and those each batch of
+    the runs phase asks first (then stops it)."""
 
     experiments_request = staticmethod(SourceClient.experiments_request)
     runs_request = staticmethod(SourceClient.runs_request)
@@ -331,6 +332,7 @@ class _FirstRequests:
     def __init__(self, experiments: list[dict], runs: dict[str, list[dict]]):
         self.experiments, self.runs = experiments, runs
         self.ahead = []
+        self.batch = threading.local()  # what the batch being read on this thread asked
 
     def read_ahead(self, method, route, json):
         done = Future()
@@ -342,13 +344,19 @@ class _FirstRequests:
 
     def read_ahead_history_bulk(self, run_ids, key, max_results):
         self.ahead.append((tuple(run_ids), key, max_results))
-        return Future()
+        answered = Future()
+        answered.set_result(None)
+        return answered
 
     def run_pages(self, experiment_id):
         yield self.runs[experiment_id]
 
     def metric_history_bulk(self, run_ids, key, max_results):
-        raise _Stop((tuple(run_ids), key, max_results))
+        """No points: the batch asks for its next key, up to AHEAD_PER_BATCH requests."""
+        self.batch.asked.append((tuple(run_ids), key, max_results))
+        if len(self.batch.asked) == read_ahead.AHEAD_PER_BATCH:
+            raise _Stop
+        return []
 
     def close_read_ahead(self, drop=False):
         pass
@@ -372,23 +380,21 @@ def test_the_requests_asked_in_advance_are_the_first_the_runs_phase_makes(monkey
     read_ahead._read_ahead(source, set(), since_ms, workers)
 
     order = [run["info"]["run_id"] for experiment in ("1", "2", "3") for run in runs[experiment]]
-    first_requests: dict[int, tuple | None] = {}  # by the position of the batch's first run
+    first_requests: dict[int, list[tuple]] = {}  # by the position of the batch's first run
     lock = threading.Lock()
 
-    def first_request_of(ctx, batch, target_id):
-        try:
+    def first_requests_of(ctx, batch, target_id):
+        source.batch.asked = []
+        with contextlib.suppress(_Stop):
             copy_histories(ctx, {run["info"]["run_id"]: metric_keys(run) for run in batch})
-            request = None
-        except _Stop as stop:
-            request = stop.args[0]
         with lock:
-            first_requests[order.index(batch[0]["info"]["run_id"])] = request
+            first_requests[order.index(batch[0]["info"]["run_id"])] = source.batch.asked
 
-    monkeypatch.setattr(runner, "import_runs", first_request_of)
+    monkeypatch.setattr(runner, "import_runs", first_requests_of)
     ctx = SimpleNamespace(source=source, summary=Summary())
     runner._runs(ctx, ImportOptions(since_ms=since_ms, workers=workers), _NoProgress(), {"1": 1, "2": 2, "3": 3})
-    first_wave = [request for _, request in sorted(first_requests.items())[:workers]]
-    assert source.ahead and source.ahead == [request for request in first_wave if request is not None]
+    first_wave = [request for _, requests in sorted(first_requests.items())[:workers] for request in requests]
+    assert len(source.ahead) > workers and sorted(source.ahead) == sorted(first_wave)
 
 
 class _NoProgress:
