@@ -16,6 +16,9 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 from mltracker.service.db.deadlines import UNBOUNDED, PostgresWatchdog, bound_sqlite_statements
+# Registers the dumpers of encoded arrays with psycopg's global adapters, which a connection copies
+# when it opens: imported after a connection opened, that connection would send them as bytea.
+from mltracker.service.db import pg_arrays  # noqa: F401,E402
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0

@@ -3,6 +3,7 @@ kind, edge values included; log-batch rows stored through them read back exactly
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 
 import psycopg
@@ -47,3 +48,24 @@ def test_nan_reads_back_as_nan(pg):
 ])
 def test_column_types_map_to_their_kind(column_type, kind):
     assert pg_arrays.kind_of(column_type) == kind
+
+
+def test_id_lists_work_on_a_connection_opened_before_anything_imported_them(pg_url, tmp_path):
+    """`mltracker worker` opens its connections before the job handlers import the id lists: the
+    arrays' dumpers must be known to psycopg before any connection opens (service/db/engine.py)."""
+    script = tmp_path / "first_connection.py"
+    script.write_text(
+        "import sys\n"
+        "from mltracker.service.db.engine import Database\n"
+        "from mltracker.service.settings import Settings\n"
+        f"db = Database.from_settings(Settings(backend_store_uri={pg_url!r}))\n"
+        "with db.engine.connect() as conn:\n"
+        "    from sqlalchemy import column, select, String, literal_column\n"
+        "    from mltracker.service.db.id_lists import among\n"
+        "    ids = column('x', String)\n"
+        "    query = select(ids).select_from(select(literal_column(\"'a'\").label('x')).subquery())"
+        ".where(among(conn, ids, ['a', 'b']))\n"
+        "    print(conn.execute(query).all())\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[('a',)]"
