@@ -79,7 +79,7 @@ def log_metric_batch(db: Database, project_id: int, batch: Batch) -> None:
 
 
 def _array(table, name: str, column: tuple):
-    return pg_arrays.encode(pg_arrays.kind_of(table.c[name].type), column)
+    return pg_arrays.encode_column(table.c[name].type, column)
 
 
 def log_param(db: Database, project_id: int, run_id: str, key: str, value: str) -> None:
